@@ -1,0 +1,220 @@
+import type { z } from "zod";
+import type { CredentialIssuer, IssuedCredential } from "../credentials/credential-issuer.js";
+import type { LedgerStore } from "../store/ledger-store.js";
+import { fingerprint } from "./fingerprint.js";
+import { rootIdFor } from "./ids.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import type { ChargeLine, HoldView, Receipt, WalletView } from "./types.js";
+import {
+  addCreditsInput,
+  authorizeInput,
+  captureInput,
+  closeWalletInput,
+  createWalletInput,
+  listChargesInput,
+  listWalletsInput,
+  parse,
+  spendInput,
+  voidInput,
+  walletInput,
+} from "./validation.js";
+
+/** Input shapes of the ledger's operations, as a transport adapter hands them over. */
+export type CreateWalletInput = z.input<typeof createWalletInput>;
+export type WalletInput = z.input<typeof walletInput>;
+export type ListWalletsInput = z.input<typeof listWalletsInput>;
+export type AddCreditsInput = z.input<typeof addCreditsInput>;
+export type CloseWalletInput = z.input<typeof closeWalletInput>;
+export type SpendInput = z.input<typeof spendInput>;
+export type AuthorizeInput = z.input<typeof authorizeInput>;
+export type CaptureInput = z.input<typeof captureInput>;
+export type VoidInput = z.input<typeof voidInput>;
+export type ListChargesInput = z.input<typeof listChargesInput>;
+
+/** A page of results with the token for the next one ("" on the last page). */
+export interface ListResult<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
+/** The result of a spend: its receipt line, what is left, and the credential for the call. */
+export interface SpendResult {
+  line: ChargeLine;
+  remaining: number;
+  credential: IssuedCredential;
+}
+
+/** The result of an authorization: the open hold, what is left, and the credential. */
+export interface AuthorizeResult {
+  hold: HoldView;
+  remaining: number;
+  credential: IssuedCredential;
+}
+
+export interface ClockOptions {
+  /** Milliseconds since the epoch. Injected so tests can drive hold expiry. */
+  now?: () => number;
+}
+
+/**
+ * The ledger: validates every request against the contract's limits, derives ids and idempotency
+ * fingerprints, runs the operation as one atomic store step, and issues credentials for granted
+ * spends. Every project-scoped call takes the caller's `project`, resolved by auth.
+ */
+export class Ledger {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly credentials: CredentialIssuer,
+    options: ClockOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async createWallet(project: string, input: CreateWalletInput): Promise<WalletView> {
+    const { parentId, requestId, ...params } = parse(createWalletInput, input);
+    const base = {
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("createWallet", { parentId, ...params }),
+    };
+    if (parentId === "") {
+      return this.store.createRoot({
+        ...base,
+        ...params,
+        rootId: rootIdFor(project, requestId),
+        hardCap: params.hardCap ?? true,
+      });
+    }
+    return this.store.createChild({ ...base, ...params, hardCap: params.hardCap, parentId });
+  }
+
+  async getWallet(project: string, input: WalletInput): Promise<WalletView> {
+    const { walletId } = parse(walletInput, input);
+    return this.store.getWallet({ project, walletId, nowMs: this.now() });
+  }
+
+  async listWallets(project: string, input: ListWalletsInput): Promise<ListResult<WalletView>> {
+    const { parentId, pageSize, pageToken } = parse(listWalletsInput, input);
+    const query = `wallets:${project}:${parentId}`;
+    const page = await this.store.listWallets({
+      project,
+      parentId,
+      pageSize,
+      cursor: decodePageToken(pageToken, query),
+      nowMs: this.now(),
+    });
+    return { items: page.items, nextPageToken: encodePageToken(page.nextCursor, query) };
+  }
+
+  async addCredits(project: string, input: AddCreditsInput): Promise<WalletView> {
+    const { requestId, ...params } = parse(addCreditsInput, input);
+    return this.store.addCredits({
+      ...params,
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("addCredits", params),
+    });
+  }
+
+  async closeWallet(
+    project: string,
+    input: CloseWalletInput,
+  ): Promise<{ wallet: WalletView; returned: number }> {
+    const { requestId, ...params } = parse(closeWalletInput, input);
+    return this.store.closeWallet({
+      ...params,
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("closeWallet", params),
+    });
+  }
+
+  async spend(project: string, input: SpendInput): Promise<SpendResult> {
+    const { requestId, ...params } = parse(spendInput, input);
+    const outcome = await this.store.spend({
+      ...params,
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("spend", params),
+    });
+    const credential = await this.credentials.issue({
+      project,
+      walletId: outcome.line.walletId,
+      subjectId: outcome.line.id,
+      kind: "charge",
+      service: outcome.line.service,
+      amount: outcome.line.amount,
+      issuedAtMs: outcome.line.createdAtMs,
+    });
+    return { ...outcome, credential };
+  }
+
+  async authorize(project: string, input: AuthorizeInput): Promise<AuthorizeResult> {
+    const { requestId, ttlSeconds, ...params } = parse(authorizeInput, input);
+    const outcome = await this.store.authorize({
+      ...params,
+      project,
+      requestId,
+      ttlMs: ttlSeconds * 1000,
+      nowMs: this.now(),
+      fingerprint: fingerprint("authorize", { ...params, ttlSeconds }),
+    });
+    const credential = await this.credentials.issue({
+      project,
+      walletId: outcome.hold.walletId,
+      subjectId: outcome.hold.id,
+      kind: "hold",
+      service: outcome.hold.service,
+      amount: outcome.hold.amount,
+      issuedAtMs: outcome.hold.createdAtMs,
+    });
+    return { ...outcome, credential };
+  }
+
+  async capture(project: string, input: CaptureInput) {
+    const { requestId, ...params } = parse(captureInput, input);
+    return this.store.capture({
+      ...params,
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("capture", params),
+    });
+  }
+
+  async void(project: string, input: VoidInput) {
+    const { requestId, ...params } = parse(voidInput, input);
+    return this.store.void({
+      ...params,
+      project,
+      requestId,
+      nowMs: this.now(),
+      fingerprint: fingerprint("void", params),
+    });
+  }
+
+  async getReceipt(project: string, input: WalletInput): Promise<Receipt> {
+    const { walletId } = parse(walletInput, input);
+    return this.store.getReceipt({ project, walletId, nowMs: this.now() });
+  }
+
+  async listCharges(project: string, input: ListChargesInput): Promise<ListResult<ChargeLine>> {
+    const { walletId, includeDescendants, pageSize, pageToken } = parse(listChargesInput, input);
+    const query = `charges:${project}:${walletId}:${includeDescendants}`;
+    const page = await this.store.listCharges({
+      project,
+      walletId,
+      includeDescendants,
+      pageSize,
+      cursor: decodePageToken(pageToken, query),
+      nowMs: this.now(),
+    });
+    return { items: page.items, nextPageToken: encodePageToken(page.nextCursor, query) };
+  }
+}

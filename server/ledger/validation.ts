@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { isHoldId, isWalletId } from "./ids.js";
+import { invalidArgument } from "./ledger-error.js";
+import { Limits } from "./limits.js";
+
+/**
+ * Request validation: every limit of the contract in one place. A violation becomes
+ * INVALID_ARGUMENT naming the proto field (snake_case), before anything touches a store.
+ */
+
+const codePoints = (s: string) => [...s].length;
+
+function text(min: number, max: number) {
+  return z
+    .string({ error: "must be a string" })
+    .refine((s) => codePoints(s) >= min && codePoints(s) <= max, {
+      error: min === 0 ? `must be at most ${max} characters` : `must be ${min}..${max} characters`,
+    });
+}
+
+/** Credits as `number` (safe integers only) or `bigint`, normalised to an exact `number`. */
+function credits(min: number) {
+  return z.union([z.bigint(), z.number()], { error: "must be an integer" }).transform((v, ctx) => {
+    const n = typeof v === "bigint" ? bigintToSafe(v) : v;
+    if (!Number.isSafeInteger(n) || n < min || n > Limits.maxCredits) {
+      ctx.addIssue({ code: "custom", message: `must be an integer from ${min} to 2^53-1` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function bigintToSafe(v: bigint): number {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : Number.NaN;
+}
+
+const metadata = z
+  .record(z.string(), z.string({ error: "values must be strings" }))
+  .default({})
+  .refine((m) => Object.keys(m).length <= Limits.metadataMaxKeys, {
+    error: `at most ${Limits.metadataMaxKeys} keys`,
+  })
+  .refine(
+    (m) =>
+      Object.keys(m).every(
+        (k) => codePoints(k) >= 1 && codePoints(k) <= Limits.metadataKeyMaxChars,
+      ),
+    { error: `keys must be 1..${Limits.metadataKeyMaxChars} characters` },
+  )
+  .refine((m) => Object.values(m).every((v) => codePoints(v) <= Limits.metadataValueMaxChars), {
+    error: `values must be at most ${Limits.metadataValueMaxChars} characters`,
+  });
+
+const requestId = text(1, Limits.requestIdMaxChars);
+const walletId = z.string().refine(isWalletId, { error: "is not a wallet id" });
+const holdId = z.string().refine(isHoldId, { error: "is not a hold id" });
+const name = text(0, Limits.nameMaxChars);
+const service = text(1, Limits.serviceMaxChars);
+const pageSize = z
+  .number()
+  .int()
+  .min(0, { error: `must be 0..${Limits.pageSizeMax}` })
+  .max(Limits.pageSizeMax, { error: `must be 0..${Limits.pageSizeMax}` })
+  .default(0)
+  .transform((n) => (n === 0 ? Limits.pageSizeDefault : n));
+const pageToken = z.string().default("");
+
+export const createWalletInput = z.object({
+  parentId: z
+    .string()
+    .default("")
+    .refine((id) => id === "" || isWalletId(id), { error: "is not a wallet id" }),
+  name: name.default(""),
+  budget: credits(0),
+  hardCap: z.boolean().optional(),
+  metadata,
+  requestId,
+});
+
+export const walletInput = z.object({ walletId });
+
+export const listWalletsInput = z.object({
+  parentId: z
+    .string()
+    .default("")
+    .refine((id) => id === "" || isWalletId(id), { error: "is not a wallet id" }),
+  pageSize,
+  pageToken,
+});
+
+export const addCreditsInput = z.object({ walletId, amount: credits(1), metadata, requestId });
+
+export const closeWalletInput = z.object({ walletId, requestId });
+
+export const spendInput = z.object({ walletId, amount: credits(1), service, metadata, requestId });
+
+export const authorizeInput = spendInput.extend({
+  ttlSeconds: z
+    .number()
+    .int()
+    .default(0)
+    .refine((s) => s === 0 || (s >= Limits.holdTtlMinSeconds && s <= Limits.holdTtlMaxSeconds), {
+      error: `must be ${Limits.holdTtlMinSeconds}..${Limits.holdTtlMaxSeconds} seconds (0: default)`,
+    })
+    .transform((s) => (s === 0 ? Limits.holdTtlDefaultSeconds : s)),
+});
+
+export const captureInput = z.object({ holdId, amount: credits(1), metadata, requestId });
+
+export const voidInput = z.object({ holdId, requestId });
+
+export const listChargesInput = z.object({
+  walletId,
+  includeDescendants: z.boolean().default(false),
+  pageSize,
+  pageToken,
+});
+
+/**
+ * Parses `input` or throws INVALID_ARGUMENT naming the first offending field in snake_case
+ * (`walletId` -> `wallet_id`), which is how every client language spells it.
+ */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const head = issue?.path[0];
+  const field = typeof head === "string" ? snakeCase(head) : "request";
+  const message =
+    issue?.code === "invalid_type" && issue.input === undefined ? "is required" : issue?.message;
+  throw invalidArgument(field, message ?? "is invalid");
+}
+
+function snakeCase(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

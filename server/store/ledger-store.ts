@@ -1,0 +1,249 @@
+import type { ChargeLine, HoldView, Metadata, Page, Receipt, WalletView } from "../ledger/types.js";
+
+/**
+ * The storage boundary of the ledger. Two implementations share this interface and one
+ * conformance suite (test/conformance): `RedisLedgerStore` (production; one Lua script per
+ * operation, every key of a tree under one hash tag) and `MemoryLedgerStore` (the embedded
+ * default; the same semantics in one JavaScript turn per operation).
+ *
+ * A store receives commands that the ledger has already validated (limits, formats, safe
+ * integers) and performs each one atomically: it checks everything first and writes only when
+ * every check passes, so a failed command changes nothing. It throws `LedgerError` with the reasons
+ * documented on each method. Time comes in as `nowMs` so tests can drive expiry with a fake clock.
+ *
+ * Semantics shared by every method (see DESIGN.md "Ledger semantics"):
+ *
+ * - Ids. A root's id is chosen by the ledger (`rootId`). Every other id in a tree is
+ *   `${rootId}.${letter}${seq}`, letter `w` (child wallet), `c` (receipt line) or `h` (hold), with
+ *   `seq` from one counter per tree starting at 1. The tree of any id is the part before the first
+ *   ".". An id whose tree does not exist, or whose wallet/hold does not exist, or that belongs to
+ *   another `project`, is WALLET_NOT_FOUND / HOLD_NOT_FOUND (never reveal other projects).
+ * - Idempotency. Mutations carry `requestId` and `fingerprint` (a digest of the parameters, made by
+ *   the ledger). Keys are scoped to the tree and kept for `idempotencyTtlMs`. The order of checks
+ *   is: wallet/hold exists and is in `project` -> request id seen? (same fingerprint: return the
+ *   stored outcome, changing nothing; different: IDEMPOTENCY_KEY_REUSED with field "request_id")
+ *   -> everything else. Only successful outcomes are stored: a refused call may be retried.
+ *   A replay returns the first outcome's ids and figures (`remaining`, `overBudget`, the line) but
+ *   the wallet/hold as they are now.
+ * - Hold expiry. Before any operation on a tree (reads included), every open hold of that tree
+ *   whose `expiresAtMs <= nowMs` expires: its wallet's `held` drops by its amount, the hold becomes
+ *   "expired", and an EXPIRE line (amount = the hold's amount, requestId "", createdAtMs = the
+ *   hold's expiresAtMs) is written. So an expired hold is released with no client action.
+ * - Lines. Every spend/capture/void/expire/refill/allocation writes one line with a fresh id;
+ *   the receipt aggregates of the line's wallet and of every ancestor are updated in the same step.
+ *   SPEND and CAPTURE lines are debits: they add to `spent` of the wallet, to `totalSpent` of the
+ *   wallet and every ancestor, and to each of those wallets' receipt totals, call counts and
+ *   by-service / by-agent breakdowns (agent = metadata.agent, or "" when absent). VOID/EXPIRE add
+ *   to voided hold credits/count; REFILL to refill credits/count (subtree-wide, like the debits).
+ *   `overBudget` is true on a debit line exactly when the wallet's available after the debit is < 0
+ *   (possible only for soft-capped wallets) and counts in over_budget_count.
+ * - available = budget - spent - held - allocated - settled. Hard-capped wallets never go below 0.
+ *   Closed wallets report available 0 (their remainder went back to the parent) and exhausted true.
+ * - exhausted = (own available <= 0) and every open child is exhausted. Maintain it incrementally
+ *   (e.g. a per-wallet count of open wallets in the subtree with available > 0): reading a wallet
+ *   never walks its subtree.
+ */
+export interface LedgerStore {
+  /**
+   * Creates a root wallet with id `rootId` (derived by the ledger from project and request id, so
+   * a replay lands on the same tree). Replay with the same fingerprint returns the wallet as it is
+   * now; a different fingerprint fails IDEMPOTENCY_KEY_REUSED. The root is added to the project's
+   * root listing.
+   */
+  createRoot(cmd: CreateRootCommand): Promise<WalletView>;
+
+  /**
+   * Carves a child out of `parentId`: the parent's available must be >= `budget` (else
+   * INSUFFICIENT_CREDITS with metadata wallet_id = parent, requested, available), the parent
+   * must be open (WALLET_CLOSED), the child's depth (parent depth + 1) must be <= `maxDepth`
+   * (INVALID_ARGUMENT field "parent_id"), and a hard-capped parent cannot have a soft child
+   * (INVALID_ARGUMENT field "hard_cap"). `hardCap` undefined inherits the parent's setting.
+   * The parent's `allocated` grows by `budget`.
+   */
+  createChild(cmd: CreateChildCommand): Promise<WalletView>;
+
+  /** Reads one wallet. WALLET_NOT_FOUND when missing or in another project. */
+  getWallet(query: WalletQuery): Promise<WalletView>;
+
+  /**
+   * Lists the children of `parentId` in creation order, or the project's roots in creation order
+   * when `parentId` is empty. `cursor` is the offset to start at (0 for the first page).
+   */
+  listWallets(query: ListWalletsQuery): Promise<Page<WalletView>>;
+
+  /**
+   * Adds `amount` to the wallet's budget. On a root it is a top-up: REFILL line; the new budget
+   * must stay <= `maxCredits` (INVALID_ARGUMENT field "amount"). On a child it is drawn from the
+   * parent (parent available >= amount, else INSUFFICIENT_CREDITS naming the parent; parent's
+   * allocated grows by amount): ALLOCATION line on the child. WALLET_CLOSED when the wallet is
+   * closed.
+   */
+  addCredits(cmd: AddCreditsCommand): Promise<WalletView>;
+
+  /**
+   * Closes the wallet and every open descendant, deepest first: each one's open holds are voided
+   * (VOID lines carrying this request id), it becomes closed, and its parent's `allocated` drops by
+   * its budget while the parent's `settled` grows by its consumption (spent + settled, its subtree
+   * debits). `returned` = budget - consumption of the wallet itself (0 for a root).
+   * WALLET_CLOSED when it is already closed (unless replaying the same request id).
+   */
+  closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome>;
+
+  /**
+   * Debits `amount`. Hard cap: available must be >= amount, else INSUFFICIENT_CREDITS (metadata
+   * wallet_id, requested, available). Soft cap: always succeeds, flagged overBudget when available
+   * goes below 0; but the tree's total spend must stay <= `maxCredits` (INVALID_ARGUMENT "amount").
+   * WALLET_CLOSED when closed.
+   */
+  spend(cmd: SpendCommand): Promise<SpendOutcome>;
+
+  /**
+   * Reserves `amount` as a hold expiring at nowMs + ttlMs: `held` grows by amount; same cap rules
+   * and errors as spend. No line is written (nothing was charged yet).
+   */
+  authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome>;
+
+  /**
+   * Posts `amount` (<= the hold's amount, else INVALID_ARGUMENT field "amount") and releases the
+   * rest: held drops by the hold's amount, spent grows by `amount`; a CAPTURE line whose service
+   * is the hold's and whose metadata is the hold's merged with `metadata`. HOLD_EXPIRED when it
+   * expired, HOLD_ALREADY_RESOLVED when captured or voided, HOLD_NOT_FOUND when missing.
+   */
+  capture(cmd: CaptureCommand): Promise<CaptureOutcome>;
+
+  /** Releases the whole hold: VOID line. Same hold errors as capture. */
+  void(cmd: VoidCommand): Promise<VoidOutcome>;
+
+  /** The receipt of a wallet's subtree, read from maintained aggregates (never from lines). */
+  getReceipt(query: WalletQuery): Promise<Receipt>;
+
+  /**
+   * Lines of the wallet (with `includeDescendants`, of its whole subtree) oldest first, from offset
+   * `cursor`.
+   */
+  listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>>;
+
+  /** Throws STORE_UNAVAILABLE if the backing store cannot serve requests. */
+  ping(): Promise<void>;
+
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Fields every query carries. */
+export interface WalletQuery {
+  project: string;
+  walletId: string;
+  nowMs: number;
+}
+
+/** Fields every mutation carries. */
+export interface MutationBase {
+  project: string;
+  requestId: string;
+  /** Digest of the parameters, compared on replay. */
+  fingerprint: string;
+  nowMs: number;
+}
+
+export interface CreateRootCommand extends MutationBase {
+  rootId: string;
+  name: string;
+  budget: number;
+  hardCap: boolean;
+  metadata: Metadata;
+}
+
+export interface CreateChildCommand extends MutationBase {
+  parentId: string;
+  name: string;
+  budget: number;
+  /** Undefined: inherit the parent's. */
+  hardCap: boolean | undefined;
+  metadata: Metadata;
+}
+
+export interface ListWalletsQuery {
+  project: string;
+  /** Empty: the project's roots. */
+  parentId: string;
+  pageSize: number;
+  cursor: number;
+  nowMs: number;
+}
+
+export interface AddCreditsCommand extends MutationBase {
+  walletId: string;
+  amount: number;
+  metadata: Metadata;
+}
+
+export interface CloseWalletCommand extends MutationBase {
+  walletId: string;
+}
+
+export interface SpendCommand extends MutationBase {
+  walletId: string;
+  amount: number;
+  service: string;
+  metadata: Metadata;
+}
+
+export interface AuthorizeCommand extends SpendCommand {
+  ttlMs: number;
+}
+
+export interface CaptureCommand extends MutationBase {
+  holdId: string;
+  amount: number;
+  metadata: Metadata;
+}
+
+export interface VoidCommand extends MutationBase {
+  holdId: string;
+}
+
+export interface ListChargesQuery extends WalletQuery {
+  includeDescendants: boolean;
+  pageSize: number;
+  cursor: number;
+}
+
+export interface CloseOutcome {
+  wallet: WalletView;
+  returned: number;
+}
+
+export interface SpendOutcome {
+  line: ChargeLine;
+  /** The wallet's available right after the debit (as first recorded, on replay too). */
+  remaining: number;
+}
+
+export interface AuthorizeOutcome {
+  hold: HoldView;
+  remaining: number;
+}
+
+export interface CaptureOutcome {
+  line: ChargeLine;
+  hold: HoldView;
+  remaining: number;
+}
+
+export interface VoidOutcome {
+  line: ChargeLine;
+  hold: HoldView;
+  remaining: number;
+}
+
+/** Settings every store takes. */
+export interface StoreOptions {
+  /**
+   * How long a request id is remembered. Default 24 h: longer than any sane client retry
+   * window, short enough that the idempotency records of a busy tree stay bounded.
+   */
+  idempotencyTtlMs?: number;
+  /** Deepest tree level allowed (root = 1). Default `Limits.maxDepth`. */
+  maxDepth?: number;
+}
