@@ -1,4 +1,7 @@
+// Imported for the module augmentation below (ProvidedContext).
+
 import { Redis } from "ioredis";
+import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { type OwnRedis, startOwnRedis } from "./redis-server.js";
 
