@@ -1,0 +1,58 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Metadata } from "@grpc/grpc-js";
+import { LedgerError } from "../ledger/ledger-error.js";
+import type { ApiKey } from "./api-keys.js";
+
+/** The project every call belongs to when no API keys are configured (open mode). */
+export const openProject = "default";
+
+/**
+ * Resolves the project of a call from its `authorization: Bearer <key>` metadata.
+ *
+ * The presented key is hashed and compared with every configured hash using
+ * `crypto.timingSafeEqual`, without stopping at the first match, so the time taken reveals
+ * neither which key matched nor how many bytes of a guess were right.
+ */
+export class Authenticator {
+  private readonly keys: ReadonlyArray<{ project: string; hash: Buffer }>;
+
+  constructor(keys: readonly ApiKey[]) {
+    this.keys = keys.map((k) => ({ project: k.project, hash: Buffer.from(k.keySha256, "hex") }));
+  }
+
+  /** True when no keys are configured: every call is accepted as project {@link openProject}. */
+  get open(): boolean {
+    return this.keys.length === 0;
+  }
+
+  /**
+   * The caller's project.
+   *
+   * @throws LedgerError UNAUTHENTICATED when the key is missing, malformed or unknown (one
+   * message for all three outside "missing", so a caller learns nothing about configured keys).
+   */
+  authenticate(metadata: Metadata): string {
+    if (this.open) return openProject;
+    const key = bearerKey(metadata);
+    if (key === undefined) {
+      throw new LedgerError("UNAUTHENTICATED", "missing API key: send authorization: Bearer <key>");
+    }
+    const presented = createHash("sha256").update(key, "utf8").digest();
+    let project: string | undefined;
+    for (const candidate of this.keys) {
+      // No early exit: every configured hash is compared on every call.
+      if (timingSafeEqual(candidate.hash, presented) && project === undefined) {
+        project = candidate.project;
+      }
+    }
+    if (project === undefined) throw new LedgerError("UNAUTHENTICATED", "invalid API key");
+    return project;
+  }
+}
+
+function bearerKey(metadata: Metadata): string | undefined {
+  const value = metadata.get("authorization")[0];
+  if (typeof value !== "string") return undefined;
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
+  return match?.[1];
+}

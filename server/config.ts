@@ -1,0 +1,253 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { type ApiKey, apiKeysFromFile, apiKeysFromPairs } from "./auth/api-keys.js";
+
+/** pino's levels, plus "silent" to turn logging off (tests). */
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** One of {@link logLevels}. */
+export type LogLevel = (typeof logLevels)[number];
+
+/**
+ * Defaults shared by {@link loadConfig} and `startTollgateServer`, so an embedded server and
+ * `npm start` behave the same. Each value's reason is on the {@link TollgateConfig} field.
+ */
+export const configDefaults = {
+  address: "127.0.0.1:50051",
+  keyPrefix: "tg:",
+  credentialTtlSeconds: 60,
+  logLevel: "info",
+  idempotencyTtlSeconds: 86_400,
+  shutdownGraceMs: 10_000,
+  maxMessageBytes: 64 * 1024,
+  healthIntervalMs: 5000,
+} as const;
+
+/**
+ * The whole configuration of a tollgate process. Every field has an env var and a default;
+ * {@link loadConfig} fills the defaults, so nothing else in the server needs to know them.
+ */
+export interface TollgateConfig {
+  /**
+   * `TOLLGATE_ADDRESS`, host:port to serve gRPC on (port 0 picks a free one). Default
+   * `127.0.0.1:50051`: loopback, because a fresh clone must never expose an open (keyless) ledger
+   * to the network; 50051 is the port every gRPC tutorial and tool expects.
+   */
+  address: string;
+  /**
+   * `REDIS_URL` (`redis://` or `rediss://`). Default unset: the embedded memory store, so
+   * `npm start` works with nothing else installed. Production sets it.
+   */
+  redisUrl: string | undefined;
+  /**
+   * `TOLLGATE_KEY_PREFIX`, prepended to every Redis key. Default `tg:`: short (it is on every
+   * key) and lets several deployments or tests share one Redis.
+   */
+  keyPrefix: string;
+  /**
+   * `TOLLGATE_API_KEYS` (`project=key,project2=key2`) or `TOLLGATE_API_KEYS_FILE` (JSON
+   * `[{"project":"a","keySha256":"<hex>"}]`). Only SHA-256 hashes are kept. Default none: the
+   * server runs open (every caller is project "default") and its banner says so, because a local
+   * first run should not need a secret.
+   */
+  apiKeys: ApiKey[];
+  /**
+   * `TOLLGATE_SIGNING_KEY` (PKCS#8 PEM or a private JWK, Ed25519) or `TOLLGATE_SIGNING_KEY_FILE`.
+   * Default unset: a key is generated at start with a warning, which is fine on a laptop but
+   * invalidates every outstanding credential on restart and differs per replica.
+   */
+  signingKey: string | undefined;
+  /**
+   * `TOLLGATE_CREDENTIAL_TTL_SECONDS`, 1..86400. Default 60: long enough for a tool call to
+   * present its credential, short enough that a leaked one is worth little.
+   */
+  credentialTtlSeconds: number;
+  /** `TOLLGATE_LOG_LEVEL`. Default `info`: one line per call, which is what an audit needs. */
+  logLevel: LogLevel;
+  /**
+   * `TOLLGATE_IDEMPOTENCY_TTL_SECONDS`, 1..2592000. Default 86400 (24 h): longer than any sane
+   * client retry window, short enough that idempotency records stay bounded.
+   */
+  idempotencyTtlSeconds: number;
+  /**
+   * `TOLLGATE_ALLOW_EVICTION` (true/false). Default false: a Redis that may evict keys may evict
+   * a balance, which is lost money, so the server refuses to start unless `maxmemory-policy` is
+   * `noeviction` or this is set on purpose.
+   */
+  allowEviction: boolean;
+  /**
+   * `TOLLGATE_SHUTDOWN_GRACE_MS`, 0..600000. Default 10000: unary calls take milliseconds, so 10 s
+   * lets every in-flight call finish even on a slow Redis, and stays well inside Kubernetes'
+   * default 30 s termination grace period.
+   */
+  shutdownGraceMs: number;
+  /**
+   * `TOLLGATE_MAX_MESSAGE_BYTES`, the largest request accepted, 1024..67108864. Default 65536:
+   * the largest valid request (16 metadata entries of 64 + 256 four-byte characters, plus the
+   * other fields) is about 22 KB, so anything bigger is refused before it is decoded.
+   */
+  maxMessageBytes: number;
+  /**
+   * `TOLLGATE_HEALTH_INTERVAL_MS`, how often the store is pinged for the health service,
+   * 100..600000. Default 5000: a PING every 5 s is free for Redis, and load balancers probe on a
+   * similar period, so a dead store shows as NOT_SERVING within one probe.
+   */
+  healthIntervalMs: number;
+}
+
+/** Reads a file named by a `*_FILE` variable; injectable so {@link loadConfig} stays testable. */
+export type ReadFile = (path: string) => string;
+
+/** Thrown by {@link loadConfig}: one line per invalid variable, naming it. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+function int(min: number, max: number, fallback: number) {
+  return z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return fallback;
+      const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+const envSchema = z.object({
+  TOLLGATE_ADDRESS: z
+    .string()
+    .default(configDefaults.address)
+    .refine((a) => {
+      const port = hostPort.exec(a)?.[2];
+      return port !== undefined && Number(port) <= 65_535;
+    }, "must be host:port, e.g. 127.0.0.1:50051 or [::1]:0"),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
+    .optional(),
+  TOLLGATE_KEY_PREFIX: z
+    .string()
+    .max(64, "must be at most 64 characters")
+    .regex(/^\S*$/, "must not contain spaces")
+    .default(configDefaults.keyPrefix),
+  TOLLGATE_API_KEYS: z.string().optional(),
+  TOLLGATE_API_KEYS_FILE: z.string().optional(),
+  TOLLGATE_SIGNING_KEY: z.string().optional(),
+  TOLLGATE_SIGNING_KEY_FILE: z.string().optional(),
+  TOLLGATE_CREDENTIAL_TTL_SECONDS: int(1, 86_400, configDefaults.credentialTtlSeconds),
+  TOLLGATE_LOG_LEVEL: z
+    .enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` })
+    .default(configDefaults.logLevel),
+  TOLLGATE_IDEMPOTENCY_TTL_SECONDS: int(1, 2_592_000, configDefaults.idempotencyTtlSeconds),
+  TOLLGATE_ALLOW_EVICTION: z
+    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
+  TOLLGATE_SHUTDOWN_GRACE_MS: int(0, 600_000, configDefaults.shutdownGraceMs),
+  TOLLGATE_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024, configDefaults.maxMessageBytes),
+  TOLLGATE_HEALTH_INTERVAL_MS: int(100, 600_000, configDefaults.healthIntervalMs),
+});
+
+/**
+ * Turns environment variables into a {@link TollgateConfig}, filling every default. Pure apart
+ * from reading the files named by `*_FILE` variables (through `readFile`); never reads
+ * `process.env` itself, so only the entry point touches the environment. Empty values count as
+ * unset, as container tooling often passes `VAR=` for "not configured".
+ *
+ * @throws ConfigError listing every invalid variable by name.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile = (path) => readFileSync(path, "utf8"),
+): TollgateConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== ""),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid configuration:\n${parsed.error.issues
+        .map((i) => `  ${String(i.path[0])}: ${i.message}`)
+        .join("\n")}`,
+    );
+  }
+  const e = parsed.data;
+  return {
+    address: e.TOLLGATE_ADDRESS,
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.TOLLGATE_KEY_PREFIX,
+    apiKeys:
+      oneOf("TOLLGATE_API_KEYS", e.TOLLGATE_API_KEYS, e.TOLLGATE_API_KEYS_FILE, readFile, {
+        inline: apiKeysFromPairs,
+        file: apiKeysFromFile,
+      }) ?? [],
+    signingKey: oneOf(
+      "TOLLGATE_SIGNING_KEY",
+      e.TOLLGATE_SIGNING_KEY,
+      e.TOLLGATE_SIGNING_KEY_FILE,
+      readFile,
+      { inline: checkSigningKey, file: checkSigningKey },
+    ),
+    credentialTtlSeconds: e.TOLLGATE_CREDENTIAL_TTL_SECONDS,
+    logLevel: e.TOLLGATE_LOG_LEVEL,
+    idempotencyTtlSeconds: e.TOLLGATE_IDEMPOTENCY_TTL_SECONDS,
+    allowEviction: e.TOLLGATE_ALLOW_EVICTION,
+    shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
+    maxMessageBytes: e.TOLLGATE_MAX_MESSAGE_BYTES,
+    healthIntervalMs: e.TOLLGATE_HEALTH_INTERVAL_MS,
+  };
+}
+
+/**
+ * A setting given inline (`NAME`) or as a file (`NAME_FILE`), never both: silently preferring one
+ * would hide a deployment mistake.
+ */
+function oneOf<T>(
+  name: string,
+  inline: string | undefined,
+  path: string | undefined,
+  readFile: ReadFile,
+  parse: { inline: (text: string) => T; file: (text: string) => T },
+): T | undefined {
+  if (inline !== undefined && path !== undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  ${name}: set ${name} or ${name}_FILE, not both`,
+    );
+  }
+  const variable = path === undefined ? name : `${name}_FILE`;
+  try {
+    if (inline !== undefined) return parse.inline(inline);
+    if (path !== undefined) return parse.file(readFile(path));
+    return undefined;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`invalid configuration:\n  ${variable}: ${why}`, { cause: error });
+  }
+}
+
+/**
+ * A cheap shape check so a pasted public key or a truncated PEM fails at config time with the
+ * variable's name; the full parse happens when the credential issuer imports the key.
+ */
+function checkSigningKey(text: string): string {
+  const key = text.trim();
+  if (key.startsWith("-----BEGIN PRIVATE KEY-----")) return key;
+  if (key.startsWith("{")) {
+    let jwk: unknown;
+    try {
+      jwk = JSON.parse(key);
+    } catch {
+      throw new Error("is not valid JSON");
+    }
+    if (typeof jwk === "object" && jwk !== null && "d" in jwk) return key;
+    throw new Error("a JWK signing key must be a private key (with a `d` member)");
+  }
+  throw new Error("must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) or a private JWK");
+}

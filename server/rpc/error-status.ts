@@ -1,0 +1,99 @@
+import { Metadata, status } from "@grpc/grpc-js";
+import type { Any } from "../../gen/ts-proto/google/protobuf/any.js";
+import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details.js";
+import { Status } from "../../gen/ts-proto/google/rpc/status.js";
+import { LedgerError } from "../ledger/ledger-error.js";
+import type { ReasonCode } from "../ledger/reasons.js";
+
+/** `google.rpc.ErrorInfo.domain` of every tollgate error. */
+export const errorDomain = "tollgate.dev";
+
+/** The trailer that carries the binary `google.rpc.Status` (the gRPC richer error model). */
+export const statusDetailsKey = "grpc-status-details-bin";
+
+/**
+ * The status code of each reason (DESIGN.md "Error model"). A `Record` over every reason, so
+ * adding a reason without choosing its code fails to compile.
+ */
+const codeOf: Record<ReasonCode, status> = {
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  // INVALID_ARGUMENT rather than ABORTED: retrying the same call can never succeed.
+  IDEMPOTENCY_KEY_REUSED: status.INVALID_ARGUMENT,
+  WALLET_NOT_FOUND: status.NOT_FOUND,
+  HOLD_NOT_FOUND: status.NOT_FOUND,
+  INSUFFICIENT_CREDITS: status.FAILED_PRECONDITION,
+  WALLET_CLOSED: status.FAILED_PRECONDITION,
+  HOLD_EXPIRED: status.FAILED_PRECONDITION,
+  HOLD_ALREADY_RESOLVED: status.FAILED_PRECONDITION,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  STORE_UNAVAILABLE: status.UNAVAILABLE,
+};
+
+/**
+ * Messages replaced by a fixed text: a store's message may quote its driver ("connect
+ * ECONNREFUSED 10.0.0.7:6379"), which is internal detail a client must not see.
+ */
+const fixedMessage: Partial<Record<ReasonCode, string>> = {
+  STORE_UNAVAILABLE: "store unavailable, nothing was charged; retry later",
+};
+
+/** What a failed call sends: code, message and trailers, plus what the call log needs. */
+export interface ErrorStatus {
+  code: status;
+  details: string;
+  metadata: Metadata;
+  /** The ErrorInfo reason; undefined for an unexpected (INTERNAL) error. */
+  reason: ReasonCode | undefined;
+}
+
+/**
+ * The one place a thrown error becomes a gRPC status (nice-grpc's createErrorStatusObject).
+ * A {@link LedgerError} keeps its reason: the code from the table above, its message, and a
+ * `grpc-status-details-bin` trailer holding a google.rpc.Status with an ErrorInfo (reason, domain,
+ * metadata) and, for INVALID_ARGUMENT, a BadRequest naming the field. Anything else is a bug or an
+ * unexpected failure: INTERNAL "internal error" with no detail at all; the caller logs the
+ * original with the request id.
+ */
+export function errorToStatus(error: unknown): ErrorStatus {
+  const code = error instanceof LedgerError ? codeOf[error.reason] : undefined;
+  if (!(error instanceof LedgerError) || code === undefined) {
+    return {
+      code: status.INTERNAL,
+      details: "internal error",
+      metadata: new Metadata(),
+      reason: undefined,
+    };
+  }
+  const message = fixedMessage[error.reason] ?? error.message;
+  const details: Any[] = [
+    pack(
+      "google.rpc.ErrorInfo",
+      ErrorInfo.encode({
+        reason: error.reason,
+        domain: errorDomain,
+        metadata: stringValues(error.metadata),
+      }).finish(),
+    ),
+  ];
+  const field = error.field;
+  if (code === status.INVALID_ARGUMENT && field !== undefined) {
+    details.push(
+      pack(
+        "google.rpc.BadRequest",
+        BadRequest.encode({ fieldViolations: [{ field, description: message }] }).finish(),
+      ),
+    );
+  }
+  const metadata = new Metadata();
+  metadata.set(statusDetailsKey, Buffer.from(Status.encode({ code, message, details }).finish()));
+  return { code, details: message, metadata, reason: error.reason };
+}
+
+function pack(typeName: string, value: Uint8Array): Any {
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) };
+}
+
+/** ErrorInfo metadata is map<string, string>; coerce defensively so encoding can never throw. */
+function stringValues(metadata: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)]));
+}
