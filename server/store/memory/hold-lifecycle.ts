@@ -1,0 +1,116 @@
+import type { ChargeLine, Metadata } from "../../ledger/types.js";
+import type { HoldState } from "./hold-state.js";
+import { nextId, postLine, type TreeState } from "./tree-state.js";
+import { available, changeBalance, type WalletState } from "./wallet-state.js";
+
+/**
+ * Hold transitions: open -> captured | voided | expired, exactly once. Each function assumes its
+ * caller already checked everything (an open wallet, an open hold, caps): they only write.
+ */
+
+/** What an authorization reserves. */
+export interface HoldRequest {
+  amount: number;
+  service: string;
+  metadata: Metadata;
+  nowMs: number;
+  ttlMs: number;
+}
+
+/** Reserves credits on `wallet` as a new open hold. No line: nothing is charged yet. */
+export function placeHold(tree: TreeState, wallet: WalletState, req: HoldRequest): HoldState {
+  const { id, seq } = nextId(tree, "h");
+  const hold: HoldState = {
+    id,
+    seq,
+    walletId: wallet.id,
+    amount: req.amount,
+    service: req.service,
+    metadata: { ...req.metadata },
+    status: "open",
+    capturedAmount: 0,
+    createdAtMs: req.nowMs,
+    expiresAtMs: req.nowMs + req.ttlMs,
+  };
+  tree.holds.set(id, hold);
+  tree.holdQueue.push(hold);
+  wallet.openHolds.set(id, hold);
+  tree.heldTotal += req.amount;
+  changeBalance(wallet, "held", req.amount);
+  return hold;
+}
+
+/**
+ * Posts `amount` (already checked <= the hold) and releases the rest: a CAPTURE line with the
+ * hold's service and its metadata overlaid by the capture's.
+ */
+export function captureHold(
+  tree: TreeState,
+  hold: HoldState,
+  amount: number,
+  metadata: Metadata,
+  requestId: string,
+  nowMs: number,
+): ChargeLine {
+  const wallet = unhold(tree, hold);
+  changeBalance(wallet, "spent", amount);
+  hold.status = "captured";
+  hold.capturedAmount = amount;
+  return postLine(tree, wallet, {
+    kind: "capture",
+    amount,
+    service: hold.service,
+    metadata: { ...hold.metadata, ...metadata },
+    overBudget: available(wallet) < 0,
+    holdId: hold.id,
+    requestId,
+    createdAtMs: nowMs,
+  });
+}
+
+/**
+ * Releases the whole hold with a VOID line (a void or a close; `requestId` is the caller's) or
+ * an EXPIRE line (dated at the hold's expiry, with no request id: nobody asked for it).
+ */
+export function releaseHold(
+  tree: TreeState,
+  hold: HoldState,
+  kind: "void" | "expire",
+  requestId: string,
+  createdAtMs: number,
+): ChargeLine {
+  const wallet = unhold(tree, hold);
+  hold.status = kind === "void" ? "voided" : "expired";
+  return postLine(tree, wallet, {
+    kind,
+    amount: hold.amount,
+    service: hold.service,
+    metadata: hold.metadata,
+    overBudget: false,
+    holdId: hold.id,
+    requestId,
+    createdAtMs,
+  });
+}
+
+/**
+ * Expires every open hold of the tree that is due at `nowMs`, earliest first (ties in creation
+ * order), so EXPIRE lines are written in the order of their dates. Runs before every operation
+ * on the tree, reads included: an expired hold is released with no client action and no timer,
+ * exactly as the Redis store does it lazily inside each script.
+ */
+export function expireDueHolds(tree: TreeState, nowMs: number): void {
+  for (let hold = tree.holdQueue.popDue(nowMs); hold; hold = tree.holdQueue.popDue(nowMs)) {
+    // Holds captured or voided before they were due are still queued: skip them.
+    if (hold.status === "open") releaseHold(tree, hold, "expire", "", hold.expiresAtMs);
+  }
+}
+
+/** Takes an open hold off its wallet's books and returns that wallet. */
+function unhold(tree: TreeState, hold: HoldState): WalletState {
+  const wallet = tree.wallets.get(hold.walletId) as WalletState;
+  wallet.openHolds.delete(hold.id);
+  tree.heldTotal -= hold.amount;
+  changeBalance(wallet, "held", -hold.amount);
+  return wallet;
+}

@@ -1,0 +1,103 @@
+import { invalidArgument } from "../../ledger/ledger-error.js";
+import { Limits } from "../../ledger/limits.js";
+import type { AuthorizeCommand, SpendCommand } from "../ledger-store.js";
+import { captureHold, placeHold, releaseHold } from "./hold-lifecycle.js";
+import type { HoldState } from "./hold-state.js";
+import type { StoredOutcome } from "./idempotency-log.js";
+import {
+  holdAlreadyResolved,
+  holdExpired,
+  insufficientCredits,
+  walletClosed,
+} from "./store-errors.js";
+import { committedCredits, postLine, type TreeState } from "./tree-state.js";
+import { available, changeBalance, type WalletState } from "./wallet-state.js";
+
+/**
+ * Debits and holds. Each function is handed a wallet or hold that exists in the caller's
+ * project, after the idempotency check, and runs every check before its first write.
+ */
+
+/** Posts a SPEND line; the line and the available after it are what replays return. */
+export function debit(tree: TreeState, wallet: WalletState, cmd: SpendCommand): StoredOutcome {
+  checkCanReserve(tree, wallet, cmd.amount);
+  changeBalance(wallet, "spent", cmd.amount);
+  const remaining = available(wallet);
+  const line = postLine(tree, wallet, {
+    kind: "spend",
+    amount: cmd.amount,
+    service: cmd.service,
+    metadata: cmd.metadata,
+    overBudget: remaining < 0,
+    holdId: "",
+    requestId: cmd.requestId,
+    createdAtMs: cmd.nowMs,
+  });
+  return { kind: "spend", line, remaining };
+}
+
+/** Opens a hold under the same cap rules as a spend. */
+export function reserve(
+  tree: TreeState,
+  wallet: WalletState,
+  cmd: AuthorizeCommand,
+): StoredOutcome {
+  checkCanReserve(tree, wallet, cmd.amount);
+  const hold = placeHold(tree, wallet, cmd);
+  return { kind: "authorize", holdId: hold.id, remaining: available(wallet) };
+}
+
+/**
+ * Captures `amount` of an open hold. The hold's state is checked before the amount: a hold that
+ * is gone cannot be captured for any amount, and saying so is the more useful answer.
+ */
+export function capture(
+  tree: TreeState,
+  hold: HoldState,
+  amount: number,
+  metadata: Record<string, string>,
+  requestId: string,
+  nowMs: number,
+): StoredOutcome {
+  checkOpen(hold);
+  if (amount > hold.amount) {
+    throw invalidArgument("amount", `must not exceed the hold's ${hold.amount} credits`);
+  }
+  const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
+  const wallet = tree.wallets.get(hold.walletId) as WalletState;
+  return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
+}
+
+/** Releases an open hold entirely. */
+export function voidHold(
+  tree: TreeState,
+  hold: HoldState,
+  requestId: string,
+  nowMs: number,
+): StoredOutcome {
+  checkOpen(hold);
+  const line = releaseHold(tree, hold, "void", requestId, nowMs);
+  const wallet = tree.wallets.get(hold.walletId) as WalletState;
+  return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
+}
+
+/**
+ * The cap rules shared by spend and authorize. A hard cap needs available >= amount. Any wallet
+ * (a soft one, or a hard child under a soft root) must keep the tree's spent + held credits
+ * <= 2^53 - 1; counting held credits too means every later capture (<= its hold) stays exact.
+ */
+function checkCanReserve(tree: TreeState, wallet: WalletState, amount: number): void {
+  if (wallet.status !== "open") throw walletClosed(wallet.id);
+  const walletAvailable = available(wallet);
+  if (wallet.hardCap && walletAvailable < amount) {
+    throw insufficientCredits(wallet.id, amount, walletAvailable);
+  }
+  if (committedCredits(tree) + amount > Limits.maxCredits) {
+    throw invalidArgument("amount", "the tree's spend would pass 2^53-1 credits");
+  }
+}
+
+function checkOpen(hold: HoldState): void {
+  if (hold.status === "expired") throw holdExpired(hold.id);
+  if (hold.status !== "open") throw holdAlreadyResolved(hold.id);
+}

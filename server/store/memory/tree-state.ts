@@ -1,0 +1,112 @@
+import type { ChargeLine, Metadata } from "../../ledger/types.js";
+import { HoldQueue, type HoldState } from "./hold-state.js";
+import { IdempotencyLog } from "./idempotency-log.js";
+import { countLine } from "./receipt-aggregates.js";
+import { createWalletState, type WalletState } from "./wallet-state.js";
+
+/**
+ * Everything of one wallet tree: the memory counterpart of the keys that share one hash tag in
+ * Redis. Every operation touches exactly one tree (listing a project's roots aside).
+ */
+export interface TreeState {
+  rootId: string;
+  project: string;
+  /** Fingerprint of the create that made the tree: see {@link createTree}. */
+  createFingerprint: string;
+  /** Last sequence number handed out; wallets, lines and holds share it, so ids start at 1. */
+  seq: number;
+  root: WalletState;
+  wallets: Map<string, WalletState>;
+  holds: Map<string, HoldState>;
+  holdQueue: HoldQueue;
+  /** Credits held by the tree's open holds, for the tree-wide 2^53 - 1 bound. */
+  heldTotal: number;
+  idempotency: IdempotencyLog;
+}
+
+/** What a new tree's root needs. */
+export interface NewTree {
+  rootId: string;
+  project: string;
+  fingerprint: string;
+  name: string;
+  budget: number;
+  hardCap: boolean;
+  metadata: Metadata;
+  createdAtMs: number;
+  idempotencyTtlMs: number;
+}
+
+/**
+ * Creates a tree with its root. The create's fingerprint outlives the idempotency record on
+ * purpose: the root id is derived from the request id, so a create retried after the TTL still
+ * lands on this tree and must be answered (same parameters) or refused (different ones), never
+ * create a second root under the same id.
+ */
+export function createTree(init: NewTree): TreeState {
+  const root = createWalletState({
+    id: init.rootId,
+    rootId: init.rootId,
+    seq: 0,
+    parent: undefined,
+    name: init.name,
+    budget: init.budget,
+    hardCap: init.hardCap,
+    metadata: init.metadata,
+    createdAtMs: init.createdAtMs,
+  });
+  return {
+    rootId: init.rootId,
+    project: init.project,
+    createFingerprint: init.fingerprint,
+    seq: 0,
+    root,
+    wallets: new Map([[root.id, root]]),
+    holds: new Map(),
+    holdQueue: new HoldQueue(),
+    heldTotal: 0,
+    idempotency: new IdempotencyLog(init.idempotencyTtlMs),
+  };
+}
+
+/** Id kinds within a tree: child wallet, receipt line (charge), hold. */
+export type IdLetter = "w" | "c" | "h";
+
+/** Takes the next sequence number and forms `${rootId}.${letter}${seq}`. */
+export function nextId(tree: TreeState, letter: IdLetter): { id: string; seq: number } {
+  tree.seq += 1;
+  return { id: `${tree.rootId}.${letter}${tree.seq}`, seq: tree.seq };
+}
+
+/** A line before it has an id and a wallet. */
+export type LineDraft = Omit<ChargeLine, "id" | "walletId">;
+
+/**
+ * Writes one line for `wallet`: a fresh id, the wallet's own list, the subtree list and receipt
+ * aggregates of the wallet and every ancestor, all in the same synchronous step as the balance
+ * change that caused it, so lines and balances can never drift apart.
+ */
+export function postLine(tree: TreeState, wallet: WalletState, draft: LineDraft): ChargeLine {
+  const line: ChargeLine = {
+    ...draft,
+    id: nextId(tree, "c").id,
+    walletId: wallet.id,
+    metadata: { ...draft.metadata },
+  };
+  wallet.ownLines.push(line);
+  for (let w: WalletState | undefined = wallet; w !== undefined; w = w.parent) {
+    w.subtreeLines.push(line);
+    countLine(w.receipt, line, w === wallet);
+  }
+  return line;
+}
+
+/** A detached copy of a line (stored lines are shared by several lists and replays). */
+export function lineView(line: ChargeLine): ChargeLine {
+  return { ...line, metadata: { ...line.metadata } };
+}
+
+/** Credits the tree has spent or reserved; every debit and hold keeps this <= 2^53 - 1. */
+export function committedCredits(tree: TreeState): number {
+  return tree.root.receipt.totalCredits + tree.heldTotal;
+}

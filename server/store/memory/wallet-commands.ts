@@ -1,0 +1,104 @@
+import { invalidArgument } from "../../ledger/ledger-error.js";
+import { Limits } from "../../ledger/limits.js";
+import type { AddCreditsCommand, CreateChildCommand } from "../ledger-store.js";
+import { closeSubtree } from "./close-cascade.js";
+import type { StoredOutcome } from "./idempotency-log.js";
+import { insufficientCredits, walletClosed } from "./store-errors.js";
+import { nextId, postLine, type TreeState } from "./tree-state.js";
+import { available, changeBalance, createWalletState, type WalletState } from "./wallet-state.js";
+
+/**
+ * Mutations of the wallet tree itself: carve-outs, budget increases and closes. Each one is
+ * handed a wallet that exists in the caller's project, after the idempotency check, and runs
+ * every check before its first write, so a thrown error leaves the tree untouched.
+ */
+
+/**
+ * Carves a child out of `parent`. Checks in order: the parent is open, the child fits within
+ * `maxDepth`, a hard-capped parent gets no soft child, and last the parent can afford the budget
+ * (argument errors first: they hold whatever the balances are).
+ */
+export function carveChild(
+  tree: TreeState,
+  parent: WalletState,
+  cmd: CreateChildCommand,
+  maxDepth: number,
+): StoredOutcome {
+  if (parent.status !== "open") throw walletClosed(parent.id);
+  if (parent.depth + 1 > maxDepth) {
+    throw invalidArgument("parent_id", `a tree has at most ${maxDepth} levels`);
+  }
+  const hardCap = cmd.hardCap ?? parent.hardCap;
+  if (parent.hardCap && !hardCap) {
+    // A soft child could overspend and so break the cap of its hard-capped ancestors.
+    throw invalidArgument("hard_cap", "a child of a hard-capped wallet must be hard-capped");
+  }
+  const parentAvailable = available(parent);
+  if (parentAvailable < cmd.budget) {
+    throw insufficientCredits(parent.id, cmd.budget, parentAvailable);
+  }
+
+  const { id, seq } = nextId(tree, "w");
+  changeBalance(parent, "allocated", cmd.budget);
+  const child = createWalletState({
+    id,
+    rootId: tree.rootId,
+    seq,
+    parent,
+    name: cmd.name,
+    budget: cmd.budget,
+    hardCap,
+    metadata: cmd.metadata,
+    createdAtMs: cmd.nowMs,
+  });
+  tree.wallets.set(id, child);
+  return { kind: "wallet", walletId: id };
+}
+
+/**
+ * Grows a wallet's budget. A root is topped up from outside (REFILL line) and its budget must
+ * stay <= 2^53 - 1; a child draws from its parent (ALLOCATION line), which must afford it.
+ */
+export function growBudget(
+  tree: TreeState,
+  wallet: WalletState,
+  cmd: AddCreditsCommand,
+): StoredOutcome {
+  if (wallet.status !== "open") throw walletClosed(wallet.id);
+  const parent = wallet.parent;
+  if (parent === undefined) {
+    if (wallet.budget + cmd.amount > Limits.maxCredits) {
+      throw invalidArgument("amount", "the budget would pass 2^53-1 credits");
+    }
+  } else {
+    const parentAvailable = available(parent);
+    if (parentAvailable < cmd.amount) {
+      throw insufficientCredits(parent.id, cmd.amount, parentAvailable);
+    }
+    changeBalance(parent, "allocated", cmd.amount);
+  }
+  changeBalance(wallet, "budget", cmd.amount);
+  postLine(tree, wallet, {
+    kind: parent === undefined ? "refill" : "allocation",
+    amount: cmd.amount,
+    service: "",
+    metadata: cmd.metadata,
+    overBudget: false,
+    holdId: "",
+    requestId: cmd.requestId,
+    createdAtMs: cmd.nowMs,
+  });
+  return { kind: "wallet", walletId: wallet.id };
+}
+
+/** Closes the wallet and its open subtree; WALLET_CLOSED when it is closed already. */
+export function closeWallet(
+  tree: TreeState,
+  wallet: WalletState,
+  requestId: string,
+  nowMs: number,
+): StoredOutcome {
+  if (wallet.status !== "open") throw walletClosed(wallet.id);
+  const returned = closeSubtree(tree, wallet, requestId, nowMs);
+  return { kind: "close", walletId: wallet.id, returned };
+}
