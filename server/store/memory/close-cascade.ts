@@ -42,7 +42,8 @@ function closingOrder(wallet: WalletState): WalletState[] {
   for (let w = stack.pop(); w !== undefined; w = stack.pop()) {
     if (w.status !== "open") continue;
     open.push(w);
-    stack.push(...w.children);
+    // A loop, not push(...children): spreading a very wide wallet would overflow the call stack.
+    for (const c of w.children) stack.push(c);
   }
   return open.sort((a, b) => b.depth - a.depth || a.seq - b.seq);
 }
