@@ -80,13 +80,20 @@ export function errorToStatus(error: unknown): ErrorStatus {
     details.push(
       pack(
         "google.rpc.BadRequest",
-        BadRequest.encode({ fieldViolations: [{ field, description: message }] }).finish(),
+        BadRequest.encode({
+          // The message names the field already ("amount: must be ..."); the violation has it apart.
+          fieldViolations: [{ field, description: withoutPrefix(message, `${field}: `) }],
+        }).finish(),
       ),
     );
   }
   const metadata = new Metadata();
   metadata.set(statusDetailsKey, Buffer.from(Status.encode({ code, message, details }).finish()));
   return { code, details: message, metadata, reason: error.reason };
+}
+
+function withoutPrefix(text: string, prefix: string): string {
+  return text.startsWith(prefix) ? text.slice(prefix.length) : text;
 }
 
 function pack(typeName: string, value: Uint8Array): Any {

@@ -1,0 +1,145 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
+import { WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
+import { call, createRequest, type Harness, startHarness } from "./harness.js";
+
+const T = 1_750_000_000_000;
+
+describe("ReceiptService over grpc-js (memory store)", () => {
+  let h: Harness;
+  let rootId: string;
+  let researcher: string;
+  let writer: string;
+
+  beforeEach(async () => {
+    h = await startHarness({ now: () => T });
+    rootId =
+      (
+        await call(
+          h.wallets,
+          h.wallets.createWallet,
+          createRequest({ requestId: "root", name: "task", budget: 1000n }),
+        )
+      ).wallet?.id ?? "";
+    const child = async (name: string, budget: bigint) =>
+      (
+        await call(
+          h.wallets,
+          h.wallets.createWallet,
+          createRequest({ requestId: name, parentId: rootId, name, budget }),
+        )
+      ).wallet?.id ?? "";
+    researcher = await child("researcher", 400n);
+    writer = await child("writer", 300n);
+    const spend = (
+      walletId: string,
+      amount: bigint,
+      service: string,
+      agent: string,
+      requestId: string,
+    ) =>
+      call(h.wallets, h.wallets.spend, {
+        walletId,
+        amount,
+        service,
+        metadata: { agent },
+        requestId,
+      });
+    await spend(researcher, 45n, "web_search", "researcher", "s1");
+    await spend(researcher, 45n, "web_search", "researcher", "s2");
+    await spend(writer, 35n, "llm", "writer", "s3");
+    await spend(rootId, 10n, "llm", "planner", "s4");
+  });
+  afterEach(() => h.close());
+
+  it("GetReceipt totals the subtree with breakdowns and a line per child", async () => {
+    const { receipt } = await call(h.receipts, h.receipts.getReceipt, { walletId: rootId });
+    expect(receipt).toEqual({
+      walletId: rootId,
+      name: "task",
+      totalCredits: 135n,
+      callCount: 4n,
+      ownCredits: 10n,
+      ownCallCount: 1n,
+      byService: [
+        { key: "llm", credits: 45n, callCount: 2n },
+        { key: "web_search", credits: 90n, callCount: 2n },
+      ],
+      byAgent: [
+        { key: "planner", credits: 10n, callCount: 1n },
+        { key: "researcher", credits: 90n, callCount: 2n },
+        { key: "writer", credits: 35n, callCount: 1n },
+      ],
+      refillCredits: 0n,
+      refillCount: 0n,
+      voidedHoldCredits: 0n,
+      voidedHoldCount: 0n,
+      overBudgetCount: 0n,
+      budget: 1000n,
+      available: 290n,
+      children: [
+        {
+          walletId: researcher,
+          name: "researcher",
+          budget: 400n,
+          totalCredits: 90n,
+          callCount: 2n,
+          available: 310n,
+          status: WalletStatus.WALLET_STATUS_OPEN,
+          exhausted: false,
+        },
+        {
+          walletId: writer,
+          name: "writer",
+          budget: 300n,
+          totalCredits: 35n,
+          callCount: 1n,
+          available: 265n,
+          status: WalletStatus.WALLET_STATUS_OPEN,
+          exhausted: false,
+        },
+      ],
+    });
+  });
+
+  it("ListCharges pages a wallet's lines, or its subtree's, oldest first", async () => {
+    const own = await call(h.receipts, h.receipts.listCharges, {
+      walletId: rootId,
+      includeDescendants: false,
+      pageSize: 0,
+      pageToken: "",
+    });
+    expect(own.charges.map((c) => [c.walletId, c.amount, c.requestId])).toEqual([
+      [rootId, 10n, "s4"],
+    ]);
+    expect(own.nextPageToken).toBe("");
+
+    const page1 = await call(h.receipts, h.receipts.listCharges, {
+      walletId: rootId,
+      includeDescendants: true,
+      pageSize: 3,
+      pageToken: "",
+    });
+    expect(page1.charges.map((c) => c.requestId)).toEqual(["s1", "s2", "s3"]);
+    expect(page1.charges[0]).toEqual({
+      id: page1.charges[0]?.id,
+      walletId: researcher,
+      kind: ChargeKind.CHARGE_KIND_SPEND,
+      amount: 45n,
+      service: "web_search",
+      metadata: { agent: "researcher" },
+      overBudget: false,
+      holdId: "",
+      requestId: "s1",
+      createdAt: new Date(T),
+    });
+    const page2 = await call(h.receipts, h.receipts.listCharges, {
+      walletId: rootId,
+      includeDescendants: true,
+      pageSize: 3,
+      pageToken: page1.nextPageToken,
+    });
+    expect(page2.charges.map((c) => c.requestId)).toEqual(["s4"]);
+    expect(page2.nextPageToken).toBe("");
+  });
+});
