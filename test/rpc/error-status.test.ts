@@ -310,10 +310,9 @@ describe("errors through the server", () => {
       code: "INTERNAL",
       msg: "rpc",
     });
-    expect((line?.err as { message: string }).message).toBe(
-      "secret: password=hunter2 at /srv/redis.ts:42",
-    );
-    expect((line?.err as { stack: string }).stack).toContain("Error: secret");
+    const logged = line?.err as { message: string; stack: string } | undefined;
+    expect(logged?.message).toBe("secret: password=hunter2 at /srv/redis.ts:42");
+    expect(logged?.stack).toContain("Error: secret");
   });
 
   it("survives undecodable request bytes and keeps serving", async () => {
