@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { hashApiKey } from "../../server/auth/api-keys.js";
+import { ConfigError, loadConfig } from "../../server/config.js";
+
+const pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----";
+const noFiles = (path: string): string => {
+  throw new Error(`unexpected read of ${path}`);
+};
+
+describe("loadConfig", () => {
+  it("fills every documented default from an empty environment", () => {
+    expect(loadConfig({}, noFiles)).toEqual({
+      address: "127.0.0.1:50051",
+      redisUrl: undefined,
+      keyPrefix: "tg:",
+      apiKeys: [],
+      signingKey: undefined,
+      credentialTtlSeconds: 60,
+      logLevel: "info",
+      idempotencyTtlSeconds: 86_400,
+      allowEviction: false,
+      shutdownGraceMs: 10_000,
+      maxMessageBytes: 65_536,
+      healthIntervalMs: 5000,
+    });
+  });
+
+  it("reads every variable, treats empty values as unset and ignores unrelated ones", () => {
+    const config = loadConfig(
+      {
+        TOLLGATE_ADDRESS: "[::1]:0",
+        REDIS_URL: "redis://:pw@127.0.0.1:6380/2",
+        TOLLGATE_KEY_PREFIX: "prod:",
+        TOLLGATE_API_KEYS: "alpha=alpha-key-0123456789",
+        TOLLGATE_SIGNING_KEY: pem,
+        TOLLGATE_CREDENTIAL_TTL_SECONDS: "30",
+        TOLLGATE_LOG_LEVEL: "debug",
+        TOLLGATE_IDEMPOTENCY_TTL_SECONDS: "3600",
+        TOLLGATE_ALLOW_EVICTION: "true",
+        TOLLGATE_SHUTDOWN_GRACE_MS: "0",
+        TOLLGATE_MAX_MESSAGE_BYTES: "1024",
+        TOLLGATE_HEALTH_INTERVAL_MS: "250",
+        TOLLGATE_API_KEYS_FILE: "",
+        PATH: "/usr/bin",
+      },
+      noFiles,
+    );
+    expect(config).toEqual({
+      address: "[::1]:0",
+      redisUrl: "redis://:pw@127.0.0.1:6380/2",
+      keyPrefix: "prod:",
+      apiKeys: [{ project: "alpha", keySha256: hashApiKey("alpha-key-0123456789") }],
+      signingKey: pem,
+      credentialTtlSeconds: 30,
+      logLevel: "debug",
+      idempotencyTtlSeconds: 3600,
+      allowEviction: true,
+      shutdownGraceMs: 0,
+      maxMessageBytes: 1024,
+      healthIntervalMs: 250,
+    });
+  });
+
+  it("reads keys and the signing key from files", () => {
+    const files: Record<string, string> = {
+      "/keys.json": JSON.stringify([{ project: "bravo", keySha256: "ab".repeat(32) }]),
+      "/signing.jwk": ' {"kty":"OKP","crv":"Ed25519","x":"x","d":"d"} ',
+    };
+    const config = loadConfig(
+      { TOLLGATE_API_KEYS_FILE: "/keys.json", TOLLGATE_SIGNING_KEY_FILE: "/signing.jwk" },
+      (path) => files[path] ?? noFiles(path),
+    );
+    expect(config.apiKeys).toEqual([{ project: "bravo", keySha256: "ab".repeat(32) }]);
+    expect(config.signingKey).toBe('{"kty":"OKP","crv":"Ed25519","x":"x","d":"d"}');
+  });
+
+  it("lists every invalid variable by name in one error", () => {
+    let error: unknown;
+    try {
+      loadConfig(
+        {
+          TOLLGATE_ADDRESS: "localhost",
+          REDIS_URL: "http://x",
+          TOLLGATE_CREDENTIAL_TTL_SECONDS: "1.5",
+          TOLLGATE_LOG_LEVEL: "loud",
+          TOLLGATE_ALLOW_EVICTION: "yes",
+          TOLLGATE_SHUTDOWN_GRACE_MS: "-1",
+          TOLLGATE_MAX_MESSAGE_BYTES: "99",
+        },
+        noFiles,
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      [
+        "invalid configuration:",
+        "  TOLLGATE_ADDRESS: must be host:port, e.g. 127.0.0.1:50051 or [::1]:0",
+        "  REDIS_URL: must be a redis:// or rediss:// URL",
+        "  TOLLGATE_CREDENTIAL_TTL_SECONDS: must be an integer from 1 to 86400",
+        "  TOLLGATE_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent",
+        "  TOLLGATE_ALLOW_EVICTION: must be true or false",
+        "  TOLLGATE_SHUTDOWN_GRACE_MS: must be an integer from 0 to 600000",
+        "  TOLLGATE_MAX_MESSAGE_BYTES: must be an integer from 1024 to 67108864",
+      ].join("\n"),
+    );
+  });
+
+  it.each([
+    [{ TOLLGATE_ADDRESS: "127.0.0.1:70000" }, "TOLLGATE_ADDRESS: must be host:port"],
+    [
+      { TOLLGATE_API_KEYS: "a=short" },
+      "TOLLGATE_API_KEYS: entry 1 (a): keys must be at least 16 characters",
+    ],
+    [
+      { TOLLGATE_API_KEYS: "a=alpha-key-0123456789", TOLLGATE_API_KEYS_FILE: "/k.json" },
+      "TOLLGATE_API_KEYS: set TOLLGATE_API_KEYS or TOLLGATE_API_KEYS_FILE, not both",
+    ],
+    [
+      { TOLLGATE_API_KEYS_FILE: "/missing.json" },
+      "TOLLGATE_API_KEYS_FILE: unexpected read of /missing.json",
+    ],
+    [{ TOLLGATE_SIGNING_KEY: "ssh-ed25519 AAAA" }, "TOLLGATE_SIGNING_KEY: must be a PKCS#8 PEM"],
+    [
+      { TOLLGATE_SIGNING_KEY: '{"kty":"OKP","x":"x"}' },
+      "TOLLGATE_SIGNING_KEY: a JWK signing key must be a private key",
+    ],
+  ])("refuses %j", (env, message) => {
+    expect(() => loadConfig(env, noFiles)).toThrow(message);
+  });
+});
