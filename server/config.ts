@@ -135,7 +135,8 @@ const envSchema = z.object({
   TOLLGATE_KEY_PREFIX: z
     .string()
     .max(64, "must be at most 64 characters")
-    .regex(/^\S*$/, "must not contain spaces")
+    // Braces would break the hash tag that keeps a wallet tree in one Redis Cluster slot.
+    .regex(/^[^\s{}]*$/, "must not contain spaces, { or }")
     .default(configDefaults.keyPrefix),
   TOLLGATE_API_KEYS: z.string().optional(),
   TOLLGATE_API_KEYS_FILE: z.string().optional(),

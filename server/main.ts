@@ -1,0 +1,191 @@
+/**
+ * The process entry point (`npm start`): the only place that reads the environment. It loads the
+ * config, opens the store (memory by default, Redis with REDIS_URL), starts the server, prints a
+ * banner, and shuts down gracefully on SIGTERM/SIGINT with exit code 0.
+ */
+import type { Redis } from "ioredis";
+import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
+import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { LedgerError } from "./ledger/ledger-error.js";
+import { createLogger, type Logger } from "./logger.js";
+import { startTollgateServer, type TollgateServer } from "./server.js";
+import type { LedgerStore } from "./store/ledger-store.js";
+import { MemoryLedgerStore } from "./store/memory/memory-ledger-store.js";
+import { assertNoEviction, createRedisClient } from "./store/redis/connect.js";
+import { RedisLedgerStore } from "./store/redis/redis-ledger-store.js";
+
+interface OpenedStore {
+  store: LedgerStore;
+  /** For the banner, e.g. "memory (embedded; ...)" or "redis redis://... (maxmemory-policy ...)". */
+  description: string;
+}
+
+async function openStore(config: TollgateConfig, logger: Logger): Promise<OpenedStore> {
+  const idempotencyTtlMs = config.idempotencyTtlSeconds * 1000;
+  if (config.redisUrl === undefined) {
+    return {
+      store: new MemoryLedgerStore({ idempotencyTtlMs }),
+      description: "memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
+    };
+  }
+  const redis = createRedisClient(config.redisUrl);
+  watchConnection(redis, logger);
+  try {
+    // Throws unless maxmemory-policy is noeviction or eviction is allowed on purpose: an evicted
+    // balance is lost money.
+    const { policy } = await assertNoEviction(redis, { allowEviction: config.allowEviction }).catch(
+      (error: unknown) => {
+        if (error instanceof LedgerError)
+          throw new Error(`Redis unreachable at ${redactUrl(config.redisUrl ?? "")}`, {
+            cause: error,
+          });
+        throw new Error(`${(error as Error).message} (TOLLGATE_ALLOW_EVICTION=true allows it)`);
+      },
+    );
+    if (policy !== "noeviction") {
+      logger.warn(
+        { policy, allowEviction: config.allowEviction },
+        "Redis maxmemory-policy is not noeviction: keys (balances) may be evicted under memory pressure",
+      );
+    }
+    return {
+      store: new RedisLedgerStore(redis, { keyPrefix: config.keyPrefix, idempotencyTtlMs }),
+      description: `redis ${redactUrl(config.redisUrl)} (key prefix ${config.keyPrefix}, maxmemory-policy ${policy})`,
+    };
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+}
+
+/**
+ * Logs a Redis outage once when it starts and once when it ends, instead of one line per
+ * reconnect attempt (every 2 s), so an outage reads as two lines and calls show as UNAVAILABLE.
+ */
+function watchConnection(redis: Redis, logger: Logger): void {
+  let down = false;
+  redis.on("error", (error: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn(
+      { err: error },
+      "Redis connection lost: calls fail with UNAVAILABLE until it is back",
+    );
+  });
+  redis.on("ready", () => {
+    if (!down) return;
+    down = false;
+    logger.info("Redis connection restored");
+  });
+}
+
+/** The URL without its password, which must never reach a terminal or a log. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "redis://<unparseable url>";
+  }
+}
+
+function banner(
+  server: TollgateServer,
+  config: TollgateConfig,
+  store: string,
+  keyGenerated: boolean,
+): string {
+  const projects = [...new Set(config.apiKeys.map((k) => k.project))];
+  const auth = server.authOpen
+    ? 'OPEN: no API keys configured, every caller is project "default" (set TOLLGATE_API_KEYS)'
+    : `API keys required (${config.apiKeys.length} keys, projects: ${projects.join(", ")})`;
+  const signing = keyGenerated
+    ? "generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)"
+    : "configured";
+  return [
+    `tollgate serving gRPC on ${server.address} (pid ${process.pid})`,
+    `  store:       ${store}`,
+    `  auth:        ${auth}`,
+    `  signing key: ${signing}`,
+    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, grpc.health.v1.Health, reflection",
+    "",
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  let config: TollgateConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`tollgate: ${(error as ConfigError).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  const credentials = await CredentialIssuer.create(
+    config.signingKey,
+    config.credentialTtlSeconds * 1000,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `TOLLGATE_SIGNING_KEY: cannot import the key (Ed25519 PKCS#8 PEM or private JWK)`,
+      {
+        cause: error,
+      },
+    );
+  });
+  if (config.signingKey === undefined) {
+    logger.warn(
+      "no TOLLGATE_SIGNING_KEY: generated a signing key; credentials die with this process",
+    );
+  }
+  const { store, description } = await openStore(config, logger);
+  let server: TollgateServer;
+  try {
+    server = await startTollgateServer({
+      store,
+      address: config.address,
+      apiKeys: config.apiKeys,
+      credentials,
+      logger,
+      shutdownGraceMs: config.shutdownGraceMs,
+      maxMessageBytes: config.maxMessageBytes,
+      healthIntervalMs: config.healthIntervalMs,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  // The banner goes to stderr: stdout stays pure JSON log lines for log pipelines.
+  process.stderr.write(banner(server, config, description, config.signingKey === undefined));
+  logger.info(
+    { address: server.address, store: description, authOpen: server.authOpen },
+    "tollgate started",
+  );
+
+  const stop = (signal: NodeJS.Signals) => {
+    // Repeated signals are expected (tsx and terminals deliver one to every process in the group)
+    // and harmless: shutdown() is idempotent and bounded by its grace deadline.
+    logger.info({ signal }, "shutting down: finishing in-flight calls");
+    server.shutdown().then(
+      () => {
+        logger.info("tollgate stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((error: unknown) => {
+  const cause =
+    error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  process.stderr.write(
+    `tollgate failed to start: ${(error as Error).message ?? String(error)}${cause}\n`,
+  );
+  process.exit(1);
+});
