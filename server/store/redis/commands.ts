@@ -1,0 +1,92 @@
+import type { ClientContext, Redis, Result } from "ioredis";
+import { luaKeysInclude } from "./keys.js";
+import { loadScript } from "./script-loader.js";
+
+/**
+ * The store's Lua scripts as ioredis commands. `defineCommand` sends EVALSHA and falls back to
+ * EVAL on NOSCRIPT, so a Redis that restarted, failed over or ran SCRIPT FLUSH is reloaded on the
+ * next call with no start-up step. The version in the names keeps two deployed versions of the
+ * scripts apart on a shared client; bump it whenever a script's KEYS, ARGV or reply changes.
+ */
+
+/**
+ * A script's reply: `[0, ...payload]` on success, `[code, ...detail]` when it refused (see
+ * scripts/includes/errors.lua). Payload and detail entries are strings.
+ */
+export type ScriptReply = [number, ...string[]];
+
+/** Command name -> script file. The number ending each file name is its key count. */
+const scriptFiles = {
+  tollgate_v1_add_root: "add-root-1",
+  tollgate_v1_list_roots: "list-roots-1",
+  tollgate_v1_create_root: "create-root-1",
+  tollgate_v1_create_child: "create-child-2",
+  tollgate_v1_get_wallet: "get-wallet-1",
+  tollgate_v1_list_wallets: "list-wallets-1",
+  tollgate_v1_add_credits: "add-credits-2",
+  tollgate_v1_close_wallet: "close-wallet-2",
+  tollgate_v1_spend: "spend-2",
+  tollgate_v1_authorize: "authorize-2",
+  tollgate_v1_capture: "capture-2",
+  tollgate_v1_void: "void-2",
+  tollgate_v1_get_receipt: "get-receipt-1",
+  tollgate_v1_list_charges: "list-charges-1",
+} as const;
+
+type CommandName = keyof typeof scriptFiles;
+
+/** One key (the tree, or a project's root listing) then ARGV. */
+type OneKey<Context extends ClientContext> = (
+  key: string,
+  ...argv: string[]
+) => Result<ScriptReply, Context>;
+/** The tree and the request's idempotency record, then ARGV. */
+type TwoKeys<Context extends ClientContext> = (
+  tree: string,
+  idempotency: string,
+  ...argv: string[]
+) => Result<ScriptReply, Context>;
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    tollgate_v1_add_root: OneKey<Context>;
+    tollgate_v1_list_roots: OneKey<Context>;
+    tollgate_v1_create_root: OneKey<Context>;
+    tollgate_v1_create_child: TwoKeys<Context>;
+    tollgate_v1_get_wallet: OneKey<Context>;
+    tollgate_v1_list_wallets: OneKey<Context>;
+    tollgate_v1_add_credits: TwoKeys<Context>;
+    tollgate_v1_close_wallet: TwoKeys<Context>;
+    tollgate_v1_spend: TwoKeys<Context>;
+    tollgate_v1_authorize: TwoKeys<Context>;
+    tollgate_v1_capture: TwoKeys<Context>;
+    tollgate_v1_void: TwoKeys<Context>;
+    tollgate_v1_get_receipt: OneKey<Context>;
+    tollgate_v1_list_charges: OneKey<Context>;
+  }
+}
+
+let sources: Map<CommandName, { lua: string; numberOfKeys: number }> | undefined;
+
+/** Every script's resolved source, read once per process (on first use: nothing runs at import). */
+export function scriptSources(): ReadonlyMap<CommandName, { lua: string; numberOfKeys: number }> {
+  if (sources === undefined) {
+    const generated = { keys: luaKeysInclude() };
+    sources = new Map();
+    for (const [command, file] of Object.entries(scriptFiles) as [CommandName, string][]) {
+      sources.set(command, { lua: loadScript(file, generated), numberOfKeys: keyCount(file) });
+    }
+  }
+  return sources;
+}
+
+/** Registers every script on `redis` (idempotent: defining again replaces the same script). */
+export function defineLedgerCommands(redis: Redis): void {
+  for (const [command, definition] of scriptSources()) redis.defineCommand(command, definition);
+}
+
+function keyCount(file: string): number {
+  const match = /-(\d+)$/.exec(file);
+  if (match?.[1] === undefined) throw new Error(`script ${file} does not end with its key count`);
+  return Number(match[1]);
+}

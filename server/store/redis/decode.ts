@@ -1,0 +1,210 @@
+import { treeOf } from "../../ledger/ids.js";
+import type {
+  Breakdown,
+  ChargeKind,
+  ChargeLine,
+  HoldStatus,
+  HoldView,
+  Metadata,
+  Receipt,
+  WalletStatus,
+  WalletView,
+} from "../../ledger/types.js";
+
+/**
+ * Decoders for the JSON the scripts return. Scripts send every number as decimal text (cjson
+ * would print large integers in %.14g and lose digits), and metadata as nested JSON text.
+ */
+
+/** A wallet as scripts/includes/wallet.lua `wallet_view` encodes it. */
+interface WalletWire {
+  id: string;
+  parent: string;
+  depth: string;
+  name: string;
+  budget: string;
+  hard: string;
+  meta: string;
+  spent: string;
+  held: string;
+  allocated: string;
+  settled: string;
+  available: string;
+  total_spent: string;
+  status: string;
+  exhausted: string;
+  created: string;
+}
+
+interface HoldWire {
+  id: string;
+  wallet: string;
+  amount: string;
+  service: string;
+  meta: string;
+  status: string;
+  captured: string;
+  created: string;
+  expires: string;
+}
+
+interface LineWire {
+  id: string;
+  wallet: string;
+  kind: string;
+  amount: string;
+  service: string;
+  meta: string;
+  over: string;
+  hold: string;
+  request: string;
+  created: string;
+}
+
+/** cjson encodes an empty Lua table as `{}`, whether it was meant as a list or not. */
+type LuaList<T> = T[] | Record<string, never>;
+
+interface ReceiptWire {
+  wallet: WalletWire;
+  calls: string;
+  own_calls: string;
+  refill_credits: string;
+  refill_count: string;
+  voided_credits: string;
+  voided_count: string;
+  over_budget_count: string;
+  by_service: LuaList<string>;
+  by_agent: LuaList<string>;
+  children: LuaList<{ wallet: WalletWire; calls: string }>;
+}
+
+/** Decimal text from a script as an exact number; anything else is a corrupt reply. */
+function int(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n))
+    throw new Error(`script reply: ${JSON.stringify(text)} is not an integer`);
+  return n;
+}
+
+function list<T>(value: LuaList<T>): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function metadata(json: string): Metadata {
+  return JSON.parse(json) as Metadata;
+}
+
+function walletFrom(w: WalletWire): WalletView {
+  return {
+    id: w.id,
+    rootId: treeOf(w.id),
+    parentId: w.parent,
+    depth: int(w.depth),
+    name: w.name,
+    budget: int(w.budget),
+    hardCap: w.hard === "1",
+    metadata: metadata(w.meta),
+    spent: int(w.spent),
+    held: int(w.held),
+    allocated: int(w.allocated),
+    settled: int(w.settled),
+    available: int(w.available),
+    totalSpent: int(w.total_spent),
+    status: w.status as WalletStatus,
+    exhausted: w.exhausted === "1",
+    createdAtMs: int(w.created),
+  };
+}
+
+/** A wallet JSON reply entry. */
+export function decodeWallet(json: string): WalletView {
+  return walletFrom(JSON.parse(json) as WalletWire);
+}
+
+/** A hold JSON reply entry. */
+export function decodeHold(json: string): HoldView {
+  const h = JSON.parse(json) as HoldWire;
+  return {
+    id: h.id,
+    walletId: h.wallet,
+    amount: int(h.amount),
+    service: h.service,
+    metadata: metadata(h.meta),
+    status: h.status as HoldStatus,
+    capturedAmount: int(h.captured),
+    createdAtMs: int(h.created),
+    expiresAtMs: int(h.expires),
+  };
+}
+
+/** A line JSON reply entry. */
+export function decodeLine(json: string): ChargeLine {
+  const l = JSON.parse(json) as LineWire;
+  return {
+    id: l.id,
+    walletId: l.wallet,
+    kind: l.kind as ChargeKind,
+    amount: int(l.amount),
+    service: l.service,
+    metadata: metadata(l.meta),
+    overBudget: l.over === "1",
+    holdId: l.hold,
+    requestId: l.request,
+    createdAtMs: int(l.created),
+  };
+}
+
+/** The receipt JSON of get-receipt-1.lua. */
+export function decodeReceipt(json: string): Receipt {
+  const r = JSON.parse(json) as ReceiptWire;
+  const wallet = walletFrom(r.wallet);
+  return {
+    walletId: wallet.id,
+    name: wallet.name,
+    totalCredits: wallet.totalSpent,
+    callCount: int(r.calls),
+    ownCredits: wallet.spent,
+    ownCallCount: int(r.own_calls),
+    byService: breakdown(list(r.by_service)),
+    byAgent: breakdown(list(r.by_agent)),
+    refillCredits: int(r.refill_credits),
+    refillCount: int(r.refill_count),
+    voidedHoldCredits: int(r.voided_credits),
+    voidedHoldCount: int(r.voided_count),
+    overBudgetCount: int(r.over_budget_count),
+    budget: wallet.budget,
+    available: wallet.available,
+    children: list(r.children).map(({ wallet: child, calls }) => {
+      const c = walletFrom(child);
+      return {
+        walletId: c.id,
+        name: c.name,
+        budget: c.budget,
+        totalCredits: c.totalSpent,
+        callCount: int(calls),
+        available: c.available,
+        status: c.status,
+        exhausted: c.exhausted,
+      };
+    }),
+  };
+}
+
+/**
+ * A breakdown hash as HGETALL pairs: `c:<key>` credits and `n:<key>` calls. Sorted by key in
+ * code point (= UTF-8 byte) order, as the memory store sorts, so both agree past the BMP.
+ */
+function breakdown(pairs: string[]): Breakdown[] {
+  const byKey = new Map<string, Breakdown>();
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const field = pairs[i] as string;
+    const key = field.slice(2);
+    const entry = byKey.get(key) ?? { key, credits: 0, callCount: 0 };
+    if (field.startsWith("c:")) entry.credits = int(pairs[i + 1] as string);
+    else entry.callCount = int(pairs[i + 1] as string);
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()].sort((a, b) =>
+    Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8")),
+  );
+}

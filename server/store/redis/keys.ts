@@ -1,0 +1,103 @@
+/**
+ * Every Redis key of the store, built in this one module (BullMQ's `queue-keys.ts`, ratelimit's
+ * `CacheKeyGenerator`). The Lua scripts build keys too (a spend walks its ancestors, which the
+ * caller cannot name up front), so the layout is declared once here as data and turned into both
+ * the TypeScript builders below and the Lua functions of the generated `keys` include: the two
+ * can never disagree.
+ *
+ * Layout, with `P` the key prefix (default `tg:`) and `R` a root id:
+ *
+ * | key                         | type   | holds                                                |
+ * | --------------------------- | ------ | ---------------------------------------------------- |
+ * | `P{R}:tree`                 | hash   | project, seq (id counter), held (tree's open holds), fingerprint (of the create) |
+ * | `P{R}:idem:<request id>`    | string | idempotency record (JSON), PX = idempotencyTtlMs     |
+ * | `P{R}:w:<wallet id>`        | hash   | a wallet: balances, settings, receipt aggregates     |
+ * | `P{R}:w:<wallet id>:children` | list | direct children, creation order                      |
+ * | `P{R}:w:<wallet id>:lines`  | list   | ids of the wallet's own lines, oldest first          |
+ * | `P{R}:w:<wallet id>:sublines` | list | ids of the subtree's lines, oldest first             |
+ * | `P{R}:w:<wallet id>:svc`    | hash   | by-service breakdown: `c:<service>` credits, `n:<service>` calls |
+ * | `P{R}:w:<wallet id>:agent`  | hash   | by-agent breakdown, same shape                       |
+ * | `P{R}:h:<hold id>`          | hash   | a hold                                               |
+ * | `P{R}:holds`                | zset   | open holds of the tree, scored by expiresAtMs        |
+ * | `P{R}:lines`                | hash   | line id -> line (JSON)                               |
+ * | `Pp:{<project>}:roots`      | zset   | the project's root ids, scored by listing position   |
+ *
+ * The hash tag `{R}` puts every key of one tree in one cluster slot, so each script touches one
+ * slot and the store runs on Redis Cluster unchanged. The root listing spans trees, so it has a
+ * tag of its own and its own script.
+ */
+
+/** The key prefix when none is configured: short, because it is on every key. */
+export const defaultKeyPrefix = "tg:";
+
+/** A piece of a key pattern: literal text, or the one parameter (an id) of the key. */
+const param = Symbol("param");
+type Part = string | typeof param;
+
+/** The per-tree keys, as the suffix after `P{R}:`. Order is irrelevant; names are the API. */
+const treeLayout = {
+  tree: ["tree"],
+  idempotency: ["idem:", param],
+  wallet: ["w:", param],
+  children: ["w:", param, ":children"],
+  ownLines: ["w:", param, ":lines"],
+  subtreeLines: ["w:", param, ":sublines"],
+  byService: ["w:", param, ":svc"],
+  byAgent: ["w:", param, ":agent"],
+  hold: ["h:", param],
+  openHolds: ["holds"],
+  lines: ["lines"],
+} as const satisfies Record<string, readonly Part[]>;
+
+type TreeKeyName = keyof typeof treeLayout;
+
+/**
+ * Throws unless `prefix` is usable: a brace in it would become the hash tag instead of the root
+ * id, scattering one tree over many slots.
+ */
+export function assertKeyPrefix(prefix: string): void {
+  if (/[{}]/.test(prefix)) {
+    throw new RangeError(`key prefix ${JSON.stringify(prefix)} must not contain "{" or "}"`);
+  }
+}
+
+/** `P{R}:`, the common start of every key of one tree. */
+export function treeBase(prefix: string, rootId: string): string {
+  return `${prefix}{${rootId}}:`;
+}
+
+/** One key of a tree; `id` is the wallet, hold or request id for the keys that take one. */
+export function treeKey(prefix: string, rootId: string, name: TreeKeyName, id = ""): string {
+  const parts: readonly Part[] = treeLayout[name];
+  return treeBase(prefix, rootId) + parts.map((p) => (p === param ? id : p)).join("");
+}
+
+/**
+ * The project's root listing. The project is URI-encoded so that no project name can contain a
+ * brace (and steal the hash tag) or collide with another project's key.
+ */
+export function projectRootsKey(prefix: string, project: string): string {
+  return `${prefix}p:{${encodeURIComponent(project)}}:roots`;
+}
+
+/**
+ * Lua source of the generated `keys` include. Scripts get the tree's `tree` key as KEYS[1]; from
+ * it this derives the tree base and root id and defines `key_<name>(id)` for every key above.
+ */
+export function luaKeysInclude(): string {
+  const treeSuffix = treeLayout.tree.join("");
+  const lines = [
+    "-- Generated from server/store/redis/keys.ts: the key layout lives there, not here.",
+    `local TREE_BASE = string.sub(KEYS[1], 1, #KEYS[1] - ${treeSuffix.length})`,
+    'local ROOT_ID = string.match(KEYS[1], "{([^}]*)}")',
+  ];
+  for (const [name, parts] of Object.entries(treeLayout) as [TreeKeyName, readonly Part[]][]) {
+    const body = parts.map((p) => (p === param ? "id" : JSON.stringify(p))).join(" .. ");
+    lines.push(`local function key_${snake(name)}(id) return TREE_BASE .. ${body} end`);
+  }
+  return lines.join("\n");
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}

@@ -1,0 +1,68 @@
+--[[
+  capture: posts `amount` (<= the hold) and releases the rest of an open hold. `held` drops by
+  the hold's amount, `spent` grows by `amount`; a CAPTURE line with the hold's service and the
+  hold's metadata overlaid by the capture's. No 2^53 check: the hold's credits were counted in
+  the tree's spent + held bound when it was placed, and the capture is at most that.
+
+  KEYS[1]  P{R}:tree                    the tree
+  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  request id
+  ARGV[4]  fingerprint
+  ARGV[5]  idempotency TTL, ms
+  ARGV[6]  hold id
+  ARGV[7]  amount, 1..2^53-1
+  ARGV[8]  metadata, JSON
+
+  Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
+           hold as it is now)
+  Errors   {2} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
+           {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD
+]]
+--- @include "errors"
+--- @include "access"
+--- @include "idempotency"
+
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local hold_id, amount_text, meta = ARGV[6], ARGV[7], ARGV[8]
+local amount = tonumber(amount_text)
+
+local h = find_hold(project, hold_id, now_ms)
+if not h then
+  return refuse(E_HOLD_NOT_FOUND)
+end
+local record = find_record(now_ms, fingerprint)
+if record == false then
+  return refuse(E_IDEMPOTENCY_KEY_REUSED)
+end
+if record then
+  return {OK, redis.call("HGET", key_lines(), record.line), hold_json(hold_id), record.remaining}
+end
+-- The hold's state before the amount: a hold that is gone cannot be captured for any amount.
+if h.status == "expired" then
+  return refuse(E_HOLD_EXPIRED, hold_id)
+end
+if h.status ~= "open" then
+  return refuse(E_HOLD_ALREADY_RESOLVED, hold_id)
+end
+if amount > h.amount then
+  return refuse(E_CAPTURE_EXCEEDS_HOLD, fmt(h.amount))
+end
+
+-- Metadata values are strings, so the cjson round trip is exact.
+local merged = cjson.decode(h.meta)
+for key, value in pairs(cjson.decode(meta)) do
+  merged[key] = value
+end
+local w = unhold(h, "captured")
+redis.call("HSET", key_hold(hold_id), "captured", amount_text)
+incr(w, "spent", amount)
+local remaining = available(w)
+local over_budget = remaining < 0
+local line, line_id = post_line(w, "capture", amount, h.service, cjson.encode(merged),
+  over_budget, hold_id, request_id, now_ms)
+count_debit(w, amount, h.service, merged.agent or "", over_budget)
+sync_live(w)
+remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
+return {OK, line, hold_json(hold_id), fmt(remaining)}

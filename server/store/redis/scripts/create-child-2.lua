@@ -1,0 +1,70 @@
+--[[
+  createChild: carves a child out of a parent; the parent's `allocated` grows by the budget.
+  Checks after the request id, in order: the parent is open, the child fits within max depth, a
+  hard-capped parent gets no soft child, and last the parent can afford the budget (argument
+  errors first: they hold whatever the balances are).
+
+  KEYS[1]  P{R}:tree                    the tree
+  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  request id
+  ARGV[4]  fingerprint
+  ARGV[5]  idempotency TTL, ms
+  ARGV[6]  parent id
+  ARGV[7]  name
+  ARGV[8]  budget, 0..2^53-1
+  ARGV[9]  hard cap: "1", "0", or "" to inherit the parent's
+  ARGV[10] metadata, JSON
+  ARGV[11] max depth (root = 1)
+
+  Returns  {0, wallet JSON} (a replay: the child as it is now)
+  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, parent id} WALLET_CLOSED,
+           {8, max depth} DEPTH_EXCEEDED, {9} SOFT_CHILD_OF_HARD,
+           {4, parent id, requested, available} INSUFFICIENT_CREDITS
+]]
+--- @include "errors"
+--- @include "access"
+--- @include "idempotency"
+--- @include "lines"
+
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local parent_id, name, budget_text, hard_arg, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local max_depth = tonumber(ARGV[11])
+local budget = tonumber(budget_text)
+
+local parent = find_wallet(project, parent_id, now_ms)
+if not parent then
+  return refuse(E_WALLET_NOT_FOUND)
+end
+local record = find_record(now_ms, fingerprint)
+if record == false then
+  return refuse(E_IDEMPOTENCY_KEY_REUSED)
+end
+if record then
+  return {OK, wallet_json(record.wallet)}
+end
+if parent.status ~= "open" then
+  return refuse(E_WALLET_CLOSED, parent_id)
+end
+if parent.depth + 1 > max_depth then
+  return refuse(E_DEPTH_EXCEEDED, fmt(max_depth))
+end
+local hard = hard_arg == "" and parent.hard or hard_arg
+-- A soft child could overspend and so break the cap of its hard-capped ancestors.
+if parent.hard == "1" and hard ~= "1" then
+  return refuse(E_SOFT_CHILD_OF_HARD)
+end
+local parent_available = available(parent)
+if parent_available < budget then
+  return refuse(E_INSUFFICIENT_CREDITS, parent_id, budget_text, fmt(parent_available))
+end
+
+local id = next_id("w")
+local path = parent.path == "" and parent_id or (parent.path .. " " .. parent_id)
+incr(parent, "allocated", budget)
+sync_live(parent)
+create_wallet(id, parent_id, path, parent.depth + 1, name, budget_text, hard, meta, now_ms)
+redis.call("RPUSH", key_children(parent_id), id)
+remember({wallet = id}, now_ms, fingerprint, ttl_ms)
+return {OK, wallet_json(id)}

@@ -1,0 +1,19 @@
+--[[
+  getWallet: reads one wallet (after expiring the tree's due holds, as every access does).
+
+  KEYS[1]  P{R}:tree                    the tree
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  wallet id
+
+  Returns  {0, wallet JSON}
+  Errors   {1} WALLET_NOT_FOUND
+]]
+--- @include "errors"
+--- @include "access"
+
+local w = find_wallet(ARGV[1], ARGV[3], ARGV[2])
+if not w then
+  return refuse(E_WALLET_NOT_FOUND)
+end
+return {OK, cjson.encode(wallet_view(w))}

@@ -1,0 +1,31 @@
+--[[
+  listCharges: one page of a wallet's lines (or its subtree's), oldest first.
+
+  KEYS[1]  P{R}:tree                    the tree
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  wallet id
+  ARGV[4]  "1": the whole subtree's lines, "0": the wallet's own
+  ARGV[5]  cursor: offset of the first line
+  ARGV[6]  page size, >= 1
+
+  Returns  {0, next cursor or "" on the last page, line JSON...}
+  Errors   {1} WALLET_NOT_FOUND
+]]
+--- @include "errors"
+--- @include "access"
+
+local wallet_id, cursor, page_size = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+if not find_wallet(ARGV[1], wallet_id, ARGV[2]) then
+  return refuse(E_WALLET_NOT_FOUND)
+end
+local key = ARGV[4] == "1" and key_subtree_lines(wallet_id) or key_own_lines(wallet_id)
+local stop = cursor + page_size
+local reply = {OK, stop < redis.call("LLEN", key) and fmt(stop) or ""}
+local ids = redis.call("LRANGE", key, cursor, stop - 1)
+if #ids > 0 then
+  for _, line in ipairs(redis.call("HMGET", key_lines(), unpack(ids))) do
+    reply[#reply + 1] = line
+  end
+end
+return reply

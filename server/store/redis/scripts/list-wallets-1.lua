@@ -1,0 +1,27 @@
+--[[
+  listWallets: one page of a wallet's children, in creation order.
+
+  KEYS[1]  P{R}:tree                    the tree
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  parent id
+  ARGV[4]  cursor: offset of the first child
+  ARGV[5]  page size, >= 1
+
+  Returns  {0, next cursor or "" on the last page, wallet JSON...}
+  Errors   {1} WALLET_NOT_FOUND (the parent)
+]]
+--- @include "errors"
+--- @include "access"
+
+local parent_id, cursor, page_size = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+if not find_wallet(ARGV[1], parent_id, ARGV[2]) then
+  return refuse(E_WALLET_NOT_FOUND)
+end
+local key = key_children(parent_id)
+local stop = cursor + page_size
+local reply = {OK, stop < redis.call("LLEN", key) and fmt(stop) or ""}
+for _, id in ipairs(redis.call("LRANGE", key, cursor, stop - 1)) do
+  reply[#reply + 1] = wallet_json(id)
+end
+return reply

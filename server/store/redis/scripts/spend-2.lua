@@ -1,0 +1,61 @@
+--[[
+  spend: debits a wallet. Writes a SPEND line and updates `spent`, the receipts of the wallet
+  and every ancestor and the exhaustion counts, in one atomic step.
+
+  KEYS[1]  P{R}:tree                    the tree
+  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  request id
+  ARGV[4]  fingerprint
+  ARGV[5]  idempotency TTL, ms
+  ARGV[6]  wallet id
+  ARGV[7]  amount, 1..2^53-1
+  ARGV[8]  service
+  ARGV[9]  metadata, JSON
+  ARGV[10] agent: metadata.agent, or ""
+
+  Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining)
+  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, wallet id} WALLET_CLOSED,
+           {4, wallet id, requested, available} INSUFFICIENT_CREDITS (hard cap),
+           {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1)
+]]
+--- @include "errors"
+--- @include "access"
+--- @include "idempotency"
+
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local wallet_id, amount_text, service, meta, agent = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local amount = tonumber(amount_text)
+
+local w = find_wallet(project, wallet_id, now_ms)
+if not w then
+  return refuse(E_WALLET_NOT_FOUND)
+end
+local record = find_record(now_ms, fingerprint)
+if record == false then
+  return refuse(E_IDEMPOTENCY_KEY_REUSED)
+end
+if record then
+  return {OK, redis.call("HGET", key_lines(), record.line), record.remaining}
+end
+if w.status ~= "open" then
+  return refuse(E_WALLET_CLOSED, wallet_id)
+end
+local before = available(w)
+if w.hard == "1" and before < amount then
+  return refuse(E_INSUFFICIENT_CREDITS, wallet_id, amount_text, fmt(before))
+end
+if committed_credits() + amount > MAX_CREDITS then
+  return refuse(E_CREDIT_LIMIT)
+end
+
+incr(w, "spent", amount)
+local remaining = available(w)
+local over_budget = remaining < 0
+local line, line_id =
+  post_line(w, "spend", amount, service, meta, over_budget, "", request_id, now_ms)
+count_debit(w, amount, service, agent, over_budget)
+sync_live(w)
+remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
+return {OK, line, fmt(remaining)}

@@ -1,0 +1,46 @@
+--[[
+  void: releases a whole open hold with a VOID line carrying the hold's service and metadata.
+
+  KEYS[1]  P{R}:tree                    the tree
+  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  request id
+  ARGV[4]  fingerprint
+  ARGV[5]  idempotency TTL, ms
+  ARGV[6]  hold id
+
+  Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
+           hold as it is now)
+  Errors   {2} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
+           {7, hold id} HOLD_ALREADY_RESOLVED
+]]
+--- @include "errors"
+--- @include "access"
+--- @include "idempotency"
+
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local hold_id = ARGV[6]
+
+local h = find_hold(project, hold_id, now_ms)
+if not h then
+  return refuse(E_HOLD_NOT_FOUND)
+end
+local record = find_record(now_ms, fingerprint)
+if record == false then
+  return refuse(E_IDEMPOTENCY_KEY_REUSED)
+end
+if record then
+  return {OK, redis.call("HGET", key_lines(), record.line), hold_json(hold_id), record.remaining}
+end
+if h.status == "expired" then
+  return refuse(E_HOLD_EXPIRED, hold_id)
+end
+if h.status ~= "open" then
+  return refuse(E_HOLD_ALREADY_RESOLVED, hold_id)
+end
+
+local line, line_id, w = release_hold(h, "void", request_id, now_ms)
+local remaining = fmt(available(w))
+remember({line = line_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
+return {OK, line, hold_json(hold_id), remaining}
