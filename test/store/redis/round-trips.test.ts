@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OwnRedis, startOwnRedis } from "../../support/redis-server.js";
+import { child, commandStats, project, type RedisEnv, redisEnv, rid, root } from "./fixture.js";
+
+/**
+ * Round trips per operation, counted by Redis itself (INFO commandstats on a redis-server this
+ * file owns, so no other test's traffic is counted). Commands a script runs inside Redis are
+ * counted too; they cost no round trip but show what each operation does.
+ */
+describe("Redis commands per operation (INFO commandstats)", () => {
+  let own: OwnRedis;
+  let env: RedisEnv;
+  let walletId: string;
+  let rootId: string;
+
+  beforeAll(async () => {
+    own = await startOwnRedis();
+    env = await redisEnv(own.url);
+    const r = await root(env.ledger, 10_000);
+    rootId = r.id;
+    walletId = (await child(env.ledger, r.id, 5_000)).id;
+    // ioredis sends each script's first call on a connection as EVAL (loading it), then EVALSHA:
+    // warm every script up so the measurements see the steady state.
+    await spend();
+    const hold = await authorize();
+    await env.ledger.capture(project, { holdId: hold, amount: 1, requestId: rid() });
+    await env.ledger.void(project, { holdId: await authorize(), requestId: rid() });
+    await env.ledger.addCredits(project, { walletId, amount: 1, requestId: rid() });
+    await env.ledger.getWallet(project, { walletId });
+    await env.ledger.getReceipt(project, { walletId });
+    await env.ledger.listCharges(project, { walletId });
+    await env.ledger.listWallets(project, { parentId: rootId });
+    await env.ledger.listWallets(project, {});
+    const spare = await child(env.ledger, rootId, 1);
+    await env.ledger.closeWallet(project, { walletId: spare.id, requestId: rid() });
+  });
+  afterAll(async () => {
+    await env.dispose();
+    await own.dispose();
+  });
+
+  function spend() {
+    return env.ledger.spend(project, {
+      walletId,
+      amount: 7,
+      service: "search",
+      metadata: { agent: "researcher" },
+      requestId: rid(),
+    });
+  }
+
+  async function authorize(): Promise<string> {
+    const { hold } = await env.ledger.authorize(project, {
+      walletId,
+      amount: 10,
+      service: "llm",
+      requestId: rid(),
+    });
+    return hold.id;
+  }
+
+  /** Commands Redis executed during `op`, by name (the observer's own RESETSTAT left out). */
+  async function measure(op: () => Promise<unknown>): Promise<Record<string, number>> {
+    await env.observer.config("RESETSTAT");
+    await op();
+    const stats = await commandStats(env.observer);
+    stats.delete("config|resetstat");
+    return Object.fromEntries([...stats].map(([name, s]) => [name, s.calls]));
+  }
+
+  /** The client's round trips: the EVAL/EVALSHA calls (everything else ran inside a script). */
+  function roundTrips(stats: Record<string, number>): Record<string, number> {
+    return Object.fromEntries(
+      Object.entries(stats).filter(([name]) => name === "evalsha" || name === "eval"),
+    );
+  }
+
+  it("a spend is one EVALSHA, which runs 26 commands inside Redis (depth 2)", async () => {
+    const stats = await measure(spend);
+    expect(stats).toEqual({
+      evalsha: 1,
+      // find the wallet: tree owner, due holds, the wallet; its request id; the 2^53 bound
+      hget: 3,
+      zrangebyscore: 1,
+      hmget: 1,
+      get: 1,
+      // spent; the id counter; own calls; then per covering wallet (2): total, calls and the
+      // by-service and by-agent credits and calls
+      hincrby: 15,
+      hset: 1, // the line
+      rpush: 3, // own list, subtree list of the wallet and of the root
+      set: 1, // the idempotency record
+    });
+  });
+
+  it("a replayed spend is one EVALSHA that writes nothing", async () => {
+    const first = await spend();
+    const stats = await measure(() =>
+      env.ledger.spend(project, {
+        walletId,
+        amount: 7,
+        service: "search",
+        metadata: { agent: "researcher" },
+        requestId: first.line.requestId,
+      }),
+    );
+    expect(stats).toEqual({ evalsha: 1, hget: 2, zrangebyscore: 1, hmget: 1, get: 1 });
+  });
+
+  it("every other operation on a tree is one EVALSHA", async () => {
+    const hold = await authorize();
+    const voidable = await authorize();
+    const ops: [string, () => Promise<unknown>][] = [
+      ["authorize", authorize],
+      ["capture", () => env.ledger.capture(project, { holdId: hold, amount: 3, requestId: rid() })],
+      ["void", () => env.ledger.void(project, { holdId: voidable, requestId: rid() })],
+      [
+        "addCredits",
+        () => env.ledger.addCredits(project, { walletId, amount: 5, requestId: rid() }),
+      ],
+      ["createChild", () => child(env.ledger, walletId, 10)],
+      ["getWallet", () => env.ledger.getWallet(project, { walletId })],
+      ["getReceipt", () => env.ledger.getReceipt(project, { walletId })],
+      [
+        "listCharges",
+        () => env.ledger.listCharges(project, { walletId, includeDescendants: true }),
+      ],
+      ["listWallets", () => env.ledger.listWallets(project, { parentId: rootId })],
+    ];
+    for (const [name, op] of ops) {
+      expect({ name, trips: roundTrips(await measure(op)) }).toEqual({
+        name,
+        trips: { evalsha: 1 },
+      });
+    }
+    const spare = await child(env.ledger, rootId, 1);
+    const close = () => env.ledger.closeWallet(project, { walletId: spare.id, requestId: rid() });
+    expect(roundTrips(await measure(close))).toEqual({ evalsha: 1 });
+  });
+
+  it("creating a root is two (listing, then tree); listing roots is one plus one per root", async () => {
+    expect(roundTrips(await measure(() => root(env.ledger, 5)))).toEqual({ evalsha: 2 });
+    // Roots so far: the fixture's and the one just created.
+    expect(roundTrips(await measure(() => env.ledger.listWallets(project, {})))).toEqual({
+      evalsha: 3,
+    });
+  });
+});
