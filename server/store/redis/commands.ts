@@ -19,7 +19,7 @@ export type ScriptReply = [number, ...string[]];
 const scriptFiles = {
   tollgate_v1_add_root: "add-root-1",
   tollgate_v1_list_roots: "list-roots-1",
-  tollgate_v1_create_root: "create-root-1",
+  tollgate_v1_create_root: "create-root-2",
   tollgate_v1_create_child: "create-child-2",
   tollgate_v1_get_wallet: "get-wallet-1",
   tollgate_v1_list_wallets: "list-wallets-1",
@@ -51,7 +51,7 @@ declare module "ioredis" {
   interface RedisCommander<Context> {
     tollgate_v1_add_root: OneKey<Context>;
     tollgate_v1_list_roots: OneKey<Context>;
-    tollgate_v1_create_root: OneKey<Context>;
+    tollgate_v1_create_root: TwoKeys<Context>;
     tollgate_v1_create_child: TwoKeys<Context>;
     tollgate_v1_get_wallet: OneKey<Context>;
     tollgate_v1_list_wallets: OneKey<Context>;

@@ -89,18 +89,12 @@ export class RedisLedgerStore implements LedgerStore {
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
     await this.run(() => this.redis.tollgate_v1_add_root(rootsKey, cmd.rootId));
-    const [wallet] = await this.run(() =>
-      this.redis.tollgate_v1_create_root(
-        this.key(cmd.rootId, "tree"),
-        cmd.project,
-        time(cmd.nowMs),
-        cmd.fingerprint,
-        cmd.name,
-        String(cmd.budget),
-        cmd.hardCap ? "1" : "0",
-        JSON.stringify(cmd.metadata),
-      ),
-    );
+    const [wallet] = await this.mutate("tollgate_v1_create_root", cmd.rootId, cmd, [
+      cmd.name,
+      String(cmd.budget),
+      cmd.hardCap ? "1" : "0",
+      JSON.stringify(cmd.metadata),
+    ]);
     return decodeWallet(wallet as string);
   }
 
@@ -341,6 +335,7 @@ export class RedisLedgerStore implements LedgerStore {
 }
 
 type MutationCommand =
+  | "tollgate_v1_create_root"
   | "tollgate_v1_create_child"
   | "tollgate_v1_add_credits"
   | "tollgate_v1_close_wallet"

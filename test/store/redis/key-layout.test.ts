@@ -76,8 +76,8 @@ describe("key layout", () => {
     const P = env.prefix;
     const T = `${P}{${r.id}}:`;
     const requestKeys = (await keysUnder(env.observer, `${T}idem:`)).length;
-    // 11 mutations after the root (whose record is the tree's fingerprint, not an idem key).
-    expect(requestKeys).toBe(11);
+    // One per mutation: the root's create and the 11 after it.
+    expect(requestKeys).toBe(12);
     const walletKeys = (id: string, kinds: string[]) => kinds.map((k) => `${T}w:${id}${k}`);
     const expected = [
       `${P}p:{${project}}:roots`,
@@ -100,9 +100,10 @@ describe("key layout", () => {
     const second = await root(env.ledger, 20);
     const other = await env.ledger.createWallet("globex", { budget: 5, requestId: rid() });
     const tags = (await keysUnder(env.observer, env.prefix)).map(hashTag);
-    expect(tags.filter((t) => t === first.id)).toHaveLength(2); // tree + root wallet
-    expect(tags.filter((t) => t === second.id)).toHaveLength(2);
-    expect(tags.filter((t) => t === other.id)).toHaveLength(2);
+    // The tree, the root wallet and the create's idempotency record.
+    expect(tags.filter((t) => t === first.id)).toHaveLength(3);
+    expect(tags.filter((t) => t === second.id)).toHaveLength(3);
+    expect(tags.filter((t) => t === other.id)).toHaveLength(3);
     expect(new Set(tags)).toEqual(new Set([first.id, second.id, other.id, project, "globex"]));
     expect(await env.observer.zrange(`${env.prefix}p:{acme}:roots`, 0, -1)).toEqual([
       first.id,
@@ -184,7 +185,7 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
     // 15 operations, one script each, but the root create and the root listing take two.
     expect(scripts).toBe(17);
     // Commands the scripts ran inside Redis, every one of them checked above.
-    expect(inner).toBe(254);
+    expect(inner).toBe(255);
     await env.dispose();
   });
 });

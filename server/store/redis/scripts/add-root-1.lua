@@ -1,5 +1,5 @@
 --[[
-  addRoot: puts a root id on its project's listing, once. Runs before create-root-1.lua (a
+  addRoot: puts a root id on its project's listing, once. Runs before create-root-2.lua (a
   separate round trip: the listing has its own hash tag), so a crash in between leaves a listed
   id without a wallet, which listing skips, and never a root missing from the listing. A retried
   create keeps its first position.

@@ -1,0 +1,57 @@
+--[[
+  createRoot: creates the tree and its root wallet. The root id hashes project and request id,
+  so an existing tree here is this very request again. Its request id is remembered like any
+  other of the tree (a later call reusing it elsewhere in the tree is refused), and the tree also
+  keeps the create's fingerprint for good: a retry after the record expired is still answered
+  (same parameters) or refused (different ones), never turned into a second root. The project's
+  root listing is written first, by add-root-1.lua.
+
+  KEYS[1]  P{R}:tree                    the tree (R = the new root id)
+  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  ARGV[1]  project
+  ARGV[2]  nowMs
+  ARGV[3]  request id
+  ARGV[4]  fingerprint
+  ARGV[5]  idempotency TTL, ms
+  ARGV[6]  name
+  ARGV[7]  budget, 0..2^53-1
+  ARGV[8]  hard cap: "1" or "0"
+  ARGV[9]  metadata, JSON
+
+  Returns  {0, wallet JSON} (a replay: the root as it is now)
+  Errors   {3} IDEMPOTENCY_KEY_REUSED (different parameters; or another project, which would
+           take a SHA-256 collision and is refused rather than revealed)
+]]
+--- @include "errors"
+--- @include "access"
+--- @include "idempotency"
+
+local project, now_ms, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+local name, budget_text, hard, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+
+local owner = redis.call("HGET", KEYS[1], "project")
+if owner then
+  expire_due_holds(now_ms)
+  if owner ~= project then
+    return refuse(E_IDEMPOTENCY_KEY_REUSED)
+  end
+  local record = find_record(now_ms, fingerprint)
+  if record == false then
+    return refuse(E_IDEMPOTENCY_KEY_REUSED)
+  end
+  if record then
+    return {OK, wallet_json(ROOT_ID)}
+  end
+  -- The record expired, but the tree remembers which create made it.
+  if redis.call("HGET", KEYS[1], "fingerprint") ~= fingerprint then
+    return refuse(E_IDEMPOTENCY_KEY_REUSED)
+  end
+  remember({wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
+  return {OK, wallet_json(ROOT_ID)}
+end
+
+redis.call("HSET", KEYS[1], "project", project, "seq", "0", "held", "0",
+  "fingerprint", fingerprint)
+create_wallet(ROOT_ID, "", "", 1, name, budget_text, hard, meta, now_ms)
+remember({wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
+return {OK, wallet_json(ROOT_ID)}
