@@ -39,7 +39,7 @@ export const memoryStore: StoreFactory = {
 export const redisStore: StoreFactory = {
   name: "redis",
   async open(options) {
-    const { createRedisClient } = await import("../../server/store/redis/connect.js");
+    const { createRedisClient, waitForReady } = await import("../../server/store/redis/connect.js");
     const { RedisLedgerStore } = await import("../../server/store/redis/redis-ledger-store.js");
     const redis = createRedisClient(inject("redisUrl"));
     const keyPrefix = testKeyPrefix();
@@ -47,7 +47,9 @@ export const redisStore: StoreFactory = {
     return {
       store,
       async dispose() {
-        // Delete before closing: the store may quit the client it was given.
+        // Delete before closing: the store may quit the client it was given. The client queues
+        // nothing while connecting, so a test that never used it must wait for it here.
+        await waitForReady(redis, 10_000);
         await deleteKeys(redis, keyPrefix);
         await store.close();
         if (redis.status === "ready") await redis.quit();

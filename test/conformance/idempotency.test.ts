@@ -142,6 +142,26 @@ describe.each(storeFactories)("idempotency ($name store)", (factory) => {
     );
   });
 
+  it("counts the request id that created a tree among that tree's request ids", async () => {
+    const { ledger } = env();
+    const requestId = rid("root");
+    const root = await ledger.createWallet(project, { budget: 100, requestId });
+    await expectRefusedUnchanged(
+      ledger,
+      root.id,
+      () => spend(ledger, root.id, 1, { requestId }),
+      "IDEMPOTENCY_KEY_REUSED",
+      { field: "request_id" },
+    );
+    await expectRefusedUnchanged(
+      ledger,
+      root.id,
+      () => ledger.createWallet(project, { parentId: root.id, budget: 1, requestId }),
+      "IDEMPOTENCY_KEY_REUSED",
+      { field: "request_id" },
+    );
+  });
+
   it("gives another project its own root for the same request id", async () => {
     const { ledger } = env();
     const input = { name: "task", budget: 100, requestId: rid("root") };

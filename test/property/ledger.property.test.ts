@@ -450,6 +450,7 @@ async function runScenario(
           await send(calls[op.call % calls.length] as Call, `${label} (replay)`);
           break;
         case "reuse": {
+          // Any earlier call, the root's creation included: its request id is the tree's too.
           const earlier = calls[op.call % calls.length] as Call;
           const input: SpendFields = {
             walletId: pickWallet(op.wallet),
