@@ -235,6 +235,28 @@ describe.each(storeFactories)("close and conservation ($name store)", (factory) 
     expect(await ledger.getWallet(project, { walletId: b.id })).toMatchObject({ available: 140 });
   });
 
+  it("expires a hold that ran out before the close instead of voiding it", async () => {
+    const { ledger, clock } = env();
+    const root = await createRoot(ledger, 100);
+    const child = await createChild(ledger, root.id, 50);
+    const { hold } = await ledger.authorize(project, {
+      walletId: child.id,
+      amount: 20,
+      service: "llm",
+      ttlSeconds: 1,
+      requestId: rid(),
+    });
+    clock.advance(1000);
+    const { returned } = await ledger.closeWallet(project, {
+      walletId: child.id,
+      requestId: rid(),
+    });
+    expect(returned).toBe(50);
+    expect((await allLines(ledger, root.id)).map((l) => [l.kind, l.holdId, l.requestId])).toEqual([
+      ["expire", hold.id, ""],
+    ]);
+  });
+
   it("refuses to close a closed wallet with a new request id", async () => {
     const { ledger } = env();
     const root = await createRoot(ledger, 100);

@@ -88,6 +88,8 @@ describe.each(storeFactories)("listing and pagination ($name store)", (factory) 
     });
     expect(rest.items.map((w) => w.id)).toEqual([`${root.id}.w101`]);
     expect(rest.nextPageToken).toBe("");
+    const zero = await ledger.listWallets(project, { parentId: root.id, pageSize: 0 });
+    expect(zero).toEqual(byDefault);
     const all = await ledger.listWallets(project, { parentId: root.id, pageSize: 1000 });
     expect([all.items.length, all.nextPageToken]).toEqual([101, ""]);
   });

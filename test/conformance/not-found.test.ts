@@ -86,7 +86,9 @@ describe.each(storeFactories)("not found ($name store)", (factory) => {
       }
     }
     // The real hold is still there and still open.
-    await ledger.void(project, { holdId: hold.id, requestId: rid() });
+    expect((await ledger.void(project, { holdId: hold.id, requestId: rid() })).hold.status).toBe(
+      "voided",
+    );
   });
 
   it("hides every wallet and hold of another project behind NOT_FOUND", async () => {
