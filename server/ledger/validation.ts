@@ -128,9 +128,18 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<
   const issue = result.error.issues[0];
   const head = issue?.path[0];
   const field = typeof head === "string" ? snakeCase(head) : "request";
-  const message =
-    issue?.code === "invalid_type" && issue.input === undefined ? "is required" : issue?.message;
+  const missing = issue !== undefined && valueAt(input, issue.path) === undefined;
+  const message = missing ? "is required" : issue?.message;
   throw invalidArgument(field, message ?? "is invalid");
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }
 
 function snakeCase(s: string): string {

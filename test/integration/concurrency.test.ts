@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, errorInfoOf, type TestClients } from "../support/grpc.js";
+import { call, defined, errorInfoOf, type TestClients } from "../support/grpc.js";
 import { type ServedLedger, serveOnRedis } from "../support/served-ledger.js";
 
 /**
@@ -20,27 +20,33 @@ describe("concurrent spends through the server on Redis", () => {
   });
 
   const createRoot = async (budget: number, requestId: string) =>
-    (
-      await call(c.wallets, c.wallets.createWallet, {
-        parentId: "",
-        name: "task",
-        budget: BigInt(budget),
-        hardCap: true,
-        metadata: {},
-        requestId,
-      })
-    ).wallet!;
+    defined(
+      (
+        await call(c.wallets, c.wallets.createWallet, {
+          parentId: "",
+          name: "task",
+          budget: BigInt(budget),
+          hardCap: true,
+          metadata: {},
+          requestId,
+        })
+      ).wallet,
+      "wallet",
+    );
 
   const createChild = async (parentId: string, name: string, budget: number) =>
-    (
-      await call(c.wallets, c.wallets.createWallet, {
-        parentId,
-        name,
-        budget: BigInt(budget),
-        metadata: {},
-        requestId: `child-${name}`,
-      })
-    ).wallet!;
+    defined(
+      (
+        await call(c.wallets, c.wallets.createWallet, {
+          parentId,
+          name,
+          budget: BigInt(budget),
+          metadata: {},
+          requestId: `child-${name}`,
+        })
+      ).wallet,
+      "wallet",
+    );
 
   const spend = (walletId: string, amount: number, requestId: string) =>
     call(c.wallets, c.wallets.spend, {
@@ -52,7 +58,7 @@ describe("concurrent spends through the server on Redis", () => {
     });
 
   const getWallet = async (walletId: string) =>
-    (await call(c.wallets, c.wallets.getWallet, { walletId })).wallet!;
+    defined((await call(c.wallets, c.wallets.getWallet, { walletId })).wallet, "wallet");
 
   /** Fires every spend at once and counts grants and refusals (anything else fails the test). */
   async function spendAll(walletId: string, amount: number, attempts: number, tag: string) {

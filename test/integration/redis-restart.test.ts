@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { call, errorInfoOf } from "../support/grpc.js";
+import { call, defined, errorInfoOf } from "../support/grpc.js";
 import { type OwnRedis, startOwnRedis } from "../support/redis-server.js";
 import { type ServedLedger, serveOnRedis } from "../support/served-ledger.js";
 
@@ -31,7 +31,7 @@ describe("Redis restarted under the server", () => {
       metadata: {},
       requestId: "create",
     });
-    const walletId = wallet!.id;
+    const walletId = defined(wallet, "wallet").id;
     const spend = (requestId: string) =>
       call(c.wallets, c.wallets.spend, {
         walletId,

@@ -70,3 +70,9 @@ export function errorInfoOf(error: unknown): ErrorInfo | undefined {
   );
   return any ? ErrorInfo.decode(any.value) : undefined;
 }
+
+/** The value, or a test failure naming what was missing (proto3 message fields are optional). */
+export function defined<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`expected ${what} in the response`);
+  return value;
+}
