@@ -7,20 +7,21 @@
  *
  * Layout, with `P` the key prefix (default `tg:`) and `R` a root id:
  *
- * | key                         | type   | holds                                                |
- * | --------------------------- | ------ | ---------------------------------------------------- |
- * | `P{R}:tree`                 | hash   | project, seq (id counter), held (tree's open holds), fingerprint (of the create) |
- * | `P{R}:idem:<request id>`    | string | idempotency record (JSON), PX = idempotencyTtlMs     |
- * | `P{R}:w:<wallet id>`        | hash   | a wallet: balances, settings, receipt aggregates     |
- * | `P{R}:w:<wallet id>:children` | list | direct children, creation order                      |
- * | `P{R}:w:<wallet id>:lines`  | list   | ids of the wallet's own lines, oldest first          |
- * | `P{R}:w:<wallet id>:sublines` | list | ids of the subtree's lines, oldest first             |
- * | `P{R}:w:<wallet id>:svc`    | hash   | by-service breakdown: `c:<service>` credits, `n:<service>` calls |
- * | `P{R}:w:<wallet id>:agent`  | hash   | by-agent breakdown, same shape                       |
- * | `P{R}:h:<hold id>`          | hash   | a hold                                               |
- * | `P{R}:holds`                | zset   | open holds of the tree, scored by expiresAtMs        |
- * | `P{R}:lines`                | hash   | line id -> line (JSON)                               |
- * | `Pp:{<project>}:roots`      | zset   | the project's root ids, scored by listing position   |
+ * | key                        | type   | holds                                               |
+ * | -------------------------- | ------ | --------------------------------------------------- |
+ * | `P{R}:tree`                | hash   | project, seq (the id counter), held (open holds'    |
+ * |                            |        | credits), fingerprint (of the create, kept for good)|
+ * | `P{R}:idem:<request id>`   | string | idempotency record (JSON), PX = idempotencyTtlMs    |
+ * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates    |
+ * | `P{R}:w:<id>:children`     | list   | direct children, creation order                     |
+ * | `P{R}:w:<id>:lines`        | list   | ids of the wallet's own lines, oldest first         |
+ * | `P{R}:w:<id>:sublines`     | list   | ids of the subtree's lines, oldest first            |
+ * | `P{R}:w:<id>:svc`          | hash   | by service: `c:<name>` credits, `n:<name>` calls    |
+ * | `P{R}:w:<id>:agent`        | hash   | by agent, same shape                                |
+ * | `P{R}:h:<hold id>`         | hash   | a hold                                              |
+ * | `P{R}:holds`               | zset   | the tree's open holds, scored by expiresAtMs        |
+ * | `P{R}:lines`               | hash   | line id -> line (JSON)                              |
+ * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
  *
  * The hash tag `{R}` puts every key of one tree in one cluster slot, so each script touches one
  * slot and the store runs on Redis Cluster unchanged. The root listing spans trees, so it has a

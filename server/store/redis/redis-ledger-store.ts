@@ -23,11 +23,11 @@ import type {
   VoidOutcome,
   WalletQuery,
 } from "../ledger-store.js";
-import { defineLedgerCommands, type ScriptReply } from "./commands.js";
-import { waitForReady } from "./connect.js";
+import { defineLedgerCommands } from "./commands.js";
 import { decodeHold, decodeLine, decodeReceipt, decodeWallet } from "./decode.js";
 import { assertKeyPrefix, defaultKeyPrefix, projectRootsKey, treeKey } from "./keys.js";
-import { ReplyCode, refusal, storeFailure } from "./script-errors.js";
+import { ReplyCode } from "./script-errors.js";
+import { StoreConnection } from "./store-connection.js";
 
 /** Settings of the Redis store. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -45,7 +45,7 @@ export interface RedisStoreOptions extends StoreOptions {
   firstConnectTimeoutMs?: number;
 }
 
-/** 24 h: longer than any sane client retry window, short enough to keep a busy tree's records small. */
+/** 24 h: longer than any sane client retry window, short enough to keep a tree's records few. */
 const defaultIdempotencyTtlMs = 86_400_000;
 
 /**
@@ -59,15 +59,10 @@ export class RedisLedgerStore implements LedgerStore {
   private readonly prefix: string;
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
-  private readonly firstConnectTimeoutMs: number;
-  private firstConnect: Promise<void> | undefined;
-  private connectedOnce = false;
-  private closing: Promise<void> | undefined;
+  private readonly connection: StoreConnection;
+  private readonly redis: Redis;
 
-  constructor(
-    private readonly redis: Redis,
-    options: RedisStoreOptions = {},
-  ) {
+  constructor(redis: Redis, options: RedisStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? defaultKeyPrefix;
     assertKeyPrefix(this.prefix);
     const ttlMs = options.idempotencyTtlMs ?? defaultIdempotencyTtlMs;
@@ -80,7 +75,8 @@ export class RedisLedgerStore implements LedgerStore {
     }
     this.idempotencyTtlMs = String(ttlMs);
     this.maxDepth = String(maxDepth);
-    this.firstConnectTimeoutMs = options.firstConnectTimeoutMs ?? 5_000;
+    this.redis = redis;
+    this.connection = new StoreConnection(redis, options.firstConnectTimeoutMs ?? 5_000);
     defineLedgerCommands(redis);
   }
 
@@ -88,7 +84,7 @@ export class RedisLedgerStore implements LedgerStore {
     // Listing first: a crash between the two leaves a listed id with no wallet (skipped when
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
-    await this.run(() => this.redis.tollgate_v1_add_root(rootsKey, cmd.rootId));
+    await this.connection.run(() => this.redis.tollgate_v1_add_root(rootsKey, cmd.rootId));
     const [wallet] = await this.mutate("tollgate_v1_create_root", cmd.rootId, cmd, [
       cmd.name,
       String(cmd.budget),
@@ -209,28 +205,12 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async ping(): Promise<void> {
-    await this.call(() => this.redis.ping());
+    await this.connection.call(() => this.redis.ping());
   }
 
-  /**
-   * Quits the client it was given: QUIT is answered after every command sent before it, so calls
-   * in flight finish. Resolves once the connection has ended. Idempotent.
-   */
+  /** Quits the client it was given, once calls in flight have their replies. Idempotent. */
   async close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.redis.status === "end") return;
-      const ended = connectionEnded(this.redis, 1_000);
-      if (this.redis.status === "ready") {
-        // QUIT's reply comes before the socket closes: wait for the end too, so that a caller
-        // who checks `status` right after close() sees the client is gone.
-        await this.redis.quit().catch(() => this.redis.disconnect());
-        await ended;
-      } else {
-        // Not connected: nothing to say goodbye to. This stops the reconnect attempts.
-        this.redis.disconnect();
-      }
-    })();
-    await this.closing;
+    await this.connection.close();
   }
 
   /**
@@ -240,7 +220,7 @@ export class RedisLedgerStore implements LedgerStore {
    * create that crashed between its two steps, are skipped.
    */
   private async listRoots(query: ListWalletsQuery): Promise<Page<WalletView>> {
-    const [next, ...rootIds] = await this.run(() =>
+    const [next, ...rootIds] = await this.connection.run(() =>
       this.redis.tollgate_v1_list_roots(
         projectRootsKey(this.prefix, query.project),
         String(query.cursor),
@@ -249,7 +229,7 @@ export class RedisLedgerStore implements LedgerStore {
     );
     const replies = await Promise.all(
       rootIds.map((rootId) =>
-        this.call(() =>
+        this.connection.call(() =>
           this.redis.tollgate_v1_get_wallet(
             this.key(rootId, "tree"),
             query.project,
@@ -273,7 +253,7 @@ export class RedisLedgerStore implements LedgerStore {
     argv: string[],
   ): Promise<string[]> {
     const rootId = treeOf(id);
-    return this.run(() =>
+    return this.connection.run(() =>
       this.redis[command](
         this.key(rootId, "tree"),
         this.key(rootId, "idempotency", cmd.requestId),
@@ -294,39 +274,9 @@ export class RedisLedgerStore implements LedgerStore {
     query: { project: string; nowMs: number },
     argv: string[],
   ): Promise<string[]> {
-    return this.run(() =>
+    return this.connection.run(() =>
       this.redis[command](this.key(treeOf(id), "tree"), query.project, time(query.nowMs), ...argv),
     );
-  }
-
-  /** Runs a script and returns its payload, or throws its refusal as a LedgerError. */
-  private async run(script: () => Promise<ScriptReply>): Promise<string[]> {
-    const [code, ...payload] = await this.call(script);
-    if (code !== ReplyCode.ok) throw refusal(code, payload);
-    return payload;
-  }
-
-  /** Sends one command; transport failures become STORE_UNAVAILABLE (see `storeFailure`). */
-  private async call<T>(send: () => Promise<T>): Promise<T> {
-    try {
-      if (!this.connectedOnce) await this.waitForFirstConnect();
-      return await send();
-    } catch (error) {
-      throw storeFailure(error);
-    }
-  }
-
-  /**
-   * With the offline queue off (see connect.ts) a command sent before the client's first
-   * connection completes is refused, so the first call waits for it; one shared wait, retried
-   * by the next call if it timed out. After that, calls never wait: an outage fails them at once.
-   */
-  private async waitForFirstConnect(): Promise<void> {
-    this.firstConnect ??= waitForReady(this.redis, this.firstConnectTimeoutMs).finally(() => {
-      this.firstConnect = undefined;
-    });
-    await this.firstConnect;
-    this.connectedOnce = true;
   }
 
   private key(rootId: string, name: Parameters<typeof treeKey>[2], id?: string): string {
@@ -349,17 +299,6 @@ type ReadCommand =
   | "tollgate_v1_list_wallets"
   | "tollgate_v1_get_receipt"
   | "tollgate_v1_list_charges";
-
-/** Resolves when `redis` emits "end", or after `timeoutMs` (a close must never hang). */
-function connectionEnded(redis: Redis, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    redis.once("end", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /** A script's "" means "last page". */
 function cursor(next: string | undefined): number | undefined {

@@ -106,7 +106,7 @@ describe("connection lifecycle", () => {
     expect(attempts).toBe(0);
   });
 
-  it("closes the client it was given, idempotently; later calls are STORE_UNAVAILABLE", async () => {
+  it("closes its client, idempotently; later calls are STORE_UNAVAILABLE", async () => {
     env = await redisEnv(inject("redisUrl"));
     const wallet = await root(env.ledger, 10);
     await env.store.close();

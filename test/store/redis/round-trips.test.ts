@@ -138,7 +138,7 @@ describe("Redis commands per operation (INFO commandstats)", () => {
     expect(roundTrips(await measure(close))).toEqual({ evalsha: 1 });
   });
 
-  it("creating a root is two (listing, then tree); listing roots is one plus one per root", async () => {
+  it("creating a root is two (listing, tree); listing roots is one plus one per root", async () => {
     expect(roundTrips(await measure(() => root(env.ledger, 5)))).toEqual({ evalsha: 2 });
     // Roots so far: the fixture's and the one just created.
     expect(roundTrips(await measure(() => env.ledger.listWallets(project, {})))).toEqual({

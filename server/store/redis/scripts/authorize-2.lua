@@ -26,7 +26,8 @@
 --- @include "lines"
 
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local wallet_id, amount_text, service, meta, hold_ttl_ms = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local wallet_id, amount_text, service, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local hold_ttl_ms = ARGV[10]
 local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)

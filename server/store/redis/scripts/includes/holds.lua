@@ -7,7 +7,9 @@
 --- @include "wallet"
 --- @include "lines"
 
-local HOLD_FIELDS = {"wallet", "amount", "service", "meta", "status", "captured", "created", "expires"}
+local HOLD_FIELDS = {
+  "wallet", "amount", "service", "meta", "status", "captured", "created", "expires",
+}
 
 -- The hold as a table (amounts as numbers, times as text), or nil when it does not exist.
 local function load_hold(id)
