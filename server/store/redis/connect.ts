@@ -38,6 +38,9 @@ export function createRedisClient(url: string): Redis {
 export async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   if (redis.status === "end") throw unavailable(new Error("the Redis connection was closed"));
+  // A `lazyConnect` client connects on its first command, which the disabled offline queue would
+  // refuse: start it here. Its failure shows up below as a timeout, like any unreachable Redis.
+  if (redis.status === "wait") redis.connect().catch(() => {});
   await new Promise<void>((resolve, reject) => {
     const done = (error?: Error) => {
       clearTimeout(timer);

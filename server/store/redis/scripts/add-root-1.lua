@@ -8,6 +8,7 @@
   ARGV[1]  root id
 
   Returns  {0}
+  Errors   none
 ]]
 
 if not redis.call("ZSCORE", KEYS[1], ARGV[1]) then

@@ -7,6 +7,7 @@
   ARGV[2]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, root id...}
+  Errors   none
 ]]
 
 local cursor, page_size = tonumber(ARGV[1]), tonumber(ARGV[2])
