@@ -169,16 +169,24 @@ async function main(): Promise<void> {
     server.shutdown().then(
       () => {
         logger.info("tollgate stopped");
-        process.exit(0);
+        exitAfterFlush(logger, 0);
       },
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
+        exitAfterFlush(logger, 1);
       },
     );
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * pino writes asynchronously; exiting at once could drop or reorder the last lines (an in-flight
+ * write can land after the exit-time synchronous flush), so flush first, then exit.
+ */
+function exitAfterFlush(logger: Logger, code: number): void {
+  logger.flush(() => process.exit(code));
 }
 
 main().catch((error: unknown) => {
@@ -187,5 +195,8 @@ main().catch((error: unknown) => {
   process.stderr.write(
     `tollgate failed to start: ${(error as Error).message ?? String(error)}${cause}\n`,
   );
-  process.exit(1);
+  // Let pending log writes finish and the loop drain; the unref'd timer only fires if something
+  // (a half-open connection) would keep a failed start alive.
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 1000).unref();
 });

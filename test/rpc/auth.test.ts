@@ -12,6 +12,7 @@ import {
   startHarness,
   statusDetails,
 } from "./harness.js";
+import { type StoreUnderTest, stores } from "./stores.js";
 
 const keyA = "alpha-key-0123456789";
 const keyB = "bravo-key-0123456789";
@@ -83,12 +84,20 @@ describe("API keys", () => {
   });
 });
 
-describe("auth through the server", () => {
+describe.each(stores)("auth through the server ($name store)", ({ open }) => {
   let h: Harness;
-  afterEach(() => h.close());
+  let opened: StoreUnderTest;
+  afterEach(async () => {
+    await h.close();
+    await opened.cleanup();
+  });
+  const serve = (options: Parameters<typeof startHarness>[0] = {}) => {
+    opened = open();
+    return startHarness({ store: opened.store, ...options });
+  };
 
   it("refuses a missing or wrong key with UNAUTHENTICATED", async () => {
-    h = await startHarness({ apiKeys: apiKeysFromPairs(`alpha=${keyA}`) });
+    h = await serve({ apiKeys: apiKeysFromPairs(`alpha=${keyA}`) });
     expect(h.server.authOpen).toBe(false);
     for (const metadata of [new Metadata(), bearer("not-the-key-0123456789")]) {
       const error = await failure(
@@ -111,7 +120,7 @@ describe("auth through the server", () => {
   });
 
   it("hides project B's wallets from project A's key: NOT_FOUND for every call", async () => {
-    h = await startHarness({ apiKeys: apiKeysFromPairs(`alpha=${keyA},bravo=${keyB}`) });
+    h = await serve({ apiKeys: apiKeysFromPairs(`alpha=${keyA},bravo=${keyB}`) });
     const b = bearer(keyB);
     const a = bearer(keyA);
     const root =
@@ -229,7 +238,7 @@ describe("auth through the server", () => {
   });
 
   it("runs open with no keys configured", async () => {
-    h = await startHarness();
+    h = await serve();
     expect(h.server.authOpen).toBe(true);
     const { wallet } = await call(
       h.wallets,

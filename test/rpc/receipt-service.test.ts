@@ -2,17 +2,20 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
 import { call, createRequest, type Harness, startHarness } from "./harness.js";
+import { type StoreUnderTest, stores } from "./stores.js";
 
 const T = 1_750_000_000_000;
 
-describe("ReceiptService over grpc-js (memory store)", () => {
+describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) => {
   let h: Harness;
+  let opened: StoreUnderTest;
   let rootId: string;
   let researcher: string;
   let writer: string;
 
   beforeEach(async () => {
-    h = await startHarness({ now: () => T });
+    opened = open();
+    h = await startHarness({ store: opened.store, now: () => T });
     rootId =
       (
         await call(
@@ -50,7 +53,10 @@ describe("ReceiptService over grpc-js (memory store)", () => {
     await spend(writer, 35n, "llm", "writer", "s3");
     await spend(rootId, 10n, "llm", "planner", "s4");
   });
-  afterEach(() => h.close());
+  afterEach(async () => {
+    await h.close();
+    await opened.cleanup();
+  });
 
   it("GetReceipt totals the subtree with breakdowns and a line per child", async () => {
     const { receipt } = await call(h.receipts, h.receipts.getReceipt, { walletId: rootId });

@@ -4,20 +4,26 @@ import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { HoldStatus, WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
 import { call, createRequest, type Harness, startHarness } from "./harness.js";
+import { type StoreUnderTest, stores } from "./stores.js";
 
 const T = 1_750_000_000_000;
 
-describe("WalletService over grpc-js (memory store)", () => {
+describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => {
   let h: Harness;
+  let opened: StoreUnderTest;
   let issuer: CredentialIssuer;
   let nowMs = T;
 
   beforeEach(async () => {
     nowMs = T;
     issuer = await CredentialIssuer.create(undefined, 60_000);
-    h = await startHarness({ credentials: issuer, now: () => nowMs });
+    opened = open();
+    h = await startHarness({ store: opened.store, credentials: issuer, now: () => nowMs });
   });
-  afterEach(() => h.close());
+  afterEach(async () => {
+    await h.close();
+    await opened.cleanup();
+  });
 
   const createRoot = () =>
     call(
