@@ -53,6 +53,7 @@ const chargeKind: Record<DomainChargeKind, ChargeKind> = {
 /** Credits as int64. `BigInt` throws on a non-integer, which surfaces a store bug as INTERNAL. */
 const int64 = (n: number): bigint => BigInt(n);
 
+/** A wallet with its balances, as the wire's `tollgate.v1.Wallet`. */
 export function walletToMessage(w: WalletView): WalletMessage {
   return {
     id: w.id,
@@ -75,6 +76,7 @@ export function walletToMessage(w: WalletView): WalletMessage {
   };
 }
 
+/** A hold, as `tollgate.v1.Hold`. */
 export function holdToMessage(h: HoldView): HoldMessage {
   return {
     id: h.id,
@@ -89,6 +91,7 @@ export function holdToMessage(h: HoldView): HoldMessage {
   };
 }
 
+/** A receipt line, as `tollgate.v1.Charge`. */
 export function chargeToMessage(c: ChargeLine): ChargeMessage {
   return {
     id: c.id,
@@ -104,6 +107,7 @@ export function chargeToMessage(c: ChargeLine): ChargeMessage {
   };
 }
 
+/** A subtree receipt with its breakdowns and child summaries, as `tollgate.v1.Receipt`. */
 export function receiptToMessage(r: Receipt): ReceiptMessage {
   return {
     walletId: r.walletId,
