@@ -162,9 +162,12 @@ async function main(): Promise<void> {
     "tollgate started",
   );
 
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
-    // Repeated signals are expected (tsx and terminals deliver one to every process in the group)
-    // and harmless: shutdown() is idempotent and bounded by its grace deadline.
+    // Repeated signals are expected (tsx relays one and a terminal's Ctrl-C reaches the whole
+    // process group) and ignored: the first shutdown is bounded by its grace deadline.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, "shutting down: finishing in-flight calls");
     server.shutdown().then(
       () => {
