@@ -1,12 +1,10 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import type { Ledger } from "../../server/ledger/ledger.js";
 import {
   allLines,
   createChild,
   createRoot,
   credentialTtlMs,
-  expectRefused,
   expectRefusedUnchanged,
   project,
   rid,
@@ -15,35 +13,7 @@ import {
   storeFactories,
   useLedger,
 } from "./harness.js";
-
-function authorize(
-  ledger: Ledger,
-  walletId: string,
-  amount: number,
-  options: { ttlSeconds?: number; service?: string; metadata?: Record<string, string> } = {},
-) {
-  return ledger.authorize(project, {
-    walletId,
-    amount,
-    service: options.service ?? "llm",
-    metadata: options.metadata,
-    ttlSeconds: options.ttlSeconds,
-    requestId: rid("auth"),
-  });
-}
-
-function capture(
-  ledger: Ledger,
-  holdId: string,
-  amount: number,
-  metadata?: Record<string, string>,
-) {
-  return ledger.capture(project, { holdId, amount, metadata, requestId: rid("capture") });
-}
-
-function voidHold(ledger: Ledger, holdId: string) {
-  return ledger.void(project, { holdId, requestId: rid("void") });
-}
+import { authorize, capture, voidHold } from "./hold-calls.js";
 
 describe.each(storeFactories)("holds ($name store)", (factory) => {
   const env = useLedger(factory);
@@ -240,96 +210,6 @@ describe.each(storeFactories)("holds ($name store)", (factory) => {
       held: 0,
       available: 95,
     });
-  });
-
-  it("expires a hold at its expiry time with no client action", async () => {
-    const { ledger, clock } = env();
-    const root = await createRoot(ledger, 100);
-    const child = await createChild(ledger, root.id, 80);
-    const { hold } = await authorize(ledger, child.id, 70, { ttlSeconds: 60, service: "crawl" });
-    clock.advance(59_999);
-    expect(await ledger.getWallet(project, { walletId: child.id })).toMatchObject({
-      held: 70,
-      available: 10,
-    });
-    clock.advance(1);
-    // A read of another wallet of the tree is enough to expire it.
-    expect(await ledger.getReceipt(project, { walletId: root.id })).toMatchObject({
-      voidedHoldCredits: 70,
-      voidedHoldCount: 1,
-    });
-    expect(await ledger.getWallet(project, { walletId: child.id })).toMatchObject({
-      held: 0,
-      available: 80,
-    });
-    expect(await allLines(ledger, root.id)).toEqual([
-      {
-        id: `${root.id}.c3`,
-        walletId: child.id,
-        kind: "expire",
-        amount: 70,
-        service: "crawl",
-        metadata: expect.any(Object),
-        overBudget: false,
-        holdId: hold.id,
-        requestId: "",
-        createdAtMs: hold.expiresAtMs,
-      },
-    ]);
-    await expectRefusedUnchanged(
-      ledger,
-      root.id,
-      () => capture(ledger, hold.id, 1),
-      "HOLD_EXPIRED",
-    );
-    await expectRefusedUnchanged(ledger, root.id, () => voidHold(ledger, hold.id), "HOLD_EXPIRED");
-  });
-
-  it("captures one millisecond before expiry, and not at it", async () => {
-    const { ledger, clock } = env();
-    const root = await createRoot(ledger, 100);
-    const early = (await authorize(ledger, root.id, 10, { ttlSeconds: 1 })).hold;
-    const late = (await authorize(ledger, root.id, 10, { ttlSeconds: 1 })).hold;
-    clock.advance(999);
-    expect((await capture(ledger, early.id, 10)).hold.status).toBe("captured");
-    clock.advance(1);
-    await expectRefused(capture(ledger, late.id, 10), "HOLD_EXPIRED");
-  });
-
-  it("releases expired holds before the operation that finds them", async () => {
-    const { ledger, clock } = env();
-    const root = await createRoot(ledger, 100);
-    const { hold } = await authorize(ledger, root.id, 100, { ttlSeconds: 30 });
-    clock.advance(45_000);
-    const result = await spend(ledger, root.id, 100);
-    expect(result.remaining).toBe(0);
-    const lines = await allLines(ledger, root.id);
-    expect(lines.map((l) => [l.id, l.kind, l.amount, l.createdAtMs])).toEqual([
-      [`${root.id}.c2`, "expire", 100, hold.expiresAtMs],
-      [`${root.id}.c3`, "spend", 100, startMs + 45_000],
-    ]);
-  });
-
-  it("expires several holds at once, each at its own expiry time", async () => {
-    const { ledger, clock } = env();
-    const root = await createRoot(ledger, 100);
-    const a = (await authorize(ledger, root.id, 10, { ttlSeconds: 5 })).hold;
-    clock.advance(1000);
-    const b = (await authorize(ledger, root.id, 20, { ttlSeconds: 2 })).hold;
-    const c = (await authorize(ledger, root.id, 30, { ttlSeconds: 60 })).hold;
-    clock.advance(10_000);
-    expect(await ledger.getWallet(project, { walletId: root.id })).toMatchObject({
-      held: 30,
-      available: 70,
-    });
-    const expired = (await allLines(ledger, root.id))
-      .map((l) => ({ kind: l.kind, holdId: l.holdId, amount: l.amount, at: l.createdAtMs }))
-      .sort((x, y) => x.at - y.at);
-    expect(expired).toEqual([
-      { kind: "expire", holdId: b.id, amount: 20, at: startMs + 3000 },
-      { kind: "expire", holdId: a.id, amount: 10, at: startMs + 5000 },
-    ]);
-    expect((await capture(ledger, c.id, 30)).remaining).toBe(70);
   });
 
   it("flags a capture over budget when a soft-capped wallet stays below 0", async () => {

@@ -3,9 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
 import { rootIdFor } from "../../server/ledger/ids.js";
 import { Ledger } from "../../server/ledger/ledger.js";
-import { LedgerError } from "../../server/ledger/ledger-error.js";
-import { Limits } from "../../server/ledger/limits.js";
-import type { ChargeLine } from "../../server/ledger/types.js";
+import type { ChargeLine, Metadata } from "../../server/ledger/types.js";
 import {
   credentialTtlMs,
   fakeClock,
@@ -16,7 +14,9 @@ import {
   treeState,
 } from "../conformance/harness.js";
 import { checkTree } from "../conformance/tree-invariants.js";
-import { type ModelResult, ReferenceLedger } from "./reference-model.js";
+import { attempt, type Call, comparable, execute, expectReply } from "./calls.js";
+import { type Scenario, scenarioArb } from "./operations.js";
+import { ReferenceLedger, type SpendFields } from "./reference-model.js";
 
 /**
  * Random sequences of ledger operations, run against a store (through the real `Ledger`) and
@@ -26,256 +26,8 @@ import { type ModelResult, ReferenceLedger } from "./reference-model.js";
  */
 
 const maxDepth = 4;
-const defaultTtlSeconds = Limits.holdTtlDefaultSeconds;
 const services = ["search", "llm", "scrape"] as const;
 const agents = [undefined, "planner", "critic"] as const;
-
-type Op =
-  | { kind: "child"; parent: number; budget: number; hardCap: boolean | undefined }
-  | {
-      kind: "spend";
-      wallet: number;
-      amount: number;
-      exact: boolean;
-      service: number;
-      agent: number;
-    }
-  | {
-      kind: "authorize";
-      wallet: number;
-      amount: number;
-      ttlSeconds: number;
-      service: number;
-      agent: number;
-    }
-  | { kind: "capture"; hold: number; amount: number; over: boolean; agent: number }
-  | { kind: "void"; hold: number }
-  | { kind: "addCredits"; wallet: number; amount: number }
-  | { kind: "close"; wallet: number }
-  | { kind: "advance"; ms: number }
-  | { kind: "replay"; call: number }
-  | { kind: "reuse"; call: number; wallet: number }
-  | { kind: "foreign"; wallet: number; hold: number };
-
-const index = fc.nat({ max: 50 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("child" as const),
-      parent: index,
-      budget: fc.integer({ min: 0, max: 400 }),
-      hardCap: fc.constantFrom(undefined, true, false),
-    }),
-  },
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      kind: fc.constant("spend" as const),
-      wallet: index,
-      amount: fc.integer({ min: 1, max: 120 }),
-      exact: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
-      service: index,
-      agent: index,
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("authorize" as const),
-      wallet: index,
-      amount: fc.integer({ min: 1, max: 150 }),
-      ttlSeconds: fc.constantFrom(0, 1, 5, 60),
-      service: index,
-      agent: index,
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("capture" as const),
-      hold: index,
-      amount: fc.integer({ min: 1, max: 150 }),
-      over: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
-      agent: index,
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("void" as const), hold: index }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant("addCredits" as const),
-      wallet: index,
-      amount: fc.integer({ min: 1, max: 200 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("close" as const), wallet: index }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant("advance" as const),
-      ms: fc.constantFrom(1, 999, 1000, 5000, 60_000, 300_000),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("replay" as const), call: index }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("reuse" as const), call: index, wallet: index }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("foreign" as const), wallet: index, hold: index }),
-  },
-);
-
-interface Scenario {
-  rootBudget: number;
-  rootHardCap: boolean;
-  ops: Op[];
-}
-
-const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
-  rootBudget: fc.integer({ min: 0, max: 1000 }),
-  rootHardCap: fc.boolean(),
-  ops: fc.array(opArb, { minLength: 1, maxLength: 40, size: "max" }),
-});
-
-/** A mutation exactly as sent, so it can be sent again. */
-type Call =
-  | { op: "createWallet"; input: CreateFields }
-  | { op: "addCredits"; input: AddCreditsFields }
-  | { op: "closeWallet"; input: { walletId: string; requestId: string } }
-  | { op: "spend"; input: SpendFields }
-  | { op: "authorize"; input: SpendFields & { ttlSeconds: number } }
-  | { op: "capture"; input: { holdId: string; amount: number; metadata: Meta; requestId: string } }
-  | { op: "void"; input: { holdId: string; requestId: string } };
-
-type Meta = Record<string, string>;
-interface CreateFields {
-  parentId: string;
-  name: string;
-  budget: number;
-  hardCap: boolean | undefined;
-  metadata: Meta;
-  requestId: string;
-}
-interface AddCreditsFields {
-  walletId: string;
-  amount: number;
-  metadata: Meta;
-  requestId: string;
-}
-interface SpendFields {
-  walletId: string;
-  amount: number;
-  service: string;
-  metadata: Meta;
-  requestId: string;
-}
-
-type Actual = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-async function attempt(call: () => Promise<unknown>): Promise<Actual> {
-  try {
-    return { ok: true, value: await call() };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-/** Runs one mutation on the ledger (as `asProject`) and on the model. */
-async function execute(
-  ledger: Ledger,
-  model: ReferenceLedger,
-  call: Call,
-  nowMs: number,
-  asProject = project,
-): Promise<{ actual: Actual; expected: ModelResult<unknown> }> {
-  switch (call.op) {
-    case "createWallet":
-      return {
-        actual: await attempt(() => ledger.createWallet(asProject, call.input)),
-        expected: model.createWallet(asProject, call.input, nowMs),
-      };
-    case "addCredits":
-      return {
-        actual: await attempt(() => ledger.addCredits(asProject, call.input)),
-        expected: model.addCredits(asProject, call.input, nowMs),
-      };
-    case "closeWallet":
-      return {
-        actual: await attempt(() => ledger.closeWallet(asProject, call.input)),
-        expected: model.closeWallet(asProject, call.input, nowMs),
-      };
-    case "spend":
-      return {
-        actual: await attempt(() => ledger.spend(asProject, call.input)),
-        expected: model.spend(asProject, call.input, nowMs),
-      };
-    case "authorize": {
-      // 0 asks for the default lifetime; the model takes the lifetime itself.
-      const ttlSeconds = call.input.ttlSeconds === 0 ? defaultTtlSeconds : call.input.ttlSeconds;
-      return {
-        actual: await attempt(() => ledger.authorize(asProject, call.input)),
-        expected: model.authorize(asProject, { ...call.input, ttlSeconds }, nowMs),
-      };
-    }
-    case "capture":
-      return {
-        actual: await attempt(() => ledger.capture(asProject, call.input)),
-        expected: model.resolve(asProject, call.input, nowMs),
-      };
-    case "void":
-      return {
-        actual: await attempt(() => ledger.void(asProject, call.input)),
-        expected: model.resolve(asProject, call.input, nowMs),
-      };
-  }
-}
-
-/** The reply must be the model's value, or one of the refusals the model allows. */
-function expectReply(actual: Actual, expected: ModelResult<unknown>, label: string): void {
-  if (expected.ok) {
-    if (!actual.ok)
-      throw new Error(`${label}: expected success, got ${describeError(actual.error)}`);
-    const { credential: _credential, ...value } = actual.value as Record<string, unknown>;
-    expect(value, label).toEqual(expected.value);
-    return;
-  }
-  if (actual.ok) {
-    throw new Error(
-      `${label}: expected ${expected.refusals.map((r) => r.reason).join(" or ")}, got success ${JSON.stringify(actual.value)}`,
-    );
-  }
-  expect(actual.error, label).toBeInstanceOf(LedgerError);
-  const error = actual.error as LedgerError;
-  const allowed = expected.refusals.find((r) => r.reason === error.reason);
-  if (allowed === undefined) {
-    throw new Error(
-      `${label}: expected ${expected.refusals.map((r) => r.reason).join(" or ")}, got ${describeError(error)}`,
-    );
-  }
-  expect(error.metadata, label).toMatchObject(allowed.metadata);
-}
-
-function describeError(error: unknown): string {
-  return error instanceof LedgerError
-    ? `${error.reason} ${JSON.stringify(error.metadata)} (${error.message})`
-    : String(error);
-}
-
-/** Lines as comparable records: ids and metadata of void/expire lines are not specified. */
-function comparable(lines: ChargeLine[]): string[] {
-  return lines
-    .map((line) => {
-      const released = line.kind === "void" || line.kind === "expire";
-      const fields: Record<string, unknown> = released
-        ? { ...line, id: undefined, metadata: undefined }
-        : { ...line, metadata: Object.entries(line.metadata).sort() };
-      return JSON.stringify(Object.entries(fields).sort());
-    })
-    .sort();
-}
 
 /** Runs one scenario on a fresh store; throws at the first disagreement. */
 async function runScenario(
@@ -342,7 +94,7 @@ async function runScenario(
         return from[Math.floor(i / 3) % Math.max(from.length, 1)]?.id ?? `${rootId}.h999`;
       };
       const agent = (i: number) => agents[i % agents.length];
-      const withAgent = (i: number): Meta => {
+      const withAgent = (i: number): Metadata => {
         const name = agent(i);
         return name === undefined ? {} : { agent: name };
       };
