@@ -649,8 +649,9 @@ export const VoidResponseSchema: GenMessage<VoidResponse> = /*@__PURE__*/
  *
  * Errors carry a google.rpc.ErrorInfo (domain "tollgate.dev") whose reason is one of:
  * INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, WALLET_NOT_FOUND, HOLD_NOT_FOUND, INSUFFICIENT_CREDITS,
- * WALLET_CLOSED, HOLD_EXPIRED, HOLD_ALREADY_RESOLVED, PARENT_INSUFFICIENT_CREDITS, UNAUTHENTICATED,
- * STORE_UNAVAILABLE.
+ * WALLET_CLOSED, HOLD_EXPIRED, HOLD_ALREADY_RESOLVED, UNAUTHENTICATED, STORE_UNAVAILABLE.
+ * INSUFFICIENT_CREDITS names the wallet that lacked credits in metadata `wallet_id` (the parent,
+ * for a carve-out), with `requested` and `available`.
  *
  * @generated from service tollgate.v1.WalletService
  */
