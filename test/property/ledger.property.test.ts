@@ -150,17 +150,17 @@ async function runScenario(
             label,
           );
           break;
-        case "capture":
+        case "capture": {
+          const holdId = pickHold(op.hold);
+          const held = model.holds.get(holdId)?.amount ?? 1;
           await send(
             {
               op: "capture",
               input: {
-                holdId: pickHold(op.hold),
-                // Within the hold, or (one time in six) more than it.
-                amount: op.over
-                  ? (model.holds.get(pickHold(op.hold))?.amount ?? 0) + 1
-                  : 1 + ((op.amount - 1) % (model.holds.get(pickHold(op.hold))?.amount ?? 1)),
-                // Overrides the hold's agent when it names one, adds a key the hold lacks.
+                holdId,
+                // Within the hold, or (one time in six) one credit more than it.
+                amount: op.over ? held + 1 : 1 + ((op.amount - 1) % held),
+                // Overrides the hold's agent when it names one, adds keys the hold lacks.
                 metadata: { ...withAgent(op.agent), stage: "captured", tokens: String(op.amount) },
                 requestId,
               },
@@ -168,6 +168,7 @@ async function runScenario(
             label,
           );
           break;
+        }
         case "void":
           await send({ op: "void", input: { holdId: pickHold(op.hold), requestId } }, label);
           break;
@@ -186,7 +187,7 @@ async function runScenario(
           );
           break;
         case "close": {
-          // Closing the root ends the scenario's interesting part: only one close in eight.
+          // Closing the root ends the scenario's interesting part: one close in eight targets it.
           const children = wallets.slice(1);
           const walletId =
             children.length === 0 || op.wallet % 8 === 0
@@ -234,6 +235,7 @@ async function runScenario(
       }
 
       // The whole tree, as any caller would see it, equals the model and keeps the invariants.
+      // Receipts are checked against the lines (checkTree), and the lines against the model.
       model.getWallet(project, rootId, clock.now());
       const state = await treeState(ledger, rootId);
       expect(state.wallets, `${label}: wallets`).toEqual(model.treeViews(rootId));
