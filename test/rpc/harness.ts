@@ -1,11 +1,5 @@
 import { Writable } from "node:stream";
-import {
-  type CallOptions,
-  type ClientUnaryCall,
-  credentials,
-  Metadata,
-  type ServiceError,
-} from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details.js";
 import { Status } from "../../gen/ts-proto/google/rpc/status.js";
 import { ReceiptServiceClient } from "../../gen/ts-proto/tollgate/v1/receipt_service.js";
@@ -68,26 +62,7 @@ export function bearer(key?: string): Metadata {
   return metadata;
 }
 
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
-
-/** A generated unary method as a promise: `await call(h.wallets, h.wallets.spend, req)`. */
-export function call<C, Req, Res>(
-  client: C,
-  method: UnaryMethod<Req, Res>,
-  request: Req,
-  metadata: Metadata = new Metadata(),
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, {}, (error, response) =>
-      error ? reject(error) : resolve(response),
-    );
-  });
-}
+export { call } from "../support/grpc.js";
 
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function failure(promise: Promise<unknown>): Promise<ServiceError> {
