@@ -17,7 +17,11 @@ import type { ChargeLine, HoldView, Metadata, Page, Receipt, WalletView } from "
  *   `${rootId}.${letter}${seq}`, letter `w` (child wallet), `c` (receipt line) or `h` (hold), with
  *   `seq` from one counter per tree starting at 1. The tree of any id is the part before the first
  *   ".". An id whose tree does not exist, or whose wallet/hold does not exist, or that belongs to
- *   another `project`, is WALLET_NOT_FOUND / HOLD_NOT_FOUND (never reveal other projects).
+ *   another `project`, is WALLET_NOT_FOUND with metadata `wallet_id` / HOLD_NOT_FOUND with
+ *   metadata `hold_id`: the id the caller asked for (for createChild and listWallets, the
+ *   parent's), and message `wallet <id> not found` / `hold <id> not found`. Reason, metadata and
+ *   message are the same whether the id is missing or another project's, so nothing reveals that
+ *   another project's wallet exists.
  * - Idempotency. Mutations carry `requestId` and `fingerprint` (a digest of the parameters, made by
  *   the ledger). Keys are scoped to the tree and kept for `idempotencyTtlMs`. The order of checks
  *   is: wallet/hold exists and is in `project` -> request id seen? (same fingerprint: return the
@@ -53,7 +57,8 @@ export interface LedgerStore {
   createRoot(cmd: CreateRootCommand): Promise<WalletView>;
 
   /**
-   * Carves a child out of `parentId`: the parent's available must be >= `budget` (else
+   * Carves a child out of `parentId` (WALLET_NOT_FOUND, wallet_id = `parentId`, when missing or
+   * in another project): the parent's available must be >= `budget` (else
    * INSUFFICIENT_CREDITS with metadata wallet_id = parent, requested, available), the parent
    * must be open (WALLET_CLOSED), the child's depth (parent depth + 1) must be <= `maxDepth`
    * (INVALID_ARGUMENT field "parent_id"), and a hard-capped parent cannot have a soft child
@@ -62,12 +67,14 @@ export interface LedgerStore {
    */
   createChild(cmd: CreateChildCommand): Promise<WalletView>;
 
-  /** Reads one wallet. WALLET_NOT_FOUND when missing or in another project. */
+  /** Reads one wallet. WALLET_NOT_FOUND (wallet_id) when missing or in another project. */
   getWallet(query: WalletQuery): Promise<WalletView>;
 
   /**
    * Lists the children of `parentId` in creation order, or the project's roots in creation order
    * when `parentId` is empty. `cursor` is the offset to start at (0 for the first page).
+   * WALLET_NOT_FOUND (wallet_id = `parentId`) when the parent is missing or in another project;
+   * a project with no roots gets an empty page.
    */
   listWallets(query: ListWalletsQuery): Promise<Page<WalletView>>;
 
@@ -107,7 +114,8 @@ export interface LedgerStore {
    * Posts `amount` (<= the hold's amount, else INVALID_ARGUMENT field "amount") and releases the
    * rest: held drops by the hold's amount, spent grows by `amount`; a CAPTURE line whose service
    * is the hold's and whose metadata is the hold's merged with `metadata`. HOLD_EXPIRED when it
-   * expired, HOLD_ALREADY_RESOLVED when captured or voided, HOLD_NOT_FOUND when missing.
+   * expired, HOLD_ALREADY_RESOLVED when captured or voided, HOLD_NOT_FOUND (hold_id) when missing
+   * or in another project.
    */
   capture(cmd: CaptureCommand): Promise<CaptureOutcome>;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rootIdFor } from "../../server/ledger/ids.js";
 import type { Ledger } from "../../server/ledger/ledger.js";
+import type { LedgerError } from "../../server/ledger/ledger-error.js";
 import {
   createChild,
   createRoot,
@@ -40,20 +41,55 @@ function holdCalls(ledger: Ledger, asProject: string, holdId: string) {
   };
 }
 
+/**
+ * The whole error a caller sees for an id it asked for and cannot have: a function of that id
+ * alone, so a missing id and another project's id are answered alike (nothing reveals that the
+ * other project's wallet exists), and both stores answer the same.
+ */
+function notFound(kind: "wallet" | "hold", id: string) {
+  return kind === "wallet"
+    ? { reason: "WALLET_NOT_FOUND", message: `wallet ${id} not found`, metadata: { wallet_id: id } }
+    : { reason: "HOLD_NOT_FOUND", message: `hold ${id} not found`, metadata: { hold_id: id } };
+}
+
+/** Exactly the error above: reason, message and metadata, no entry more or less. */
+function expectExactly(error: LedgerError, kind: "wallet" | "hold", id: string, label: string) {
+  const seen = { reason: error.reason, message: error.message, metadata: error.metadata };
+  expect([label, seen]).toEqual([label, notFound(kind, id)]);
+}
+
+/** Runs every wallet call for `walletId` and every hold call for `holdId`, as `asProject`. */
+async function expectAllNotFound(
+  ledger: Ledger,
+  asProject: string,
+  ids: { wallets: string[]; holds: string[] },
+  refuse: (call: () => Promise<unknown>, reason: LedgerError["reason"]) => Promise<LedgerError>,
+): Promise<void> {
+  for (const walletId of ids.wallets) {
+    for (const [name, call] of Object.entries(walletCalls(ledger, asProject, walletId))) {
+      // createChild and listWallets name the wallet as the parent: it is still the id asked for.
+      expectExactly(await refuse(call, "WALLET_NOT_FOUND"), "wallet", walletId, name);
+    }
+  }
+  for (const holdId of ids.holds) {
+    for (const [name, call] of Object.entries(holdCalls(ledger, asProject, holdId))) {
+      expectExactly(await refuse(call, "HOLD_NOT_FOUND"), "hold", holdId, name);
+    }
+  }
+}
+
 describe.each(storeFactories)("not found ($name store)", (factory) => {
   const env = useLedger(factory);
 
   it("answers WALLET_NOT_FOUND for a well-formed id of a tree that does not exist", async () => {
     const { ledger } = env();
     const ghost = rootIdFor(project, "never-created");
-    for (const walletId of [ghost, `${ghost}.w1`]) {
-      for (const call of Object.values(walletCalls(ledger, project, walletId))) {
-        await expectRefused(call(), "WALLET_NOT_FOUND");
-      }
-    }
-    for (const call of Object.values(holdCalls(ledger, project, `${ghost}.h1`))) {
-      await expectRefused(call(), "HOLD_NOT_FOUND");
-    }
+    await expectAllNotFound(
+      ledger,
+      project,
+      { wallets: [ghost, `${ghost}.w1`], holds: [`${ghost}.h1`] },
+      (call, reason) => expectRefused(call(), reason),
+    );
   });
 
   it("answers WALLET_NOT_FOUND and HOLD_NOT_FOUND for missing ids inside an existing tree", async () => {
@@ -73,18 +109,15 @@ describe.each(storeFactories)("not found ($name store)", (factory) => {
       `${root.id}.c3`,
     ]);
     // Same tree: numbers in use by a hold or a line, and a number not used yet.
-    const missingWallets = [`${root.id}.w2`, `${root.id}.w3`, `${root.id}.w99`];
-    for (const walletId of missingWallets) {
-      for (const call of Object.values(walletCalls(ledger, project, walletId))) {
-        await expectRefusedUnchanged(ledger, root.id, call, "WALLET_NOT_FOUND");
-      }
-    }
-    const missingHolds = [`${root.id}.h1`, `${root.id}.h3`, `${root.id}.h99`];
-    for (const holdId of missingHolds) {
-      for (const call of Object.values(holdCalls(ledger, project, holdId))) {
-        await expectRefusedUnchanged(ledger, root.id, call, "HOLD_NOT_FOUND");
-      }
-    }
+    await expectAllNotFound(
+      ledger,
+      project,
+      {
+        wallets: [`${root.id}.w2`, `${root.id}.w3`, `${root.id}.w99`],
+        holds: [`${root.id}.h1`, `${root.id}.h3`, `${root.id}.h99`],
+      },
+      (call, reason) => expectRefusedUnchanged(ledger, root.id, call, reason),
+    );
     // The real hold is still there and still open.
     expect((await ledger.void(project, { holdId: hold.id, requestId: rid() })).hold.status).toBe(
       "voided",
@@ -101,13 +134,12 @@ describe.each(storeFactories)("not found ($name store)", (factory) => {
       service: "llm",
       requestId: rid(),
     });
-    for (const walletId of [root.id, child.id]) {
-      for (const call of Object.values(walletCalls(ledger, otherProject, walletId))) {
-        await expectRefusedUnchanged(ledger, root.id, call, "WALLET_NOT_FOUND");
-      }
-    }
-    for (const call of Object.values(holdCalls(ledger, otherProject, hold.id))) {
-      await expectRefusedUnchanged(ledger, root.id, call, "HOLD_NOT_FOUND");
-    }
+    // The same error, message included, as for an id that does not exist (the cases above).
+    await expectAllNotFound(
+      ledger,
+      otherProject,
+      { wallets: [root.id, child.id], holds: [hold.id] },
+      (call, reason) => expectRefusedUnchanged(ledger, root.id, call, reason),
+    );
   });
 });

@@ -66,6 +66,8 @@ const refuse = (reason: ReasonCode, metadata: ErrorMetadata = {}): Refusal => ({
 });
 const refused = <T>(...refusals: Refusal[]): ModelResult<T> => ({ ok: false, refusals });
 const invalid = (field: string) => refuse("INVALID_ARGUMENT", { field });
+/** Not found names the id asked for (the parent, for a carve-out). */
+const walletNotFound = (walletId: string) => refuse("WALLET_NOT_FOUND", { wallet_id: walletId });
 const insufficient = (walletId: string, requested: number, available: number) =>
   refuse("INSUFFICIENT_CREDITS", {
     wallet_id: walletId,
@@ -117,7 +119,9 @@ export class ReferenceLedger extends ModelState {
     const { requestId, ...params } = input;
     const fingerprint = canonical(["createWallet", params]);
     const parent = input.parentId === "" ? undefined : this.find(project, input.parentId, nowMs);
-    if (input.parentId !== "" && parent === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (input.parentId !== "" && parent === undefined) {
+      return refused(walletNotFound(input.parentId));
+    }
     const rootId = parent?.rootId ?? rootIdFor(project, requestId);
     if (this.wallets.has(rootId)) this.expire(rootId, nowMs);
     const replayed = this.recall<WalletView>(rootId, requestId, fingerprint);
@@ -158,7 +162,7 @@ export class ReferenceLedger extends ModelState {
   /** A read: expires the tree's due holds, as every store call does. */
   getWallet(project: string, walletId: string, nowMs: number): ModelResult<WalletView> {
     const wallet = this.find(project, walletId, nowMs);
-    if (wallet === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (wallet === undefined) return refused(walletNotFound(walletId));
     return { ok: true, value: this.view(walletId) };
   }
 
@@ -166,7 +170,7 @@ export class ReferenceLedger extends ModelState {
     const { requestId, ...params } = input;
     const fingerprint = canonical(["addCredits", params]);
     const wallet = this.find(project, input.walletId, nowMs);
-    if (wallet === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (wallet === undefined) return refused(walletNotFound(input.walletId));
     const replayed = this.recall<WalletView>(wallet.rootId, requestId, fingerprint);
     if (replayed !== undefined) return replayed;
     const parent = this.wallets.get(wallet.parentId);
@@ -200,7 +204,7 @@ export class ReferenceLedger extends ModelState {
     const { requestId, ...params } = input;
     const fingerprint = canonical(["closeWallet", params]);
     const wallet = this.find(project, input.walletId, nowMs);
-    if (wallet === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (wallet === undefined) return refused(walletNotFound(input.walletId));
     const replayed = this.recall<{ wallet: WalletView; returned: number }>(
       wallet.rootId,
       requestId,
@@ -248,7 +252,7 @@ export class ReferenceLedger extends ModelState {
     const { requestId, ...params } = input;
     const fingerprint = canonical(["spend", params]);
     const wallet = this.find(project, input.walletId, nowMs);
-    if (wallet === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (wallet === undefined) return refused(walletNotFound(input.walletId));
     const replayed = this.recall<{ line: ChargeLine; remaining: number }>(
       wallet.rootId,
       requestId,
@@ -277,7 +281,7 @@ export class ReferenceLedger extends ModelState {
     const { requestId, ...params } = input;
     const fingerprint = canonical(["authorize", params]);
     const wallet = this.find(project, input.walletId, nowMs);
-    if (wallet === undefined) return refused(refuse("WALLET_NOT_FOUND"));
+    if (wallet === undefined) return refused(walletNotFound(input.walletId));
     const replayed = this.recall<{ hold: HoldView; remaining: number }>(
       wallet.rootId,
       requestId,
@@ -311,7 +315,9 @@ export class ReferenceLedger extends ModelState {
     const capturing = input.amount !== undefined;
     const fingerprint = canonical([capturing ? "capture" : "void", params]);
     const hold = this.findHold(project, input.holdId, nowMs);
-    if (hold === undefined) return refused(refuse("HOLD_NOT_FOUND"));
+    if (hold === undefined) {
+      return refused(refuse("HOLD_NOT_FOUND", { hold_id: input.holdId }));
+    }
     const wallet = this.wallets.get(hold.walletId) as ModelWallet;
     const replayed = this.recall<Resolved>(wallet.rootId, requestId, fingerprint);
     if (replayed !== undefined) return replayed;

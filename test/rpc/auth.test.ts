@@ -213,9 +213,16 @@ describe.each(stores)("auth through the server ($name store)", ({ open }) => {
     for (const [method, attempt] of Object.entries(attempts)) {
       const error = await failure(attempt());
       expect([method, error.code]).toEqual([method, status.NOT_FOUND]);
-      const reason =
-        method === "Capture" || method === "Void" ? "HOLD_NOT_FOUND" : "WALLET_NOT_FOUND";
-      expect([method, statusDetails(error).errorInfo?.reason]).toEqual([method, reason]);
+      // The id A asked for comes back, exactly as it would for an id that does not exist.
+      const expected =
+        method === "Capture" || method === "Void"
+          ? { reason: "HOLD_NOT_FOUND", metadata: { hold_id: holdId } }
+          : { reason: "WALLET_NOT_FOUND", metadata: { wallet_id: root } };
+      const info = statusDetails(error).errorInfo;
+      expect([method, { reason: info?.reason, metadata: info?.metadata }]).toEqual([
+        method,
+        expected,
+      ]);
     }
     const rootsOfA = await call(
       h.wallets,

@@ -5,12 +5,20 @@ import { LedgerError } from "../../ledger/ledger-error.js";
  * names, so both stores fail alike. Not-found errors say nothing about other projects.
  */
 
+/**
+ * `walletId` is the id the caller asked for (the parent, for a carve-out or a listing): echoing
+ * it tells the client which id of its request was wrong, and reveals nothing, since the error is
+ * the same whether the wallet is missing or another project's.
+ */
 export function walletNotFound(walletId: string): LedgerError {
-  return new LedgerError("WALLET_NOT_FOUND", `wallet ${walletId} not found`);
+  return new LedgerError("WALLET_NOT_FOUND", `wallet ${walletId} not found`, {
+    wallet_id: walletId,
+  });
 }
 
+/** `holdId` is the id the caller asked for; see {@link walletNotFound}. */
 export function holdNotFound(holdId: string): LedgerError {
-  return new LedgerError("HOLD_NOT_FOUND", `hold ${holdId} not found`);
+  return new LedgerError("HOLD_NOT_FOUND", `hold ${holdId} not found`, { hold_id: holdId });
 }
 
 export function walletClosed(walletId: string): LedgerError {

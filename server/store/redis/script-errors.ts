@@ -24,18 +24,20 @@ export const ReplyCode = {
 } as const;
 
 /**
- * The one translation of a script's refusal into the ledger's error. The metadata is exactly what
- * the `LedgerStore` contract names (so both stores fail alike): `field` for argument errors, and
- * wallet_id / requested / available for INSUFFICIENT_CREDITS. An unknown code is a bug in a
- * script, not a refusal, and surfaces as a plain error.
+ * The one translation of a script's refusal into the ledger's error. The metadata and message are
+ * exactly the memory store's (server/store/memory/store-errors.ts), so both stores fail alike:
+ * `field` for argument errors, wallet_id / requested / available for INSUFFICIENT_CREDITS, and
+ * the id the caller asked for (`wallet_id` or `hold_id`) for the not-found reasons, which a
+ * script reports the same way whether the id is missing or another project's. An unknown code is
+ * a bug in a script, not a refusal, and surfaces as a plain error.
  */
 export function refusal(code: number, detail: readonly string[]): LedgerError {
   const [first = "", second = "", third = ""] = detail;
   switch (code) {
     case ReplyCode.walletNotFound:
-      return new LedgerError("WALLET_NOT_FOUND", "wallet not found");
+      return new LedgerError("WALLET_NOT_FOUND", `wallet ${first} not found`, { wallet_id: first });
     case ReplyCode.holdNotFound:
-      return new LedgerError("HOLD_NOT_FOUND", "hold not found");
+      return new LedgerError("HOLD_NOT_FOUND", `hold ${first} not found`, { hold_id: first });
     case ReplyCode.idempotencyKeyReused:
       return new LedgerError(
         "IDEMPOTENCY_KEY_REUSED",

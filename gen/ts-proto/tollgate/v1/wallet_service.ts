@@ -2760,7 +2760,9 @@ export const VoidResponse: MessageFns<VoidResponse> = {
  * INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, WALLET_NOT_FOUND, HOLD_NOT_FOUND, INSUFFICIENT_CREDITS,
  * WALLET_CLOSED, HOLD_EXPIRED, HOLD_ALREADY_RESOLVED, UNAUTHENTICATED, STORE_UNAVAILABLE.
  * INSUFFICIENT_CREDITS names the wallet that lacked credits in metadata `wallet_id` (the parent,
- * for a carve-out), with `requested` and `available`.
+ * for a carve-out), with `requested` and `available`. WALLET_NOT_FOUND carries `wallet_id` and
+ * HOLD_NOT_FOUND `hold_id`: the id the request asked for (the parent, for a carve-out or a
+ * listing), answered alike whether it does not exist or belongs to another project.
  */
 export type WalletServiceService = typeof WalletServiceService;
 export const WalletServiceService = {

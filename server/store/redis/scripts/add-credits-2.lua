@@ -15,8 +15,8 @@
   ARGV[8]  metadata, JSON (of the line)
 
   Returns  {0, wallet JSON} (a replay: the wallet as it is now)
-  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, wallet id} WALLET_CLOSED,
-           {10} CREDIT_LIMIT (a root's budget would pass 2^53-1),
+  Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
+           {5, wallet id} WALLET_CLOSED, {10} CREDIT_LIMIT (a root's budget would pass 2^53-1),
            {4, parent id, requested, available} INSUFFICIENT_CREDITS (a child's parent)
 ]]
 --- @include "errors"
@@ -30,7 +30,7 @@ local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

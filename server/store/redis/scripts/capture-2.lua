@@ -17,7 +17,7 @@
 
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now)
-  Errors   {2} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
+  Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD
 ]]
 --- @include "errors"
@@ -30,7 +30,7 @@ local amount = tonumber(amount_text)
 
 local h = find_hold(project, hold_id, now_ms)
 if not h then
-  return refuse(E_HOLD_NOT_FOUND)
+  return refuse(E_HOLD_NOT_FOUND, hold_id)
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -16,7 +16,7 @@
 
   Returns  {0, wallet JSON, returned}: returned = budget - consumption, 0 for a root (a replay:
            the wallet as it is now, the first returned)
-  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, wallet id} WALLET_CLOSED
+  Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, wallet id} WALLET_CLOSED
 ]]
 --- @include "errors"
 --- @include "access"
@@ -27,7 +27,7 @@ local wallet_id = ARGV[6]
 
 local w = find_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -19,8 +19,8 @@
   ARGV[11] max depth (root = 1)
 
   Returns  {0, wallet JSON} (a replay: the child as it is now)
-  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, parent id} WALLET_CLOSED,
-           {8, max depth} DEPTH_EXCEEDED, {9} SOFT_CHILD_OF_HARD,
+  Errors   {1, parent id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
+           {5, parent id} WALLET_CLOSED, {8, max depth} DEPTH_EXCEEDED, {9} SOFT_CHILD_OF_HARD,
            {4, parent id, requested, available} INSUFFICIENT_CREDITS
 ]]
 --- @include "errors"
@@ -35,7 +35,7 @@ local budget = tonumber(budget_text)
 
 local parent = find_wallet(project, parent_id, now_ms)
 if not parent then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, parent_id)
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -11,7 +11,7 @@
            voided_credits, voided_count, over_budget_count, by_service, by_agent, children};
            by_service/by_agent are HGETALL pairs ("c:<key>" credits, "n:<key>" calls), children
            are {wallet, calls}. Empty lists encode as {}.
-  Errors   {1} WALLET_NOT_FOUND
+  Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
@@ -19,7 +19,7 @@
 local wallet_id = ARGV[3]
 local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local figures = redis.call("HMGET", key_wallet(wallet_id), "calls", "own_calls", "refill_credits",
   "refill_count", "voided_credits", "voided_count", "over_budget_count")

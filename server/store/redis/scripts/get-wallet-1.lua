@@ -7,13 +7,14 @@
   ARGV[3]  wallet id
 
   Returns  {0, wallet JSON}
-  Errors   {1} WALLET_NOT_FOUND
+  Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
 
-local w = find_wallet(ARGV[1], ARGV[3], ARGV[2])
+local wallet_id = ARGV[3]
+local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 return {OK, cjson.encode(wallet_view(w))}

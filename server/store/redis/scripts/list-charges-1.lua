@@ -10,14 +10,14 @@
   ARGV[6]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, line JSON...}
-  Errors   {1} WALLET_NOT_FOUND
+  Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
 
 local wallet_id, cursor, page_size = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
 if not find_wallet(ARGV[1], wallet_id, ARGV[2]) then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local key = ARGV[4] == "1" and key_subtree_lines(wallet_id) or key_own_lines(wallet_id)
 local stop = cursor + page_size

@@ -9,14 +9,14 @@
   ARGV[5]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, wallet JSON...}
-  Errors   {1} WALLET_NOT_FOUND (the parent)
+  Errors   {1, parent id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
 
 local parent_id, cursor, page_size = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 if not find_wallet(ARGV[1], parent_id, ARGV[2]) then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, parent_id)
 end
 local key = key_children(parent_id)
 local stop = cursor + page_size

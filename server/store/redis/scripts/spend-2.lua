@@ -16,7 +16,8 @@
   ARGV[10] agent: metadata.agent, or ""
 
   Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining)
-  Errors   {1} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {5, wallet id} WALLET_CLOSED,
+  Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
+           {5, wallet id} WALLET_CLOSED,
            {4, wallet id, requested, available} INSUFFICIENT_CREDITS (hard cap),
            {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1)
 ]]
@@ -30,7 +31,7 @@ local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND)
+  return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -4,8 +4,9 @@
   server/store/redis/script-errors.ts turns each code into one LedgerError.
 ]]
 local OK = 0
-local E_WALLET_NOT_FOUND = 1
-local E_HOLD_NOT_FOUND = 2
+-- Not found: detail is the id asked for, the same whether it is missing or another project's.
+local E_WALLET_NOT_FOUND = 1 -- detail: wallet id (the parent, for a carve-out or a listing)
+local E_HOLD_NOT_FOUND = 2 -- detail: hold id
 local E_IDEMPOTENCY_KEY_REUSED = 3
 local E_INSUFFICIENT_CREDITS = 4 -- detail: wallet id, requested, available
 local E_WALLET_CLOSED = 5 -- detail: wallet id
