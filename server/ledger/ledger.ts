@@ -74,18 +74,21 @@ export class Ledger {
 
   async createWallet(project: string, input: CreateWalletInput): Promise<WalletView> {
     const { parentId, requestId, ...params } = parse(createWalletInput, input);
+    // A root's unset hard_cap means true, so a retry that spells the default out is the same
+    // request. A child's unset hard_cap means "inherit", which is a parameter of its own.
+    const hardCap = parentId === "" ? (params.hardCap ?? true) : params.hardCap;
     const base = {
       project,
       requestId,
       nowMs: this.now(),
-      fingerprint: fingerprint("createWallet", { parentId, ...params }),
+      fingerprint: fingerprint("createWallet", { parentId, ...params, hardCap }),
     };
     if (parentId === "") {
       return this.store.createRoot({
         ...base,
         ...params,
         rootId: rootIdFor(project, requestId),
-        hardCap: params.hardCap ?? true,
+        hardCap: hardCap ?? true,
       });
     }
     return this.store.createChild({ ...base, ...params, hardCap: params.hardCap, parentId });

@@ -53,7 +53,15 @@ const metadata = z
     error: `values must be at most ${Limits.metadataValueMaxChars} characters`,
   });
 
-const requestId = text(1, Limits.requestIdMaxChars);
+/**
+ * Request ids travel back in the `x-request-id` trailer and into logs and Redis keys, so they are
+ * printable ASCII without spaces (UUIDs, ULIDs and every framework's tool-call ids qualify).
+ */
+const requestId = z
+  .string({ error: "must be a string" })
+  .regex(new RegExp(`^[\\x21-\\x7e]{1,${Limits.requestIdMaxChars}}$`), {
+    error: `must be 1..${Limits.requestIdMaxChars} printable ASCII characters without spaces`,
+  });
 const walletId = z.string().refine(isWalletId, { error: "is not a wallet id" });
 const holdId = z.string().refine(isHoldId, { error: "is not a hold id" });
 const name = text(0, Limits.nameMaxChars);

@@ -31,10 +31,13 @@ const codeOf: Record<ReasonCode, status> = {
 
 /**
  * Messages replaced by a fixed text: a store's message may quote its driver ("connect
- * ECONNREFUSED 10.0.0.7:6379"), which is internal detail a client must not see.
+ * ECONNREFUSED 10.0.0.7:6379"), which is internal detail a client must not see. The text is
+ * honest about timeouts: a script Redis ran after the client gave up did commit, so the only safe
+ * retry is one with the same request_id (answered from the idempotency record).
  */
 const fixedMessage: Partial<Record<ReasonCode, string>> = {
-  STORE_UNAVAILABLE: "store unavailable, nothing was charged; retry later",
+  STORE_UNAVAILABLE:
+    "store unavailable: no credential was granted, but the call may have been applied; retry with the same request_id",
 };
 
 /** What a failed call sends: code, message and trailers, plus what the call log needs. */

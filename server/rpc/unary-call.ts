@@ -90,10 +90,17 @@ export function unaryCall<Req, Res>(
   };
 }
 
-/** The request's own `request_id`, else an `x-request-id` header, else a fresh UUID. */
+/**
+ * The request's own `request_id`, else an `x-request-id` header, else a fresh UUID. The id goes
+ * into a trailer, which grpc-js only accepts as printable ASCII: an id the ledger will refuse
+ * (say, non-ASCII) is percent-encoded here so the refusal still reaches the client.
+ */
 function requestIdOf(request: unknown, metadata: Metadata): string {
   const own = stringField(request, "requestId");
-  if (own !== undefined) return own.slice(0, requestIdLogMaxChars);
+  if (own !== undefined) {
+    const printable = /^[\x20-\x7e]*$/.test(own) ? own : encodeURIComponent(own);
+    return printable.slice(0, requestIdLogMaxChars);
+  }
   const header = metadata.get("x-request-id")[0];
   if (typeof header === "string" && header !== "") return header.slice(0, requestIdLogMaxChars);
   return randomUUID();

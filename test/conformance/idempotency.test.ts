@@ -142,6 +142,18 @@ describe.each(storeFactories)("idempotency ($name store)", (factory) => {
     );
   });
 
+  it("treats an unset hard_cap on a root and an explicit true as the same request", async () => {
+    const { ledger } = env();
+    const input = { name: "task", budget: 100, requestId: rid("root") };
+    const root = await ledger.createWallet(project, input);
+    expect(await ledger.createWallet(project, { ...input, hardCap: true })).toEqual(root);
+    await expectRefused(
+      ledger.createWallet(project, { ...input, hardCap: false }),
+      "IDEMPOTENCY_KEY_REUSED",
+      { field: "request_id" },
+    );
+  });
+
   it("counts the request id that created a tree among that tree's request ids", async () => {
     const { ledger } = env();
     const requestId = rid("root");

@@ -55,6 +55,9 @@ const badRequestIds: Array<[string, unknown]> = [
   ["empty", ""],
   ["129 characters", "r".repeat(129)],
   ["missing", undefined],
+  ["non-ASCII", "café-1"],
+  ["space-containing", "two words"],
+  ["control-character", "line\nbreak"],
 ];
 
 describe.each(storeFactories)("limits and validation ($name store)", (factory) => {

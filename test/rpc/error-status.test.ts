@@ -72,7 +72,9 @@ describe("errorToStatus", () => {
     expect(
       errorToStatus(new LedgerError("STORE_UNAVAILABLE", "connect ECONNREFUSED 10.0.0.7:6379"))
         .details,
-    ).toBe("store unavailable, nothing was charged; retry later");
+    ).toBe(
+      "store unavailable: no credential was granted, but the call may have been applied; retry with the same request_id",
+    );
   });
 
   it.each([
@@ -267,7 +269,9 @@ describe("errors through the server", () => {
       call(h.wallets, h.wallets.getWallet, { walletId: "w_000000000000000000000001" }),
     );
     expect(error.code).toBe(status.UNAVAILABLE);
-    expect(error.details).toBe("store unavailable, nothing was charged; retry later");
+    expect(error.details).toBe(
+      "store unavailable: no credential was granted, but the call may have been applied; retry with the same request_id",
+    );
     expect(statusDetails(error).errorInfo).toEqual({
       reason: "STORE_UNAVAILABLE",
       domain: "tollgate.dev",

@@ -1,9 +1,17 @@
+import { status } from "@grpc/grpc-js";
 import { compactVerify, importJWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { HoldStatus, WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
-import { call, createRequest, type Harness, startHarness } from "./harness.js";
+import {
+  call,
+  createRequest,
+  failure,
+  type Harness,
+  startHarness,
+  statusDetails,
+} from "./harness.js";
 import { type StoreUnderTest, stores } from "./stores.js";
 
 const T = 1_750_000_000_000;
@@ -284,5 +292,26 @@ describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => 
     expect(lines[1]).toMatchObject({ method: "GetWallet", walletId: rootId, code: "OK" });
     expect(lines[1]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(typeof lines[1]?.latencyMs).toBe("number");
+  });
+
+  it("refuses a non-ASCII request id with INVALID_ARGUMENT (not INTERNAL), charges nothing, logs it", async () => {
+    const rootId = (await createRoot()).wallet?.id ?? "";
+    const error = await failure(
+      call(h.wallets, h.wallets.spend, {
+        walletId: rootId,
+        amount: 10n,
+        service: "search",
+        metadata: {},
+        requestId: "café-1",
+      }),
+    );
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(statusDetails(error).errorInfo?.metadata).toEqual({ field: "request_id" });
+    expect(error.metadata.get("x-request-id")).toEqual(["caf%C3%A9-1"]);
+    const { wallet } = await call(h.wallets, h.wallets.getWallet, { walletId: rootId });
+    expect(wallet?.spent).toBe(0n);
+    expect(h.logs.filter((l) => l.msg === "rpc" && l.method === "Spend")).toMatchObject([
+      { requestId: "caf%C3%A9-1", code: "INVALID_ARGUMENT" },
+    ]);
   });
 });

@@ -42,11 +42,7 @@ describe("graceful shutdown", () => {
     const inFlight = failure(call(h.wallets, h.wallets.getWallet, { walletId: wallet?.id ?? "" }));
     await store.entered;
 
-    const startedMs = Date.now();
     await h.server.shutdown();
-    const tookMs = Date.now() - startedMs;
-    expect(tookMs).toBeGreaterThanOrEqual(190);
-    expect(tookMs).toBeLessThan(2000);
     expect(store.closed).toBe(true);
     expect((await inFlight).code).toBe(status.CANCELLED);
     expect(

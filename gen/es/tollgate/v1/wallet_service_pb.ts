@@ -61,7 +61,7 @@ export type CreateWalletRequest = Message<"tollgate.v1.CreateWalletRequest"> & {
   metadata: { [key: string]: string };
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 6;
    */
@@ -222,7 +222,7 @@ export type AddCreditsRequest = Message<"tollgate.v1.AddCreditsRequest"> & {
   amount: bigint;
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 3;
    */
@@ -278,7 +278,7 @@ export type CloseWalletRequest = Message<"tollgate.v1.CloseWalletRequest"> & {
   walletId: string;
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 2;
    */
@@ -355,7 +355,7 @@ export type SpendRequest = Message<"tollgate.v1.SpendRequest"> & {
   metadata: { [key: string]: string };
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 5;
    */
@@ -446,7 +446,7 @@ export type AuthorizeRequest = Message<"tollgate.v1.AuthorizeRequest"> & {
   metadata: { [key: string]: string };
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 5;
    */
@@ -530,7 +530,7 @@ export type CaptureRequest = Message<"tollgate.v1.CaptureRequest"> & {
   amount: bigint;
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 3;
    */
@@ -600,7 +600,7 @@ export type VoidRequest = Message<"tollgate.v1.VoidRequest"> & {
   holdId: string;
 
   /**
-   * Idempotency key, 1..128 characters.
+   * Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree.
    *
    * @generated from field: string request_id = 2;
    */
@@ -643,9 +643,12 @@ export const VoidResponseSchema: GenMessage<VoidResponse> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_wallet_service, 17);
 
 /**
- * Wallets, spends and holds. Every mutation carries a `request_id`: repeating it returns the first
- * result and charges nothing again; reusing it with different parameters fails with
- * INVALID_ARGUMENT, reason IDEMPOTENCY_KEY_REUSED.
+ * Wallets, spends and holds. Every mutation carries a `request_id`, scoped to the wallet tree it
+ * acts on and remembered for 24 h by default: repeating it returns the first result and charges
+ * nothing again; reusing it in the same tree with different parameters fails with
+ * INVALID_ARGUMENT, reason IDEMPOTENCY_KEY_REUSED. A refused call is not remembered, so it may be
+ * retried with the same id. A replayed Spend returns the first credential, whose expiry counts
+ * from the first call.
  *
  * Errors carry a google.rpc.ErrorInfo (domain "tollgate.dev") whose reason is one of:
  * INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, WALLET_NOT_FOUND, HOLD_NOT_FOUND, INSUFFICIENT_CREDITS,

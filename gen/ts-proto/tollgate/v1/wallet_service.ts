@@ -43,7 +43,7 @@ export interface CreateWalletRequest {
     | undefined;
   /** At most 16 keys, key up to 64 and value up to 256 characters. */
   metadata: { [key: string]: string };
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
 }
 
@@ -94,7 +94,7 @@ export interface AddCreditsRequest {
   walletId: string;
   /** 1..2^53-1 credits. */
   amount: bigint;
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
   /** Labels for the REFILL or ALLOCATION receipt line. */
   metadata: { [key: string]: string };
@@ -115,7 +115,7 @@ export interface AddCreditsResponse {
 export interface CloseWalletRequest {
   /** The wallet to close, with its open descendants. */
   walletId: string;
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
 }
 
@@ -139,7 +139,7 @@ export interface SpendRequest {
   service: string;
   /** Labels for the receipt line; `agent` feeds the per-agent breakdown. */
   metadata: { [key: string]: string };
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
 }
 
@@ -172,7 +172,7 @@ export interface AuthorizeRequest {
   service: string;
   /** Labels for the hold and its receipt line. */
   metadata: { [key: string]: string };
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
   /** 1..86400 seconds before an unresolved hold releases itself; 0 means 300. */
   ttlSeconds: number;
@@ -203,7 +203,7 @@ export interface CaptureRequest {
   holdId: string;
   /** 1..the hold's amount; the rest is released. */
   amount: bigint;
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
   /** Labels for the CAPTURE receipt line, merged over the hold's. */
   metadata: { [key: string]: string };
@@ -232,7 +232,7 @@ export interface CaptureResponse {
 export interface VoidRequest {
   /** The hold to release. */
   holdId: string;
-  /** Idempotency key, 1..128 characters. */
+  /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
 }
 
@@ -2752,9 +2752,12 @@ export const VoidResponse: MessageFns<VoidResponse> = {
 };
 
 /**
- * Wallets, spends and holds. Every mutation carries a `request_id`: repeating it returns the first
- * result and charges nothing again; reusing it with different parameters fails with
- * INVALID_ARGUMENT, reason IDEMPOTENCY_KEY_REUSED.
+ * Wallets, spends and holds. Every mutation carries a `request_id`, scoped to the wallet tree it
+ * acts on and remembered for 24 h by default: repeating it returns the first result and charges
+ * nothing again; reusing it in the same tree with different parameters fails with
+ * INVALID_ARGUMENT, reason IDEMPOTENCY_KEY_REUSED. A refused call is not remembered, so it may be
+ * retried with the same id. A replayed Spend returns the first credential, whose expiry counts
+ * from the first call.
  *
  * Errors carry a google.rpc.ErrorInfo (domain "tollgate.dev") whose reason is one of:
  * INVALID_ARGUMENT, IDEMPOTENCY_KEY_REUSED, WALLET_NOT_FOUND, HOLD_NOT_FOUND, INSUFFICIENT_CREDITS,
