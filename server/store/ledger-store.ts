@@ -113,7 +113,8 @@ export interface LedgerStore {
   /**
    * Posts `amount` (<= the hold's amount, else INVALID_ARGUMENT field "amount") and releases the
    * rest: held drops by the hold's amount, spent grows by `amount`; a CAPTURE line whose service
-   * is the hold's and whose metadata is the hold's merged with `metadata`. HOLD_EXPIRED when it
+   * is the hold's and whose metadata is the hold's merged with `metadata` (more than 16 keys after
+   * the merge: INVALID_ARGUMENT field "metadata"). HOLD_EXPIRED when it
    * expired, HOLD_ALREADY_RESOLVED when captured or voided, HOLD_NOT_FOUND (hold_id) when missing
    * or in another project.
    */

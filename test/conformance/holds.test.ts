@@ -154,6 +154,25 @@ describe.each(storeFactories)("holds ($name store)", (factory) => {
     expect((await capture(ledger, hold.id, 40)).hold.status).toBe("captured");
   });
 
+  it("refuses a capture whose metadata over the hold's would pass 16 keys, and leaves it open", async () => {
+    const { ledger } = env();
+    const root = await createRoot(ledger, 100);
+    const keys = (prefix: string, n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, "v"]));
+    const { hold } = await authorize(ledger, root.id, 40, { metadata: keys("hold", 10) });
+    await expectRefusedUnchanged(
+      ledger,
+      root.id,
+      () => capture(ledger, hold.id, 30, keys("capture", 7)),
+      "INVALID_ARGUMENT",
+      { field: "metadata" },
+    );
+    // Overriding keys the hold already has does not add any: 10 + 6 = 16 is the limit.
+    const captured = await capture(ledger, hold.id, 30, { ...keys("capture", 6), hold0: "new" });
+    expect(Object.keys(captured.line.metadata)).toHaveLength(16);
+    expect(captured.line.metadata.hold0).toBe("new");
+  });
+
   it("voids a hold: releases all of it and records a void line", async () => {
     const { ledger, clock } = env();
     const root = await createRoot(ledger, 100);

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../../ledger/ledger-error.js";
+import { invalidArgument, mergedMetadataMessage } from "../../ledger/ledger-error.js";
 import { Limits } from "../../ledger/limits.js";
 import type { AuthorizeCommand, SpendCommand } from "../ledger-store.js";
 import { captureHold, placeHold, releaseHold } from "./hold-lifecycle.js";
@@ -62,6 +62,11 @@ export function capture(
   checkOpen(hold);
   if (amount > hold.amount) {
     throw invalidArgument("amount", `must not exceed the hold's ${hold.amount} credits`);
+  }
+  // The CAPTURE line carries the hold's metadata overlaid by the capture's; the merge obeys the
+  // same 16-key limit as any line, so a line never grows past what validation allows.
+  if (Object.keys({ ...hold.metadata, ...metadata }).length > Limits.metadataMaxKeys) {
+    throw invalidArgument("metadata", mergedMetadataMessage);
   }
   const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
   const wallet = tree.wallets.get(hold.walletId) as WalletState;

@@ -1,5 +1,5 @@
 import { ReplyError } from "ioredis";
-import { invalidArgument, LedgerError } from "../../ledger/ledger-error.js";
+import { invalidArgument, LedgerError, mergedMetadataMessage } from "../../ledger/ledger-error.js";
 
 /**
  * The two ways a Redis call fails: a script refuses (a reply code, mapped by {@link refusal}), or
@@ -21,6 +21,7 @@ export const ReplyCode = {
   softChildOfHard: 9,
   creditLimit: 10,
   captureExceedsHold: 11,
+  mergedMetadataTooLarge: 12,
 } as const;
 
 /**
@@ -64,6 +65,8 @@ export function refusal(code: number, detail: readonly string[]): LedgerError {
       return invalidArgument("amount", "the budget or the tree's spend would pass 2^53-1 credits");
     case ReplyCode.captureExceedsHold:
       return invalidArgument("amount", `must not exceed the hold's ${first} credits`);
+    case ReplyCode.mergedMetadataTooLarge:
+      return invalidArgument("metadata", mergedMetadataMessage);
     default:
       throw new Error(`unknown reply code ${code} from a tollgate script`);
   }

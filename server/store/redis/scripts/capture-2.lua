@@ -18,7 +18,8 @@
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now)
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
-           {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD
+           {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD,
+           {12} MERGED_METADATA_TOO_LARGE (the line's metadata would pass 16 keys)
 ]]
 --- @include "errors"
 --- @include "access"
@@ -54,6 +55,14 @@ end
 local merged = cjson.decode(h.meta)
 for key, value in pairs(cjson.decode(meta)) do
   merged[key] = value
+end
+-- The same per-line key limit as validation (Limits.metadataMaxKeys), checked before any write.
+local merged_keys = 0
+for _ in pairs(merged) do
+  merged_keys = merged_keys + 1
+end
+if merged_keys > 16 then
+  return refuse(E_MERGED_METADATA_TOO_LARGE)
 end
 local w = unhold(h, "captured")
 redis.call("HSET", key_hold(hold_id), "captured", amount_text)

@@ -16,6 +16,7 @@ local E_DEPTH_EXCEEDED = 8 -- detail: max depth
 local E_SOFT_CHILD_OF_HARD = 9
 local E_CREDIT_LIMIT = 10 -- a budget or the tree's spend would pass 2^53 - 1
 local E_CAPTURE_EXCEEDS_HOLD = 11 -- detail: hold amount
+local E_MERGED_METADATA_TOO_LARGE = 12 -- a capture's metadata over the hold's passes 16 keys
 
 local function refuse(code, ...)
   return {code, ...}
