@@ -40,6 +40,16 @@ export interface TollgateConfig {
    */
   redisUrl: string | undefined;
   /**
+   * `REDIS_CLUSTER` (true/false). Default false: most deployments run one Redis (with a replica),
+   * and a cluster client costs a slot map and a connection per master. Set it when REDIS_URL is a
+   * Redis Cluster: REDIS_URL then names one seed node (database 0, the only one a cluster has)
+   * from which the client learns the others. The store needs nothing else, because every key of
+   * a wallet tree shares one hash tag and so one slot; at start every master must be
+   * `noeviction`, as a single Redis must. Left false with a cluster node in REDIS_URL, the server
+   * refuses to start: it would reach only that node's trees.
+   */
+  redisCluster: boolean;
+  /**
    * `TOLLGATE_KEY_PREFIX`, prepended to every Redis key. Default `tg:`: short (it is on every
    * key) and lets several deployments or tests share one Redis.
    */
@@ -120,6 +130,12 @@ function int(min: number, max: number, fallback: number) {
     });
 }
 
+/** A boolean setting, false when unset. */
+const trueOrFalse = z
+  .enum(["true", "false", "1", "0"], { error: "must be true or false" })
+  .default("false")
+  .transform((v) => v === "true" || v === "1");
+
 const envSchema = z.object({
   TOLLGATE_ADDRESS: z
     .string()
@@ -132,6 +148,7 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
     .optional(),
+  REDIS_CLUSTER: trueOrFalse,
   TOLLGATE_KEY_PREFIX: z
     .string()
     .max(64, "must be at most 64 characters")
@@ -147,14 +164,38 @@ const envSchema = z.object({
     .enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` })
     .default(configDefaults.logLevel),
   TOLLGATE_IDEMPOTENCY_TTL_SECONDS: int(1, 2_592_000, configDefaults.idempotencyTtlSeconds),
-  TOLLGATE_ALLOW_EVICTION: z
-    .enum(["true", "false", "1", "0"], { error: "must be true or false" })
-    .default("false")
-    .transform((v) => v === "true" || v === "1"),
+  TOLLGATE_ALLOW_EVICTION: trueOrFalse,
   TOLLGATE_SHUTDOWN_GRACE_MS: int(0, 600_000, configDefaults.shutdownGraceMs),
   TOLLGATE_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024, configDefaults.maxMessageBytes),
   TOLLGATE_HEALTH_INTERVAL_MS: int(100, 600_000, configDefaults.healthIntervalMs),
 });
+
+/** Rules across variables, checked once each one is valid on its own. */
+const checkedEnv = envSchema.superRefine((e, ctx) => {
+  if (!e.REDIS_CLUSTER) return;
+  if (e.REDIS_URL === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["REDIS_CLUSTER"],
+      message: "needs REDIS_URL (one node of the cluster)",
+    });
+  } else if (!["", "/", "/0"].includes(urlPath(e.REDIS_URL))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["REDIS_CLUSTER"],
+      message: "REDIS_URL must name a node with no /<db>: a Redis Cluster has only database 0",
+    });
+  }
+});
+
+/** The path of a URL (a Redis URL's `/<db>`), or "?" when it does not parse. */
+function urlPath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "?";
+  }
+}
 
 /**
  * Turns environment variables into a {@link TollgateConfig}, filling every default. Pure apart
@@ -171,7 +212,7 @@ export function loadConfig(
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== ""),
   );
-  const parsed = envSchema.safeParse(present);
+  const parsed = checkedEnv.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       `invalid configuration:\n${parsed.error.issues
@@ -183,6 +224,7 @@ export function loadConfig(
   return {
     address: e.TOLLGATE_ADDRESS,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER,
     keyPrefix: e.TOLLGATE_KEY_PREFIX,
     apiKeys:
       oneOf("TOLLGATE_API_KEYS", e.TOLLGATE_API_KEYS, e.TOLLGATE_API_KEYS_FILE, readFile, {

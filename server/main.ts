@@ -1,9 +1,10 @@
 /**
  * The process entry point (`npm start`): the only place that reads the environment. It loads the
- * config, opens the store (memory by default, Redis with REDIS_URL), starts the server, prints a
- * banner, and shuts down gracefully on SIGTERM/SIGINT with exit code 0.
+ * config, opens the store (memory by default, Redis with REDIS_URL, Redis Cluster when
+ * REDIS_CLUSTER is also set), starts the server, prints a banner, and shuts down gracefully on
+ * SIGTERM/SIGINT with exit code 0.
  */
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { LedgerError } from "./ledger/ledger-error.js";
@@ -11,7 +12,13 @@ import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 import { MemoryLedgerStore } from "./store/memory/memory-ledger-store.js";
-import { assertNoEviction, createRedisClient } from "./store/redis/connect.js";
+import {
+  assertNoEviction,
+  assertNotClusterNode,
+  createRedisClient,
+  createRedisCluster,
+  type RedisClient,
+} from "./store/redis/connect.js";
 import { RedisLedgerStore } from "./store/redis/redis-ledger-store.js";
 
 interface OpenedStore {
@@ -22,23 +29,27 @@ interface OpenedStore {
 
 async function openStore(config: TollgateConfig, logger: Logger): Promise<OpenedStore> {
   const idempotencyTtlMs = config.idempotencyTtlSeconds * 1000;
-  if (config.redisUrl === undefined) {
+  const url = config.redisUrl;
+  if (url === undefined) {
     return {
       store: new MemoryLedgerStore({ idempotencyTtlMs }),
       description: "memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
     };
   }
-  const redis = createRedisClient(config.redisUrl);
+  const redis = config.redisCluster ? createRedisCluster(url) : createRedisClient(url);
   watchConnection(redis, logger);
+  const kind = config.redisCluster ? "redis cluster, seed" : "redis";
   try {
-    // Throws unless maxmemory-policy is noeviction or eviction is allowed on purpose: an evicted
-    // balance is lost money.
+    if (!(redis instanceof Cluster)) {
+      await assertNotClusterNode(redis).catch((error: unknown) => {
+        throw unreachableOr(error, url);
+      });
+    }
+    // Throws unless maxmemory-policy is noeviction (on a cluster: on every master) or eviction is
+    // allowed on purpose: an evicted balance is lost money.
     const { policy } = await assertNoEviction(redis, { allowEviction: config.allowEviction }).catch(
       (error: unknown) => {
-        if (error instanceof LedgerError)
-          throw new Error(`Redis unreachable at ${redactUrl(config.redisUrl ?? "")}`, {
-            cause: error,
-          });
+        if (error instanceof LedgerError) throw unreachableOr(error, url);
         throw new Error(`${(error as Error).message} (TOLLGATE_ALLOW_EVICTION=true allows it)`);
       },
     );
@@ -50,7 +61,7 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
     }
     return {
       store: new RedisLedgerStore(redis, { keyPrefix: config.keyPrefix, idempotencyTtlMs }),
-      description: `redis ${redactUrl(config.redisUrl)} (key prefix ${config.keyPrefix}, maxmemory-policy ${policy})`,
+      description: `${kind} ${redactUrl(url)} (key prefix ${config.keyPrefix}, maxmemory-policy ${policy})`,
     };
   } catch (error) {
     redis.disconnect();
@@ -61,8 +72,10 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
 /**
  * Logs a Redis outage once when it starts and once when it ends, instead of one line per
  * reconnect attempt (every 2 s), so an outage reads as two lines and calls show as UNAVAILABLE.
+ * On a cluster `error` and `ready` are about the whole cluster (no node reachable, and back);
+ * one node failing is a `node error`, logged by {@link watchClusterNodes}.
  */
-function watchConnection(redis: Redis, logger: Logger): void {
+function watchConnection(redis: RedisClient, logger: Logger): void {
   let down = false;
   redis.on("error", (error: Error) => {
     if (down) return;
@@ -77,6 +90,37 @@ function watchConnection(redis: Redis, logger: Logger): void {
     down = false;
     logger.info("Redis connection restored");
   });
+  if (redis instanceof Cluster) watchClusterNodes(redis, logger);
+}
+
+/**
+ * One line when a cluster node becomes unreachable and one when a connection to it is ready
+ * again. Node connections do not reconnect (the cluster client replaces them from its slot map,
+ * every 5 s), so a dead node would otherwise log an error per slot refresh.
+ */
+function watchClusterNodes(cluster: Cluster, logger: Logger): void {
+  const down = new Set<string>();
+  cluster.on("node error", (error: Error, node: string) => {
+    if (down.has(node)) return;
+    down.add(node);
+    logger.warn(
+      { err: error, node },
+      "Redis Cluster node unreachable: calls for its slots fail with UNAVAILABLE until it is back or replaced",
+    );
+  });
+  cluster.on("+node", (redis: Redis) => {
+    const node = `${redis.options.host}:${redis.options.port}`;
+    redis.once("ready", () => {
+      if (down.delete(node)) logger.info({ node }, "Redis Cluster node reachable again");
+    });
+  });
+}
+
+/** A start-up check's failure: "unreachable" when Redis could not answer, else the check's own. */
+function unreachableOr(error: unknown, url: string): unknown {
+  return error instanceof LedgerError
+    ? new Error(`Redis unreachable at ${redactUrl(url)}`, { cause: error })
+    : error;
 }
 
 /** The URL without its password, which must never reach a terminal or a log. */

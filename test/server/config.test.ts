@@ -12,6 +12,7 @@ describe("loadConfig", () => {
     expect(loadConfig({}, noFiles)).toEqual({
       address: "127.0.0.1:50051",
       redisUrl: undefined,
+      redisCluster: false,
       keyPrefix: "tg:",
       apiKeys: [],
       signingKey: undefined,
@@ -30,6 +31,7 @@ describe("loadConfig", () => {
       {
         TOLLGATE_ADDRESS: "[::1]:0",
         REDIS_URL: "redis://:pw@127.0.0.1:6380/2",
+        REDIS_CLUSTER: "0",
         TOLLGATE_KEY_PREFIX: "prod:",
         TOLLGATE_API_KEYS: "alpha=alpha-key-0123456789",
         TOLLGATE_SIGNING_KEY: pem,
@@ -48,6 +50,7 @@ describe("loadConfig", () => {
     expect(config).toEqual({
       address: "[::1]:0",
       redisUrl: "redis://:pw@127.0.0.1:6380/2",
+      redisCluster: false,
       keyPrefix: "prod:",
       apiKeys: [{ project: "alpha", keySha256: hashApiKey("alpha-key-0123456789") }],
       signingKey: pem,
@@ -59,6 +62,15 @@ describe("loadConfig", () => {
       maxMessageBytes: 1024,
       healthIntervalMs: 250,
     });
+  });
+
+  it("takes REDIS_CLUSTER with a seed node's URL (database 0 or none)", () => {
+    for (const url of ["rediss://u:pw@redis.internal:6379", "redis://10.0.0.7:7000/0"]) {
+      expect(loadConfig({ REDIS_URL: url, REDIS_CLUSTER: "true" }, noFiles)).toMatchObject({
+        redisUrl: url,
+        redisCluster: true,
+      });
+    }
   });
 
   it("reads keys and the signing key from files", () => {
@@ -120,6 +132,12 @@ describe("loadConfig", () => {
     [
       { TOLLGATE_API_KEYS_FILE: "/missing.json" },
       "TOLLGATE_API_KEYS_FILE: unexpected read of /missing.json",
+    ],
+    [{ REDIS_CLUSTER: "yes" }, "REDIS_CLUSTER: must be true or false"],
+    [{ REDIS_CLUSTER: "true" }, "REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)"],
+    [
+      { REDIS_CLUSTER: "1", REDIS_URL: "redis://127.0.0.1:7000/2" },
+      "REDIS_CLUSTER: REDIS_URL must name a node with no /<db>: a Redis Cluster has only database 0",
     ],
     [{ TOLLGATE_SIGNING_KEY: "ssh-ed25519 AAAA" }, "TOLLGATE_SIGNING_KEY: must be a PKCS#8 PEM"],
     [

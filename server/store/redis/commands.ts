@@ -1,4 +1,5 @@
-import type { ClientContext, Redis, Result } from "ioredis";
+import type { ClientContext, Result } from "ioredis";
+import type { RedisClient } from "./connect.js";
 import { luaKeysInclude } from "./keys.js";
 import { loadScript } from "./script-loader.js";
 
@@ -80,8 +81,13 @@ export function scriptSources(): ReadonlyMap<CommandName, { lua: string; numberO
   return sources;
 }
 
-/** Registers every script on `redis` (idempotent: defining again replaces the same script). */
-export function defineLedgerCommands(redis: Redis): void {
+/**
+ * Registers every script on `redis` (idempotent: defining again replaces the same script). On a
+ * cluster each call is routed by its first key (the tree, or the project's root listing); a
+ * master that lacks the script answers NOSCRIPT and the EVAL fallback goes to the same master, so
+ * each master loads each script on first use and again after a restart or failover.
+ */
+export function defineLedgerCommands(redis: RedisClient): void {
   for (const [command, definition] of scriptSources()) redis.defineCommand(command, definition);
 }
 

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { treeOf } from "../../ledger/ids.js";
 import { Limits } from "../../ledger/limits.js";
 import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
@@ -24,6 +23,7 @@ import type {
   WalletQuery,
 } from "../ledger-store.js";
 import { defineLedgerCommands } from "./commands.js";
+import type { RedisClient } from "./connect.js";
 import { decodeHold, decodeLine, decodeReceipt, decodeWallet } from "./decode.js";
 import { assertKeyPrefix, defaultKeyPrefix, projectRootsKey, treeKey } from "./keys.js";
 import { ReplyCode } from "./script-errors.js";
@@ -60,9 +60,13 @@ export class RedisLedgerStore implements LedgerStore {
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
   private readonly connection: StoreConnection;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
-  constructor(redis: Redis, options: RedisStoreOptions = {}) {
+  /**
+   * `redis` is one Redis (`createRedisClient`) or a Redis Cluster (`createRedisCluster`); the
+   * store quits it on `close`.
+   */
+  constructor(redis: RedisClient, options: RedisStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? defaultKeyPrefix;
     assertKeyPrefix(this.prefix);
     const ttlMs = options.idempotencyTtlMs ?? defaultIdempotencyTtlMs;

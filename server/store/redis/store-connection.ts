@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import type { ScriptReply } from "./commands.js";
-import { waitForReady } from "./connect.js";
+import { type RedisClient, waitForReady } from "./connect.js";
 import { ReplyCode, refusal, storeFailure } from "./script-errors.js";
 
 /**
@@ -14,7 +13,7 @@ export class StoreConnection {
   private closing: Promise<void> | undefined;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly firstConnectTimeoutMs: number,
   ) {}
 
@@ -72,7 +71,7 @@ export class StoreConnection {
 }
 
 /** Resolves when `redis` emits "end", or after `timeoutMs` (a close must never hang). */
-function connectionEnded(redis: Redis, timeoutMs: number): Promise<void> {
+function connectionEnded(redis: RedisClient, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
     redis.once("end", () => {
