@@ -58,8 +58,34 @@ export const redisStore: StoreFactory = {
   },
 };
 
+/**
+ * The Redis store on a 3-master Redis Cluster (started once per run by global-setup.ts): the same
+ * scripts, routed by each tree's hash tag to the master of its slot.
+ */
+export const redisClusterStore: StoreFactory = {
+  name: "redis cluster",
+  async open(options) {
+    const { createRedisCluster, waitForReady } = await import(
+      "../../server/store/redis/connect.js"
+    );
+    const { RedisLedgerStore } = await import("../../server/store/redis/redis-ledger-store.js");
+    const cluster = createRedisCluster(inject("redisClusterUrl"));
+    const keyPrefix = testKeyPrefix();
+    const store = new RedisLedgerStore(cluster, { ...options, keyPrefix });
+    return {
+      store,
+      async dispose() {
+        await waitForReady(cluster, 10_000);
+        await deleteKeys(cluster, keyPrefix);
+        await store.close();
+        if (cluster.status === "ready") await cluster.quit();
+      },
+    };
+  },
+};
+
 /** Every store implementation; each conformance case runs against all of them. */
-export const storeFactories: StoreFactory[] = [memoryStore, redisStore];
+export const storeFactories: StoreFactory[] = [memoryStore, redisStore, redisClusterStore];
 
 /** 2025-01-01T00:00:00Z: a fixed start, so expected timestamps are plain numbers. */
 export const startMs = Date.UTC(2025, 0, 1);

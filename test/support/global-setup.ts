@@ -3,42 +3,70 @@
 import { Redis } from "ioredis";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
+import { type OwnCluster, startOwnCluster } from "./redis-cluster.js";
 import { type OwnRedis, startOwnRedis } from "./redis-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The Redis every Redis-backed test uses (REDIS_URL, or one started for this run). */
     redisUrl: string;
+    /** A seed node of the 3-master Redis Cluster started for this run (conformance on a cluster). */
+    redisClusterUrl: string;
   }
 }
 
 let own: OwnRedis | undefined;
+let ownCluster: OwnCluster | undefined;
 
 /**
  * Gives every test a real Redis: REDIS_URL when set (it must answer: a missing Redis is a failure,
  * never a skip), else a redis-server started for this run. Tests isolate themselves with a random
- * key prefix, so sharing one server is safe.
+ * key prefix, so sharing one server is safe. Also starts a 3-master Redis Cluster of its own
+ * (there is no shared one to borrow), so the conformance cases run on a cluster too; it forms
+ * while the single Redis is checked.
  */
 export async function setup(project: TestProject): Promise<void> {
-  let url = process.env.REDIS_URL;
-  if (url) {
-    const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (error) {
-      throw new Error(`REDIS_URL=${url} is not reachable`, { cause: error });
-    } finally {
-      probe.disconnect();
-    }
-  } else {
-    own = await startOwnRedis();
-    url = own.url;
+  const cluster = startOwnCluster({ masters: 3 });
+  // Awaited below; until then a failure must not surface as an unhandled rejection.
+  cluster.catch(() => {});
+  try {
+    project.provide("redisUrl", await singleRedis());
+    ownCluster = await cluster;
+  } catch (error) {
+    // Teardown is not promised after a failed setup: stop here whatever did start.
+    await Promise.all([
+      own?.dispose(),
+      cluster.then(
+        (c) => c.dispose(),
+        () => {},
+      ),
+    ]);
+    own = undefined;
+    throw error;
   }
-  project.provide("redisUrl", url);
+  project.provide("redisClusterUrl", ownCluster.seedUrl);
+}
+
+/** REDIS_URL, checked to answer, else the URL of a redis-server started for this run. */
+async function singleRedis(): Promise<string> {
+  const url = process.env.REDIS_URL;
+  if (!url) {
+    own = await startOwnRedis();
+    return own.url;
+  }
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+  probe.on("error", () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new Error(`REDIS_URL=${url} is not reachable`, { cause: error });
+  } finally {
+    probe.disconnect();
+  }
+  return url;
 }
 
 export async function teardown(): Promise<void> {
-  await own?.dispose();
+  await Promise.all([own?.dispose(), ownCluster?.dispose()]);
 }

@@ -17,6 +17,15 @@ export interface OwnRedis {
   dispose(): Promise<void>;
 }
 
+/** Whether `port` can be listened on, on loopback, right now. */
+export function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,12 +42,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How to start an own redis-server. */
+export interface OwnRedisOptions {
+  /** Persist every write (appendfsync always), so a restart finds the balances it had. */
+  appendonly?: boolean;
+  /** The port to listen on. Default: a free one. */
+  port?: number;
+  /** More `redis-server` arguments; relative paths are inside the server's own temp directory. */
+  args?: readonly string[];
+}
+
 /**
- * Starts `redis-server` on a free loopback port. With `appendonly` it persists every write
- * (appendfsync always) so a restart finds the balances it had, as a production Redis would.
+ * Starts `redis-server` on a free loopback port, with its own temporary data directory. With
+ * `appendonly` it persists every write (appendfsync always) so a restart finds the balances it
+ * had, as a production Redis would.
  */
-export async function startOwnRedis(options: { appendonly?: boolean } = {}): Promise<OwnRedis> {
-  const port = await freePort();
+export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "tollgate-redis-"));
   const args = [
     "--port",
@@ -53,6 +73,7 @@ export async function startOwnRedis(options: { appendonly?: boolean } = {}): Pro
     options.appendonly ? "yes" : "no",
     "--appendfsync",
     "always",
+    ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
 
