@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type ApiKey, apiKeysFromFile, apiKeysFromPairs } from "./auth/api-keys.js";
+import { defaultIdempotencyTtlMs } from "./store/ledger-store.js";
 
 /** pino's levels, plus "silent" to turn logging off (tests). */
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -17,7 +18,7 @@ export const configDefaults = {
   keyPrefix: "tg:",
   credentialTtlSeconds: 60,
   logLevel: "info",
-  idempotencyTtlSeconds: 86_400,
+  idempotencyTtlSeconds: defaultIdempotencyTtlMs / 1000,
   shutdownGraceMs: 10_000,
   maxMessageBytes: 64 * 1024,
   healthIntervalMs: 5000,

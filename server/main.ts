@@ -201,8 +201,15 @@ async function main(): Promise<void> {
   }
   // The banner goes to stderr: stdout stays pure JSON log lines for log pipelines.
   process.stderr.write(banner(server, config, description, config.signingKey === undefined));
+  // The public half of the signing key, so whoever verifies credentials (a paid tool or a proxy
+  // in front of it) can pin it: a credential is only worth what its verification is.
   logger.info(
-    { address: server.address, store: description, authOpen: server.authOpen },
+    {
+      address: server.address,
+      store: description,
+      authOpen: server.authOpen,
+      credentialPublicJwk: credentials.publicJwk,
+    },
     "tollgate started",
   );
 

@@ -246,6 +246,12 @@ export interface VoidOutcome {
   remaining: number;
 }
 
+/**
+ * Default of {@link StoreOptions.idempotencyTtlMs}: 24 h, longer than any sane client retry
+ * window, short enough that the idempotency records of a busy tree stay bounded.
+ */
+export const defaultIdempotencyTtlMs = 86_400_000;
+
 /** Settings every store takes. */
 export interface StoreOptions {
   /**

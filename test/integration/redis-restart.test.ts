@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { eventually } from "../support/eventually.js";
 import { call, defined, errorInfoOf } from "../support/grpc.js";
 import { type OwnRedis, startOwnRedis } from "../support/redis-server.js";
 import { type ServedLedger, serveOnRedis } from "../support/served-ledger.js";
@@ -72,16 +73,3 @@ describe("Redis restarted under the server", () => {
     expect(receipt?.callCount).toBe(3n);
   });
 });
-
-/** Retries `attempt` until it succeeds (the client reconnects in the background), for up to 15 s. */
-async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

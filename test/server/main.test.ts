@@ -48,6 +48,13 @@ describe("npm start (server/main.ts)", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const startedLine = lines.find((l) => l.msg === "tollgate started");
+    expect(startedLine?.credentialPublicJwk).toMatchObject({
+      kty: "OKP",
+      crv: "Ed25519",
+      alg: "EdDSA",
+    });
+    expect(startedLine?.credentialPublicJwk).not.toHaveProperty("d");
     // Every line, each once. Their order is not asserted: under load the lines written around
     // shutdown have been seen to interleave differently through the npx/tsx process chain.
     expect(lines.map((l) => l.msg).sort()).toEqual(

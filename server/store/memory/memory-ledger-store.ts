@@ -1,26 +1,27 @@
 import { treeOf } from "../../ledger/ids.js";
 import { Limits } from "../../ledger/limits.js";
 import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
-import type {
-  AddCreditsCommand,
-  AuthorizeCommand,
-  AuthorizeOutcome,
-  CaptureCommand,
-  CaptureOutcome,
-  CloseOutcome,
-  CloseWalletCommand,
-  CreateChildCommand,
-  CreateRootCommand,
-  LedgerStore,
-  ListChargesQuery,
-  ListWalletsQuery,
-  MutationBase,
-  SpendCommand,
-  SpendOutcome,
-  StoreOptions,
-  VoidCommand,
-  VoidOutcome,
-  WalletQuery,
+import {
+  type AddCreditsCommand,
+  type AuthorizeCommand,
+  type AuthorizeOutcome,
+  type CaptureCommand,
+  type CaptureOutcome,
+  type CloseOutcome,
+  type CloseWalletCommand,
+  type CreateChildCommand,
+  type CreateRootCommand,
+  defaultIdempotencyTtlMs,
+  type LedgerStore,
+  type ListChargesQuery,
+  type ListWalletsQuery,
+  type MutationBase,
+  type SpendCommand,
+  type SpendOutcome,
+  type StoreOptions,
+  type VoidCommand,
+  type VoidOutcome,
+  type WalletQuery,
 } from "../ledger-store.js";
 import { expireDueHolds } from "./hold-lifecycle.js";
 import { type HoldState, holdView } from "./hold-state.js";
@@ -31,9 +32,6 @@ import { holdNotFound, idempotencyKeyReused, storeClosed, walletNotFound } from 
 import { createTree, lineView, type TreeState } from "./tree-state.js";
 import { carveChild, closeWallet, growBudget } from "./wallet-commands.js";
 import { type WalletState, walletView } from "./wallet-state.js";
-
-/** 24 h: longer than any sane client retry window, short enough to keep a busy tree's log small. */
-const defaultIdempotencyTtlMs = 86_400_000;
 
 type OutcomeOf<K extends StoredOutcome["kind"]> = Extract<StoredOutcome, { kind: K }>;
 

@@ -1,26 +1,27 @@
 import { treeOf } from "../../ledger/ids.js";
 import { Limits } from "../../ledger/limits.js";
 import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
-import type {
-  AddCreditsCommand,
-  AuthorizeCommand,
-  AuthorizeOutcome,
-  CaptureCommand,
-  CaptureOutcome,
-  CloseOutcome,
-  CloseWalletCommand,
-  CreateChildCommand,
-  CreateRootCommand,
-  LedgerStore,
-  ListChargesQuery,
-  ListWalletsQuery,
-  MutationBase,
-  SpendCommand,
-  SpendOutcome,
-  StoreOptions,
-  VoidCommand,
-  VoidOutcome,
-  WalletQuery,
+import {
+  type AddCreditsCommand,
+  type AuthorizeCommand,
+  type AuthorizeOutcome,
+  type CaptureCommand,
+  type CaptureOutcome,
+  type CloseOutcome,
+  type CloseWalletCommand,
+  type CreateChildCommand,
+  type CreateRootCommand,
+  defaultIdempotencyTtlMs,
+  type LedgerStore,
+  type ListChargesQuery,
+  type ListWalletsQuery,
+  type MutationBase,
+  type SpendCommand,
+  type SpendOutcome,
+  type StoreOptions,
+  type VoidCommand,
+  type VoidOutcome,
+  type WalletQuery,
 } from "../ledger-store.js";
 import { defineLedgerCommands } from "./commands.js";
 import type { RedisClient } from "./connect.js";
@@ -44,9 +45,6 @@ export interface RedisStoreOptions extends StoreOptions {
    */
   firstConnectTimeoutMs?: number;
 }
-
-/** 24 h: longer than any sane client retry window, short enough to keep a tree's records few. */
-const defaultIdempotencyTtlMs = 86_400_000;
 
 /**
  * The production `LedgerStore`: every operation is one Lua script (one EVALSHA round trip) that

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { LedgerError } from "../../../server/ledger/ledger-error.js";
 import { createRedisClient } from "../../../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../../../server/store/redis/redis-ledger-store.js";
+import { eventually } from "../../support/eventually.js";
 import { freePort, type OwnRedis, startOwnRedis } from "../../support/redis-server.js";
 import { project, type RedisEnv, redisEnv, rid, root } from "./fixture.js";
 
@@ -131,16 +132,3 @@ describe("connection lifecycle", () => {
     expect((error as Error).message).toMatch(/^WRONGTYPE/);
   });
 });
-
-/** Retries `attempt` while the client reconnects in the background, for up to 15 s. */
-async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

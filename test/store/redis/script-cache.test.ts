@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { scriptSources } from "../../../server/store/redis/commands.js";
+import { eventually } from "../../support/eventually.js";
 import { type OwnRedis, startOwnRedis } from "../../support/redis-server.js";
 import { commandStats, project, type RedisEnv, redisEnv, rid, root } from "./fixture.js";
 
@@ -77,17 +78,4 @@ function sha(command: "tollgate_v1_spend"): string {
   return createHash("sha1")
     .update(scriptSources().get(command)?.lua ?? "")
     .digest("hex");
-}
-
-/** Retries `attempt` while the client reconnects in the background, for up to 15 s. */
-async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
