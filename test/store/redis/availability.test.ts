@@ -11,9 +11,8 @@ import { project, type RedisEnv, redisEnv, rid, root } from "./fixture.js";
  * nothing is granted; other Redis errors stay what they are (bugs, not outages).
  */
 
-/** Awaits `call`, which must fail STORE_UNAVAILABLE; returns how long that took. */
-async function expectUnavailable(call: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
+/** Awaits `call`, which must fail STORE_UNAVAILABLE (with no internal detail in metadata). */
+async function expectUnavailable(call: () => Promise<unknown>): Promise<void> {
   const error = await call().then(
     () => undefined,
     (e: unknown) => e,
@@ -21,7 +20,6 @@ async function expectUnavailable(call: () => Promise<unknown>): Promise<number> 
   expect(error).toBeInstanceOf(LedgerError);
   expect((error as LedgerError).reason).toBe("STORE_UNAVAILABLE");
   expect((error as LedgerError).metadata).toEqual({});
-  return performance.now() - started;
 }
 
 describe("Redis down (an own redis-server, stopped and started)", () => {
@@ -60,8 +58,8 @@ describe("Redis down (an own redis-server, stopped and started)", () => {
       () => env.store.ping(),
     ];
     for (const call of calls) {
-      // No queueing and no retry loop: far below the 5 s command timeout.
-      expect(await expectUnavailable(call)).toBeLessThan(1_000);
+      // No offline queue: refused while disconnected, never parked until Redis returns.
+      await expectUnavailable(call);
     }
 
     await own.start();
@@ -92,9 +90,7 @@ describe("connection lifecycle", () => {
     redis.on("error", () => {});
     const store = new RedisLedgerStore(redis, { firstConnectTimeoutMs: 300 });
     try {
-      const elapsed = await expectUnavailable(() => store.ping());
-      expect(elapsed).toBeGreaterThanOrEqual(290);
-      expect(elapsed).toBeLessThan(2_000);
+      await expectUnavailable(() => store.ping());
     } finally {
       await store.close();
     }
