@@ -25,7 +25,13 @@ const formTimeoutMs = 30_000;
  * once every node reports `cluster_state:ok`, so a client connecting right away finds every slot
  * served. Any failure stops the nodes started so far.
  */
-export async function startOwnCluster(options: { masters?: number } = {}): Promise<OwnCluster> {
+export async function startOwnCluster(
+  options: {
+    masters?: number;
+    /** `cluster-node-timeout`: how long a silent master takes to be marked failed (15 s default). */
+    nodeTimeoutMs?: number;
+  } = {},
+): Promise<OwnCluster> {
   const nodes: OwnRedis[] = [];
   const dispose = async () => {
     await Promise.all(nodes.splice(0).map((node) => node.dispose()));
@@ -37,7 +43,14 @@ export async function startOwnCluster(options: { masters?: number } = {}): Promi
           port: await freeNodePort(),
           // The config file path is relative: inside the node's own temp directory, deleted
           // with it.
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            String(options.nodeTimeoutMs ?? 15_000),
+          ],
         }),
       );
     }
@@ -73,8 +86,11 @@ async function freeNodePort(): Promise<number> {
 function redisCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile("redis-cli", args, { timeout: formTimeoutMs }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`redis-cli ${args.join(" ")} failed:\n${stdout}${stderr}`));
-      else resolve();
+      if (error) {
+        reject(
+          new Error(`redis-cli ${args.join(" ")} failed: ${error.message}\n${stdout}${stderr}`),
+        );
+      } else resolve();
     });
   });
 }

@@ -89,7 +89,14 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
     running.kill(crash ? "SIGKILL" : "SIGTERM");
     await exited;
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    // A server that never answered must not outlive the test run, nor its data directory.
+    await stop({ crash: true });
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

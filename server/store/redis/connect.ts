@@ -63,7 +63,10 @@ export function createRedisClient(url: string): Redis {
  *   run, and a resend could land after its caller gave up. CLUSTERDOWN is not retried either
  *   (`retryDelayOnClusterDown` 0): a cluster without a master for a slot is an outage, answered
  *   STORE_UNAVAILABLE at once like a down Redis. So a master going down fails the calls of its
- *   trees, and only those: the other masters' trees keep being served.
+ *   trees at once; the other masters' trees keep being served until the cluster marks the node
+ *   failed (`cluster-node-timeout`, 15 s by default), after which a cluster with
+ *   `cluster-require-full-coverage yes` (the default) refuses every slot until a replica takes
+ *   over. Either way nothing is granted that was not committed.
  * - MOVED, ASK and TRYAGAIN are still followed: Redis sends them instead of running the command,
  *   so following them can never run a script twice.
  * - The slot map is refreshed every 5 s (ioredis's default is never, relying on MOVED alone), so

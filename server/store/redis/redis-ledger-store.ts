@@ -1,3 +1,4 @@
+import { Cluster } from "ioredis";
 import { treeOf } from "../../ledger/ids.js";
 import { Limits } from "../../ledger/limits.js";
 import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
@@ -206,8 +207,24 @@ export class RedisLedgerStore implements LedgerStore {
     return { items: lines.map(decodeLine), nextCursor: cursor(next) };
   }
 
+  /**
+   * On a single Redis, a PING. On a cluster a PING proves little (a node answers it while the
+   * cluster refuses every command), so every master must report `cluster_state:ok`: the health
+   * service then says NOT_SERVING exactly when spends would fail.
+   */
   async ping(): Promise<void> {
-    await this.connection.call(() => this.redis.ping());
+    await this.connection.call(async () => {
+      if (!(this.redis instanceof Cluster)) {
+        await this.redis.ping();
+        return;
+      }
+      const masters = this.redis.nodes("master");
+      if (masters.length === 0) throw new Error("the cluster has no master");
+      const infos = await Promise.all(masters.map((node) => node.cluster("INFO")));
+      if (infos.some((info) => !/^cluster_state:ok\r?$/m.test(String(info)))) {
+        throw new Error("cluster_state is not ok");
+      }
+    });
   }
 
   /** Quits the client it was given, once calls in flight have their replies. Idempotent. */

@@ -24,6 +24,7 @@ import {
 } from "../../conformance/harness.js";
 import { expectTreeInvariants } from "../../conformance/tree-invariants.js";
 import { call, createRequest } from "../../rpc/harness.js";
+import { eventually } from "../../support/eventually.js";
 import { testKeyPrefix } from "../../support/key-prefix.js";
 import { exitOf, type Started, startMain } from "../../support/main-process.js";
 import { type OwnCluster, startOwnCluster } from "../../support/redis-cluster.js";
@@ -55,7 +56,8 @@ describe("Redis Cluster (3 masters, own redis-server processes)", () => {
   const keyPrefix = testKeyPrefix();
 
   beforeAll(async () => {
-    own = await startOwnCluster({ masters: 3 });
+    // A short node timeout so the last case can watch the cluster mark a killed master failed.
+    own = await startOwnCluster({ masters: 3, nodeTimeoutMs: 3_000 });
     cluster = createRedisCluster(own.seedUrl);
     // The store maps failures itself; listeners only keep ioredis from printing them.
     cluster.on("error", () => {});
@@ -310,7 +312,7 @@ describe("Redis Cluster (3 masters, own redis-server processes)", () => {
   });
 
   // Last: it leaves one master down for good.
-  it("fails closed for the trees of a master that goes down, and only for those", async () => {
+  it("fails closed at once for the trees of a killed master, then health fails once the cluster marks it failed", async () => {
     const roots: WalletView[] = [];
     for (let i = 0; i < treeCount; i++) {
       roots.push(await ledger.createWallet(project, { budget: 50, requestId: `outage-tree-${i}` }));
@@ -322,6 +324,7 @@ describe("Redis Cluster (3 masters, own redis-server processes)", () => {
     const survivors = roots.filter((root) => masterOf(root) !== down);
     expect(survivors.length).toBeGreaterThan(0);
 
+    await store?.ping();
     await own?.nodes[down]?.stop({ crash: true });
     const spendOn = (root: WalletView) =>
       ledger.spend(project, { walletId: root.id, amount: 5, service: "search", requestId: rid() });
@@ -333,5 +336,8 @@ describe("Redis Cluster (3 masters, own redis-server processes)", () => {
     // The root listing reads every root in its own slot: one unreachable slot fails it whole
     // rather than returning a listing with a tree silently missing.
     await expectRefused(ledger.listWallets(project, { parentId: "" }), "STORE_UNAVAILABLE");
+    // Once the node timeout passes, the cluster refuses every slot (full coverage required), and
+    // the store's ping (what the health service reports) must say so rather than stay SERVING.
+    await eventually(() => expectRefused(store?.ping() ?? Promise.resolve(), "STORE_UNAVAILABLE"));
   });
 });
