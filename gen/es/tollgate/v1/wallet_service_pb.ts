@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Status } from "../../google/rpc/status_pb.js";
+import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
 import type { Charge } from "./charge_pb.js";
 import { file_tollgate_v1_charge } from "./charge_pb.js";
 import type { Hold, Wallet } from "./wallet_pb.js";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/wallet_service.proto.
  */
 export const file_tollgate_v1_wallet_service: GenFile = /*@__PURE__*/
-  fileDesc("CiB0b2xsZ2F0ZS92MS93YWxsZXRfc2VydmljZS5wcm90bxILdG9sbGdhdGUudjEi8QEKE0NyZWF0ZVdhbGxldFJlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGYnVkZ2V0GAMgASgDEhUKCGhhcmRfY2FwGAQgASgISACIAQESQAoIbWV0YWRhdGEYBSADKAsyLi50b2xsZ2F0ZS52MS5DcmVhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKcmVxdWVzdF9pZBgGIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJX2hhcmRfY2FwIjsKFENyZWF0ZVdhbGxldFJlc3BvbnNlEiMKBndhbGxldBgBIAEoCzITLnRvbGxnYXRlLnYxLldhbGxldCIlChBHZXRXYWxsZXRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCSI4ChFHZXRXYWxsZXRSZXNwb25zZRIjCgZ3YWxsZXQYASABKAsyEy50b2xsZ2F0ZS52MS5XYWxsZXQiTgoSTGlzdFdhbGxldHNSZXF1ZXN0EhEKCXBhcmVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChNMaXN0V2FsbGV0c1Jlc3BvbnNlEiQKB3dhbGxldHMYASADKAsyEy50b2xsZ2F0ZS52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsBChFBZGRDcmVkaXRzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSDgoGYW1vdW50GAIgASgDEhIKCnJlcXVlc3RfaWQYAyABKAkSPgoIbWV0YWRhdGEYBCADKAsyLC50b2xsZ2F0ZS52MS5BZGRDcmVkaXRzUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI5ChJBZGRDcmVkaXRzUmVzcG9uc2USIwoGd2FsbGV0GAEgASgLMhMudG9sbGdhdGUudjEuV2FsbGV0IjsKEkNsb3NlV2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSJMChNDbG9zZVdhbGxldFJlc3BvbnNlEiMKBndhbGxldBgBIAEoCzITLnRvbGxnYXRlLnYxLldhbGxldBIQCghyZXR1cm5lZBgCIAEoAyLCAQoMU3BlbmRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSDwoHc2VydmljZRgDIAEoCRI5CghtZXRhZGF0YRgEIAMoCzInLnRvbGxnYXRlLnYxLlNwZW5kUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnJlcXVlc3RfaWQYBSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpYBCg1TcGVuZFJlc3BvbnNlEiMKBmNoYXJnZRgBIAEoCzITLnRvbGxnYXRlLnYxLkNoYXJnZRIRCglyZW1haW5pbmcYAiABKAMSEgoKY3JlZGVudGlhbBgDIAEoCRI5ChVjcmVkZW50aWFsX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIt8BChBBdXRob3JpemVSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSDwoHc2VydmljZRgDIAEoCRI9CghtZXRhZGF0YRgEIAMoCzIrLnRvbGxnYXRlLnYxLkF1dGhvcml6ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgFGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKWAQoRQXV0aG9yaXplUmVzcG9uc2USHwoEaG9sZBgBIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAIgASgDEhIKCmNyZWRlbnRpYWwYAyABKAkSOQoVY3JlZGVudGlhbF9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKzAQoOQ2FwdHVyZVJlcXVlc3QSDwoHaG9sZF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSEgoKcmVxdWVzdF9pZBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLnRvbGxnYXRlLnYxLkNhcHR1cmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImoKD0NhcHR1cmVSZXNwb25zZRIjCgZjaGFyZ2UYASABKAsyEy50b2xsZ2F0ZS52MS5DaGFyZ2USHwoEaG9sZBgCIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAMgASgDIjIKC1ZvaWRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSJCCgxWb2lkUmVzcG9uc2USHwoEaG9sZBgBIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAIgASgDMrIFCg1XYWxsZXRTZXJ2aWNlElMKDENyZWF0ZVdhbGxldBIgLnRvbGxnYXRlLnYxLkNyZWF0ZVdhbGxldFJlcXVlc3QaIS50b2xsZ2F0ZS52MS5DcmVhdGVXYWxsZXRSZXNwb25zZRJKCglHZXRXYWxsZXQSHS50b2xsZ2F0ZS52MS5HZXRXYWxsZXRSZXF1ZXN0Gh4udG9sbGdhdGUudjEuR2V0V2FsbGV0UmVzcG9uc2USUAoLTGlzdFdhbGxldHMSHy50b2xsZ2F0ZS52MS5MaXN0V2FsbGV0c1JlcXVlc3QaIC50b2xsZ2F0ZS52MS5MaXN0V2FsbGV0c1Jlc3BvbnNlEk0KCkFkZENyZWRpdHMSHi50b2xsZ2F0ZS52MS5BZGRDcmVkaXRzUmVxdWVzdBofLnRvbGxnYXRlLnYxLkFkZENyZWRpdHNSZXNwb25zZRJQCgtDbG9zZVdhbGxldBIfLnRvbGxnYXRlLnYxLkNsb3NlV2FsbGV0UmVxdWVzdBogLnRvbGxnYXRlLnYxLkNsb3NlV2FsbGV0UmVzcG9uc2USPgoFU3BlbmQSGS50b2xsZ2F0ZS52MS5TcGVuZFJlcXVlc3QaGi50b2xsZ2F0ZS52MS5TcGVuZFJlc3BvbnNlEkoKCUF1dGhvcml6ZRIdLnRvbGxnYXRlLnYxLkF1dGhvcml6ZVJlcXVlc3QaHi50b2xsZ2F0ZS52MS5BdXRob3JpemVSZXNwb25zZRJECgdDYXB0dXJlEhsudG9sbGdhdGUudjEuQ2FwdHVyZVJlcXVlc3QaHC50b2xsZ2F0ZS52MS5DYXB0dXJlUmVzcG9uc2USOwoEVm9pZBIYLnRvbGxnYXRlLnYxLlZvaWRSZXF1ZXN0GhkudG9sbGdhdGUudjEuVm9pZFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tollgate_v1_charge, file_tollgate_v1_wallet]);
+  fileDesc("CiB0b2xsZ2F0ZS92MS93YWxsZXRfc2VydmljZS5wcm90bxILdG9sbGdhdGUudjEi8QEKE0NyZWF0ZVdhbGxldFJlcXVlc3QSEQoJcGFyZW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGYnVkZ2V0GAMgASgDEhUKCGhhcmRfY2FwGAQgASgISACIAQESQAoIbWV0YWRhdGEYBSADKAsyLi50b2xsZ2F0ZS52MS5DcmVhdGVXYWxsZXRSZXF1ZXN0Lk1ldGFkYXRhRW50cnkSEgoKcmVxdWVzdF9pZBgGIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJX2hhcmRfY2FwIjsKFENyZWF0ZVdhbGxldFJlc3BvbnNlEiMKBndhbGxldBgBIAEoCzITLnRvbGxnYXRlLnYxLldhbGxldCIlChBHZXRXYWxsZXRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCSI4ChFHZXRXYWxsZXRSZXNwb25zZRIjCgZ3YWxsZXQYASABKAsyEy50b2xsZ2F0ZS52MS5XYWxsZXQiTgoSTGlzdFdhbGxldHNSZXF1ZXN0EhEKCXBhcmVudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJUChNMaXN0V2FsbGV0c1Jlc3BvbnNlEiQKB3dhbGxldHMYASADKAsyEy50b2xsZ2F0ZS52MS5XYWxsZXQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrsBChFBZGRDcmVkaXRzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSDgoGYW1vdW50GAIgASgDEhIKCnJlcXVlc3RfaWQYAyABKAkSPgoIbWV0YWRhdGEYBCADKAsyLC50b2xsZ2F0ZS52MS5BZGRDcmVkaXRzUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI5ChJBZGRDcmVkaXRzUmVzcG9uc2USIwoGd2FsbGV0GAEgASgLMhMudG9sbGdhdGUudjEuV2FsbGV0IjsKEkNsb3NlV2FsbGV0UmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSJMChNDbG9zZVdhbGxldFJlc3BvbnNlEiMKBndhbGxldBgBIAEoCzITLnRvbGxnYXRlLnYxLldhbGxldBIQCghyZXR1cm5lZBgCIAEoAyLCAQoMU3BlbmRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSDwoHc2VydmljZRgDIAEoCRI5CghtZXRhZGF0YRgEIAMoCzInLnRvbGxnYXRlLnYxLlNwZW5kUmVxdWVzdC5NZXRhZGF0YUVudHJ5EhIKCnJlcXVlc3RfaWQYBSABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpYBCg1TcGVuZFJlc3BvbnNlEiMKBmNoYXJnZRgBIAEoCzITLnRvbGxnYXRlLnYxLkNoYXJnZRIRCglyZW1haW5pbmcYAiABKAMSEgoKY3JlZGVudGlhbBgDIAEoCRI5ChVjcmVkZW50aWFsX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIt8BChBBdXRob3JpemVSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSDwoHc2VydmljZRgDIAEoCRI9CghtZXRhZGF0YRgEIAMoCzIrLnRvbGxnYXRlLnYxLkF1dGhvcml6ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRISCgpyZXF1ZXN0X2lkGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgFGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKWAQoRQXV0aG9yaXplUmVzcG9uc2USHwoEaG9sZBgBIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAIgASgDEhIKCmNyZWRlbnRpYWwYAyABKAkSOQoVY3JlZGVudGlhbF9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKzAQoOQ2FwdHVyZVJlcXVlc3QSDwoHaG9sZF9pZBgBIAEoCRIOCgZhbW91bnQYAiABKAMSEgoKcmVxdWVzdF9pZBgDIAEoCRI7CghtZXRhZGF0YRgEIAMoCzIpLnRvbGxnYXRlLnYxLkNhcHR1cmVSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImoKD0NhcHR1cmVSZXNwb25zZRIjCgZjaGFyZ2UYASABKAsyEy50b2xsZ2F0ZS52MS5DaGFyZ2USHwoEaG9sZBgCIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAMgASgDIjIKC1ZvaWRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCSJCCgxWb2lkUmVzcG9uc2USHwoEaG9sZBgBIAEoCzIRLnRvbGxnYXRlLnYxLkhvbGQSEQoJcmVtYWluaW5nGAIgASgDIvMBChJTcGVuZFN0cmVhbVJlcXVlc3QSFgoOY29ycmVsYXRpb25faWQYASABKA0SKgoFc3BlbmQYAiABKAsyGS50b2xsZ2F0ZS52MS5TcGVuZFJlcXVlc3RIABIyCglhdXRob3JpemUYAyABKAsyHS50b2xsZ2F0ZS52MS5BdXRob3JpemVSZXF1ZXN0SAASLgoHY2FwdHVyZRgEIAEoCzIbLnRvbGxnYXRlLnYxLkNhcHR1cmVSZXF1ZXN0SAASKAoEdm9pZBgFIAEoCzIYLnRvbGxnYXRlLnYxLlZvaWRSZXF1ZXN0SABCCwoJb3BlcmF0aW9uIpoCChNTcGVuZFN0cmVhbVJlc3BvbnNlEhYKDmNvcnJlbGF0aW9uX2lkGAEgASgNEisKBXNwZW5kGAIgASgLMhoudG9sbGdhdGUudjEuU3BlbmRSZXNwb25zZUgAEjMKCWF1dGhvcml6ZRgDIAEoCzIeLnRvbGxnYXRlLnYxLkF1dGhvcml6ZVJlc3BvbnNlSAASLwoHY2FwdHVyZRgEIAEoCzIcLnRvbGxnYXRlLnYxLkNhcHR1cmVSZXNwb25zZUgAEikKBHZvaWQYBSABKAsyGS50b2xsZ2F0ZS52MS5Wb2lkUmVzcG9uc2VIABIjCgVlcnJvchgGIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCAoGcmVzdWx0MogGCg1XYWxsZXRTZXJ2aWNlElMKDENyZWF0ZVdhbGxldBIgLnRvbGxnYXRlLnYxLkNyZWF0ZVdhbGxldFJlcXVlc3QaIS50b2xsZ2F0ZS52MS5DcmVhdGVXYWxsZXRSZXNwb25zZRJKCglHZXRXYWxsZXQSHS50b2xsZ2F0ZS52MS5HZXRXYWxsZXRSZXF1ZXN0Gh4udG9sbGdhdGUudjEuR2V0V2FsbGV0UmVzcG9uc2USUAoLTGlzdFdhbGxldHMSHy50b2xsZ2F0ZS52MS5MaXN0V2FsbGV0c1JlcXVlc3QaIC50b2xsZ2F0ZS52MS5MaXN0V2FsbGV0c1Jlc3BvbnNlEk0KCkFkZENyZWRpdHMSHi50b2xsZ2F0ZS52MS5BZGRDcmVkaXRzUmVxdWVzdBofLnRvbGxnYXRlLnYxLkFkZENyZWRpdHNSZXNwb25zZRJQCgtDbG9zZVdhbGxldBIfLnRvbGxnYXRlLnYxLkNsb3NlV2FsbGV0UmVxdWVzdBogLnRvbGxnYXRlLnYxLkNsb3NlV2FsbGV0UmVzcG9uc2USPgoFU3BlbmQSGS50b2xsZ2F0ZS52MS5TcGVuZFJlcXVlc3QaGi50b2xsZ2F0ZS52MS5TcGVuZFJlc3BvbnNlEkoKCUF1dGhvcml6ZRIdLnRvbGxnYXRlLnYxLkF1dGhvcml6ZVJlcXVlc3QaHi50b2xsZ2F0ZS52MS5BdXRob3JpemVSZXNwb25zZRJECgdDYXB0dXJlEhsudG9sbGdhdGUudjEuQ2FwdHVyZVJlcXVlc3QaHC50b2xsZ2F0ZS52MS5DYXB0dXJlUmVzcG9uc2USOwoEVm9pZBIYLnRvbGxnYXRlLnYxLlZvaWRSZXF1ZXN0GhkudG9sbGdhdGUudjEuVm9pZFJlc3BvbnNlElQKC1NwZW5kU3RyZWFtEh8udG9sbGdhdGUudjEuU3BlbmRTdHJlYW1SZXF1ZXN0GiAudG9sbGdhdGUudjEuU3BlbmRTdHJlYW1SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_google_rpc_status, file_tollgate_v1_charge, file_tollgate_v1_wallet]);
 
 /**
  * Request of WalletService.CreateWallet.
@@ -643,6 +645,136 @@ export const VoidResponseSchema: GenMessage<VoidResponse> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_wallet_service, 17);
 
 /**
+ * One operation sent on WalletService.SpendStream.
+ *
+ * @generated from message tollgate.v1.SpendStreamRequest
+ */
+export type SpendStreamRequest = Message<"tollgate.v1.SpendStreamRequest"> & {
+  /**
+   * Chosen by the client and echoed on the answer; unique among the stream's unanswered
+   * operations (a client may wrap around after 2^32 - 1).
+   *
+   * @generated from field: uint32 correlation_id = 1;
+   */
+  correlationId: number;
+
+  /**
+   * The operation, with the same fields and rules as the unary request.
+   *
+   * @generated from oneof tollgate.v1.SpendStreamRequest.operation
+   */
+  operation: {
+    /**
+     * As WalletService.Spend.
+     *
+     * @generated from field: tollgate.v1.SpendRequest spend = 2;
+     */
+    value: SpendRequest;
+    case: "spend";
+  } | {
+    /**
+     * As WalletService.Authorize.
+     *
+     * @generated from field: tollgate.v1.AuthorizeRequest authorize = 3;
+     */
+    value: AuthorizeRequest;
+    case: "authorize";
+  } | {
+    /**
+     * As WalletService.Capture.
+     *
+     * @generated from field: tollgate.v1.CaptureRequest capture = 4;
+     */
+    value: CaptureRequest;
+    case: "capture";
+  } | {
+    /**
+     * As WalletService.Void.
+     *
+     * @generated from field: tollgate.v1.VoidRequest void = 5;
+     */
+    value: VoidRequest;
+    case: "void";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tollgate.v1.SpendStreamRequest.
+ * Use `create(SpendStreamRequestSchema)` to create a new message.
+ */
+export const SpendStreamRequestSchema: GenMessage<SpendStreamRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_wallet_service, 18);
+
+/**
+ * The answer to one SpendStreamRequest.
+ *
+ * @generated from message tollgate.v1.SpendStreamResponse
+ */
+export type SpendStreamResponse = Message<"tollgate.v1.SpendStreamResponse"> & {
+  /**
+   * The correlation id of the operation answered.
+   *
+   * @generated from field: uint32 correlation_id = 1;
+   */
+  correlationId: number;
+
+  /**
+   * The operation's response, or its error.
+   *
+   * @generated from oneof tollgate.v1.SpendStreamResponse.result
+   */
+  result: {
+    /**
+     * Answer to a spend.
+     *
+     * @generated from field: tollgate.v1.SpendResponse spend = 2;
+     */
+    value: SpendResponse;
+    case: "spend";
+  } | {
+    /**
+     * Answer to an authorize.
+     *
+     * @generated from field: tollgate.v1.AuthorizeResponse authorize = 3;
+     */
+    value: AuthorizeResponse;
+    case: "authorize";
+  } | {
+    /**
+     * Answer to a capture.
+     *
+     * @generated from field: tollgate.v1.CaptureResponse capture = 4;
+     */
+    value: CaptureResponse;
+    case: "capture";
+  } | {
+    /**
+     * Answer to a void.
+     *
+     * @generated from field: tollgate.v1.VoidResponse void = 5;
+     */
+    value: VoidResponse;
+    case: "void";
+  } | {
+    /**
+     * The operation failed: the code, message and details (ErrorInfo, BadRequest) the unary RPC
+     * would have returned. An operation with no operation set fails INVALID_ARGUMENT.
+     *
+     * @generated from field: google.rpc.Status error = 6;
+     */
+    value: Status;
+    case: "error";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tollgate.v1.SpendStreamResponse.
+ * Use `create(SpendStreamResponseSchema)` to create a new message.
+ */
+export const SpendStreamResponseSchema: GenMessage<SpendStreamResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_wallet_service, 19);
+
+/**
  * Wallets, spends and holds. Every mutation carries a `request_id`, scoped to the wallet tree it
  * acts on and remembered for 24 h by default: repeating it returns the first result and charges
  * nothing again; reusing it in the same tree with different parameters fails with
@@ -752,6 +884,24 @@ export const WalletService: GenService<{
     methodKind: "unary";
     input: typeof VoidRequestSchema;
     output: typeof VoidResponseSchema;
+  },
+  /**
+   * Streaming mode: many Spend, Authorize, Capture and Void operations multiplexed on one
+   * long-lived bidirectional stream, for agents that spend at a high rate (a unary call pays for
+   * an HTTP/2 stream each time). Each operation carries a client-chosen correlation id and is
+   * answered once, in any order, with its result or its own error: a refused operation never
+   * ends the stream. Semantics per operation are exactly those of the unary RPC, idempotency by
+   * `request_id` included, so a client that reconnects may resend every unanswered operation.
+   * The server runs at most 256 operations of one stream at a time and stops reading beyond that
+   * (HTTP/2 flow control then pushes back on the client). The stream itself fails only for
+   * authentication (UNAUTHENTICATED) or transport reasons.
+   *
+   * @generated from rpc tollgate.v1.WalletService.SpendStream
+   */
+  spendStream: {
+    methodKind: "bidi_streaming";
+    input: typeof SpendStreamRequestSchema;
+    output: typeof SpendStreamResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tollgate_v1_wallet_service, 0);

@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -19,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Status } from "../../google/rpc/status.js";
 import { Charge } from "./charge.js";
 import { Hold, Wallet } from "./wallet.js";
 
@@ -244,6 +247,56 @@ export interface VoidResponse {
     | undefined;
   /** The wallet's available credits right after the release. */
   remaining: bigint;
+}
+
+/** One operation sent on WalletService.SpendStream. */
+export interface SpendStreamRequest {
+  /**
+   * Chosen by the client and echoed on the answer; unique among the stream's unanswered
+   * operations (a client may wrap around after 2^32 - 1).
+   */
+  correlationId: number;
+  /** As WalletService.Spend. */
+  spend?:
+    | SpendRequest
+    | undefined;
+  /** As WalletService.Authorize. */
+  authorize?:
+    | AuthorizeRequest
+    | undefined;
+  /** As WalletService.Capture. */
+  capture?:
+    | CaptureRequest
+    | undefined;
+  /** As WalletService.Void. */
+  void?: VoidRequest | undefined;
+}
+
+/** The answer to one SpendStreamRequest. */
+export interface SpendStreamResponse {
+  /** The correlation id of the operation answered. */
+  correlationId: number;
+  /** Answer to a spend. */
+  spend?:
+    | SpendResponse
+    | undefined;
+  /** Answer to an authorize. */
+  authorize?:
+    | AuthorizeResponse
+    | undefined;
+  /** Answer to a capture. */
+  capture?:
+    | CaptureResponse
+    | undefined;
+  /** Answer to a void. */
+  void?:
+    | VoidResponse
+    | undefined;
+  /**
+   * The operation failed: the code, message and details (ErrorInfo, BadRequest) the unary RPC
+   * would have returned. An operation with no operation set fails INVALID_ARGUMENT.
+   */
+  error?: Status | undefined;
 }
 
 function createBaseCreateWalletRequest(): CreateWalletRequest {
@@ -2751,6 +2804,321 @@ export const VoidResponse: MessageFns<VoidResponse> = {
   },
 };
 
+function createBaseSpendStreamRequest(): SpendStreamRequest {
+  return { correlationId: 0, spend: undefined, authorize: undefined, capture: undefined, void: undefined };
+}
+
+export const SpendStreamRequest: MessageFns<SpendStreamRequest> = {
+  encode(message: SpendStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.correlationId !== 0) {
+      writer.uint32(8).uint32(message.correlationId);
+    }
+    if (message.spend !== undefined) {
+      SpendRequest.encode(message.spend, writer.uint32(18).fork()).join();
+    }
+    if (message.authorize !== undefined) {
+      AuthorizeRequest.encode(message.authorize, writer.uint32(26).fork()).join();
+    }
+    if (message.capture !== undefined) {
+      CaptureRequest.encode(message.capture, writer.uint32(34).fork()).join();
+    }
+    if (message.void !== undefined) {
+      VoidRequest.encode(message.void, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpendStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpendStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.correlationId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spend = SpendRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authorize = AuthorizeRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.capture = CaptureRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.void = VoidRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpendStreamRequest {
+    return {
+      correlationId: isSet(object.correlationId)
+        ? globalThis.Number(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.Number(object.correlation_id)
+        : 0,
+      spend: isSet(object.spend) ? SpendRequest.fromJSON(object.spend) : undefined,
+      authorize: isSet(object.authorize) ? AuthorizeRequest.fromJSON(object.authorize) : undefined,
+      capture: isSet(object.capture) ? CaptureRequest.fromJSON(object.capture) : undefined,
+      void: isSet(object.void) ? VoidRequest.fromJSON(object.void) : undefined,
+    };
+  },
+
+  toJSON(message: SpendStreamRequest): unknown {
+    const obj: any = {};
+    if (message.correlationId !== 0) {
+      obj.correlationId = Math.round(message.correlationId);
+    }
+    if (message.spend !== undefined) {
+      obj.spend = SpendRequest.toJSON(message.spend);
+    }
+    if (message.authorize !== undefined) {
+      obj.authorize = AuthorizeRequest.toJSON(message.authorize);
+    }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureRequest.toJSON(message.capture);
+    }
+    if (message.void !== undefined) {
+      obj.void = VoidRequest.toJSON(message.void);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SpendStreamRequest>): SpendStreamRequest {
+    return SpendStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SpendStreamRequest>): SpendStreamRequest {
+    const message = createBaseSpendStreamRequest();
+    message.correlationId = object.correlationId ?? 0;
+    message.spend = (object.spend !== undefined && object.spend !== null)
+      ? SpendRequest.fromPartial(object.spend)
+      : undefined;
+    message.authorize = (object.authorize !== undefined && object.authorize !== null)
+      ? AuthorizeRequest.fromPartial(object.authorize)
+      : undefined;
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureRequest.fromPartial(object.capture)
+      : undefined;
+    message.void = (object.void !== undefined && object.void !== null)
+      ? VoidRequest.fromPartial(object.void)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSpendStreamResponse(): SpendStreamResponse {
+  return {
+    correlationId: 0,
+    spend: undefined,
+    authorize: undefined,
+    capture: undefined,
+    void: undefined,
+    error: undefined,
+  };
+}
+
+export const SpendStreamResponse: MessageFns<SpendStreamResponse> = {
+  encode(message: SpendStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.correlationId !== 0) {
+      writer.uint32(8).uint32(message.correlationId);
+    }
+    if (message.spend !== undefined) {
+      SpendResponse.encode(message.spend, writer.uint32(18).fork()).join();
+    }
+    if (message.authorize !== undefined) {
+      AuthorizeResponse.encode(message.authorize, writer.uint32(26).fork()).join();
+    }
+    if (message.capture !== undefined) {
+      CaptureResponse.encode(message.capture, writer.uint32(34).fork()).join();
+    }
+    if (message.void !== undefined) {
+      VoidResponse.encode(message.void, writer.uint32(42).fork()).join();
+    }
+    if (message.error !== undefined) {
+      Status.encode(message.error, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpendStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpendStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.correlationId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spend = SpendResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.authorize = AuthorizeResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.capture = CaptureResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.void = VoidResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.error = Status.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpendStreamResponse {
+    return {
+      correlationId: isSet(object.correlationId)
+        ? globalThis.Number(object.correlationId)
+        : isSet(object.correlation_id)
+        ? globalThis.Number(object.correlation_id)
+        : 0,
+      spend: isSet(object.spend) ? SpendResponse.fromJSON(object.spend) : undefined,
+      authorize: isSet(object.authorize) ? AuthorizeResponse.fromJSON(object.authorize) : undefined,
+      capture: isSet(object.capture) ? CaptureResponse.fromJSON(object.capture) : undefined,
+      void: isSet(object.void) ? VoidResponse.fromJSON(object.void) : undefined,
+      error: isSet(object.error) ? Status.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: SpendStreamResponse): unknown {
+    const obj: any = {};
+    if (message.correlationId !== 0) {
+      obj.correlationId = Math.round(message.correlationId);
+    }
+    if (message.spend !== undefined) {
+      obj.spend = SpendResponse.toJSON(message.spend);
+    }
+    if (message.authorize !== undefined) {
+      obj.authorize = AuthorizeResponse.toJSON(message.authorize);
+    }
+    if (message.capture !== undefined) {
+      obj.capture = CaptureResponse.toJSON(message.capture);
+    }
+    if (message.void !== undefined) {
+      obj.void = VoidResponse.toJSON(message.void);
+    }
+    if (message.error !== undefined) {
+      obj.error = Status.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SpendStreamResponse>): SpendStreamResponse {
+    return SpendStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SpendStreamResponse>): SpendStreamResponse {
+    const message = createBaseSpendStreamResponse();
+    message.correlationId = object.correlationId ?? 0;
+    message.spend = (object.spend !== undefined && object.spend !== null)
+      ? SpendResponse.fromPartial(object.spend)
+      : undefined;
+    message.authorize = (object.authorize !== undefined && object.authorize !== null)
+      ? AuthorizeResponse.fromPartial(object.authorize)
+      : undefined;
+    message.capture = (object.capture !== undefined && object.capture !== null)
+      ? CaptureResponse.fromPartial(object.capture)
+      : undefined;
+    message.void = (object.void !== undefined && object.void !== null)
+      ? VoidResponse.fromPartial(object.void)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? Status.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Wallets, spends and holds. Every mutation carries a `request_id`, scoped to the wallet tree it
  * acts on and remembered for 24 h by default: repeating it returns the first result and charges
@@ -2866,6 +3234,26 @@ export const WalletServiceService = {
     responseSerialize: (value: VoidResponse): Buffer => Buffer.from(VoidResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): VoidResponse => VoidResponse.decode(value),
   },
+  /**
+   * Streaming mode: many Spend, Authorize, Capture and Void operations multiplexed on one
+   * long-lived bidirectional stream, for agents that spend at a high rate (a unary call pays for
+   * an HTTP/2 stream each time). Each operation carries a client-chosen correlation id and is
+   * answered once, in any order, with its result or its own error: a refused operation never
+   * ends the stream. Semantics per operation are exactly those of the unary RPC, idempotency by
+   * `request_id` included, so a client that reconnects may resend every unanswered operation.
+   * The server runs at most 256 operations of one stream at a time and stops reading beyond that
+   * (HTTP/2 flow control then pushes back on the client). The stream itself fails only for
+   * authentication (UNAUTHENTICATED) or transport reasons.
+   */
+  spendStream: {
+    path: "/tollgate.v1.WalletService/SpendStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SpendStreamRequest): Buffer => Buffer.from(SpendStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SpendStreamRequest => SpendStreamRequest.decode(value),
+    responseSerialize: (value: SpendStreamResponse): Buffer => Buffer.from(SpendStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SpendStreamResponse => SpendStreamResponse.decode(value),
+  },
 } as const;
 
 export interface WalletServiceServer extends UntypedServiceImplementation {
@@ -2893,6 +3281,18 @@ export interface WalletServiceServer extends UntypedServiceImplementation {
   capture: handleUnaryCall<CaptureRequest, CaptureResponse>;
   /** Releases a hold without charging anything. */
   void: handleUnaryCall<VoidRequest, VoidResponse>;
+  /**
+   * Streaming mode: many Spend, Authorize, Capture and Void operations multiplexed on one
+   * long-lived bidirectional stream, for agents that spend at a high rate (a unary call pays for
+   * an HTTP/2 stream each time). Each operation carries a client-chosen correlation id and is
+   * answered once, in any order, with its result or its own error: a refused operation never
+   * ends the stream. Semantics per operation are exactly those of the unary RPC, idempotency by
+   * `request_id` included, so a client that reconnects may resend every unanswered operation.
+   * The server runs at most 256 operations of one stream at a time and stops reading beyond that
+   * (HTTP/2 flow control then pushes back on the client). The stream itself fails only for
+   * authentication (UNAUTHENTICATED) or transport reasons.
+   */
+  spendStream: handleBidiStreamingCall<SpendStreamRequest, SpendStreamResponse>;
 }
 
 export interface WalletServiceClient extends Client {
@@ -3043,6 +3443,23 @@ export interface WalletServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VoidResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Streaming mode: many Spend, Authorize, Capture and Void operations multiplexed on one
+   * long-lived bidirectional stream, for agents that spend at a high rate (a unary call pays for
+   * an HTTP/2 stream each time). Each operation carries a client-chosen correlation id and is
+   * answered once, in any order, with its result or its own error: a refused operation never
+   * ends the stream. Semantics per operation are exactly those of the unary RPC, idempotency by
+   * `request_id` included, so a client that reconnects may resend every unanswered operation.
+   * The server runs at most 256 operations of one stream at a time and stops reading beyond that
+   * (HTTP/2 flow control then pushes back on the client). The stream itself fails only for
+   * authentication (UNAUTHENTICATED) or transport reasons.
+   */
+  spendStream(): ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
+  spendStream(options: Partial<CallOptions>): ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
+  spendStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
 }
 
 export const WalletServiceClient = makeGenericClientConstructor(
