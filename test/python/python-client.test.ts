@@ -1,0 +1,187 @@
+import { execFile, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { apiKeysFromPairs } from "../../server/auth/api-keys.js";
+import { bearer, call, type Harness, startHarness } from "../rpc/harness.js";
+import { type StoreUnderTest, stores } from "../rpc/stores.js";
+import { defined } from "../support/grpc.js";
+
+/**
+ * Debian's interpreter, named explicitly: python3-grpcio and python3-protobuf install into its
+ * dist-packages, while the `python3` first on PATH may be another build (pyenv here) without them.
+ */
+const python = "/usr/bin/python3";
+const aptPackages = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc";
+const pythonDir = fileURLToPath(new URL("../../examples/python", import.meta.url));
+const apiKey = "python-key-0123456789";
+const run = promisify(execFile);
+
+/** The Python side's prerequisites; a missing one fails the suite (never a silent skip). */
+function checkPrerequisites(): void {
+  const missing: string[] = [];
+  const probe = spawnSync(python, ["-c", "import grpc, google.protobuf"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1);
+    missing.push(`${python} cannot import grpc and google.protobuf (${why})`);
+  }
+  for (const tool of ["protoc", "grpc_python_plugin"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) missing.push(`no ${tool}`);
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `the Python client test needs Debian's gRPC packages (apt-get install -y ${aptPackages}): ` +
+        missing.join("; "),
+    );
+  }
+}
+
+let genDir: string;
+
+beforeAll(async () => {
+  checkPrerequisites();
+  genDir = await mkdtemp(join(tmpdir(), "tollgate-python-"));
+  await run("bash", [`${pythonDir}/generate.sh`, genDir]);
+});
+
+afterAll(async () => {
+  if (genDir) await rm(genDir, { recursive: true, force: true });
+});
+
+/** Runs a Python script of examples/python against the server; rejects with its output. */
+async function runPython(h: Harness, args: string[], env: Record<string, string> = {}) {
+  try {
+    return await run(python, args, {
+      cwd: pythonDir,
+      env: {
+        ...process.env,
+        TOLLGATE_ADDRESS: h.server.address,
+        TOLLGATE_API_KEY: apiKey,
+        TOLLGATE_PYTHON_GEN: genDir,
+        PYTHONDONTWRITEBYTECODE: "1",
+        ...env,
+      },
+      timeout: 60_000,
+    });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${python} ${args.join(" ")} failed:\n${stdout ?? ""}\n${stderr ?? ""}`, {
+      cause: error,
+    });
+  }
+}
+
+describe.each(stores)("Python client against a real server ($name store)", ({ open }) => {
+  let h: Harness;
+  let opened: StoreUnderTest;
+
+  beforeEach(async () => {
+    opened = open();
+    h = await startHarness({ store: opened.store, apiKeys: apiKeysFromPairs(`py=${apiKey}`) });
+  });
+  afterEach(async () => {
+    await h.close();
+    await opened.cleanup();
+  });
+
+  const wallet = async (walletId: string) =>
+    defined(
+      (await call(h.wallets, h.wallets.getWallet, { walletId }, bearer(apiKey))).wallet,
+      "wallet",
+    );
+  const receipt = async (walletId: string) =>
+    defined(
+      (await call(h.receipts, h.receipts.getReceipt, { walletId }, bearer(apiKey))).receipt,
+      "receipt",
+    );
+
+  it("passes test_client.py, and the server agrees with the balances it left", async () => {
+    const results = join(genDir, `results-${randomUUID()}.json`);
+    const { stderr } = await runPython(h, ["test_client.py", "-v"], { TOLLGATE_RESULTS: results });
+    expect(stderr).toMatch(/Ran 7 tests in .*\n\nOK\n$/);
+    const ids = JSON.parse(await readFile(results, "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
+    const id = (test: string, key: string) => defined(ids[test]?.[key], `${test}.${key}`);
+
+    expect(await wallet(id("workflow", "task"))).toMatchObject({
+      name: "research-task",
+      budget: 1200n,
+      allocated: 750n,
+      spent: 0n,
+      available: 450n,
+      totalSpent: 125n,
+      metadata: { run: "python" },
+    });
+    expect(await wallet(id("workflow", "researcher"))).toMatchObject({
+      budget: 400n,
+      spent: 90n,
+      available: 310n,
+    });
+    expect(await wallet(id("workflow", "writer"))).toMatchObject({
+      budget: 350n,
+      spent: 35n,
+      available: 315n,
+    });
+    expect(await receipt(id("workflow", "task"))).toMatchObject({
+      totalCredits: 125n,
+      callCount: 3n,
+      refillCredits: 200n,
+      refillCount: 1n,
+    });
+    expect(await wallet(id("insufficient", "wallet"))).toMatchObject({
+      budget: 100n,
+      spent: 60n,
+      available: 40n,
+    });
+    expect(await receipt(id("budgeted", "wallet"))).toMatchObject({
+      totalCredits: 80n,
+      callCount: 2n,
+      available: 20n,
+      byService: [{ key: "web_search", credits: 80n, callCount: 2n }],
+    });
+    expect(await receipt(id("retried", "wallet"))).toMatchObject({
+      totalCredits: 60n,
+      callCount: 2n,
+      available: 40n,
+    });
+
+    // Both attempts of the retried spend reached the server with one request id; one line exists.
+    const retriedId = id("retried", "request_id");
+    const spendLines = h.logs.filter((l) => l.method === "Spend" && l.requestId === retriedId);
+    expect(spendLines).toMatchObject([
+      { project: "py", code: "OK" },
+      { project: "py", code: "OK" },
+    ]);
+    const { charges } = await call(
+      h.receipts,
+      h.receipts.listCharges,
+      { walletId: id("retried", "wallet"), includeDescendants: false, pageSize: 0, pageToken: "" },
+      bearer(apiKey),
+    );
+    expect(charges.filter((c) => c.requestId === retriedId)).toHaveLength(1);
+  });
+
+  it("runs example.py: six 30-credit searches, then PAYMENT_LIMIT_REACHED", async () => {
+    const { stdout } = await runPython(h, ["example.py"]);
+    const walletId = defined(/\((w_[0-9a-f]+)\)/.exec(stdout)?.[1], "a wallet id in the output");
+    const calls = [170, 140, 110, 80, 50, 20].map(
+      (left, i) => `call ${i + 1}: results for 'agent budgets ${i + 1}' (${left} credits left)`,
+    );
+    expect(stdout.split("\n")).toEqual([
+      `wallet python-example (${walletId}): budget 200, hard cap`,
+      ...calls,
+      "call 7: PAYMENT_LIMIT_REACHED: python-example has 20 credits left; web_search costs 30",
+      "spent 180 credits in 6 calls",
+      "available 20, exhausted False",
+      "",
+    ]);
+    expect(await wallet(walletId)).toMatchObject({ budget: 200n, spent: 180n, available: 20n });
+    expect(await receipt(walletId)).toMatchObject({ totalCredits: 180n, callCount: 6n });
+  });
+});
