@@ -49,21 +49,27 @@ export interface ErrorStatus {
   reason: ReasonCode | undefined;
 }
 
+/** A failure as a `google.rpc.Status` message, plus the reason the call log needs. */
+export interface RpcStatus {
+  status: Status;
+  /** The ErrorInfo reason; undefined for an unexpected (INTERNAL) error. */
+  reason: ReasonCode | undefined;
+}
+
 /**
- * The one place a thrown error becomes a gRPC status (nice-grpc's createErrorStatusObject).
- * A {@link LedgerError} keeps its reason: the code from the table above, its message, and a
- * `grpc-status-details-bin` trailer holding a google.rpc.Status with an ErrorInfo (reason, domain,
- * metadata) and, for INVALID_ARGUMENT, a BadRequest naming the field. Anything else is a bug or an
- * unexpected failure: INTERNAL "internal error" with no detail at all; the caller logs the
- * original with the request id.
+ * The one place a thrown error becomes a `google.rpc.Status` (nice-grpc's
+ * createErrorStatusObject). A {@link LedgerError} keeps its reason: the code from the table above,
+ * its message, and details holding an ErrorInfo (reason, domain, metadata) and, for
+ * INVALID_ARGUMENT, a BadRequest naming the field. Anything else is a bug or an unexpected
+ * failure: INTERNAL "internal error" with no details at all; the caller logs the original with
+ * the request id. Unary calls send this in a trailer ({@link errorToStatus}); SpendStream sends it
+ * as an operation's `error`.
  */
-export function errorToStatus(error: unknown): ErrorStatus {
+export function errorToRpcStatus(error: unknown): RpcStatus {
   const code = error instanceof LedgerError ? codeOf[error.reason] : undefined;
   if (!(error instanceof LedgerError) || code === undefined) {
     return {
-      code: status.INTERNAL,
-      details: "internal error",
-      metadata: new Metadata(),
+      status: { code: status.INTERNAL, message: "internal error", details: [] },
       reason: undefined,
     };
   }
@@ -90,9 +96,21 @@ export function errorToStatus(error: unknown): ErrorStatus {
       ),
     );
   }
+  return { status: { code, message, details }, reason: error.reason };
+}
+
+/**
+ * {@link errorToRpcStatus} as a unary call's status: the code and message, and for a
+ * {@link LedgerError} the google.rpc.Status in the `grpc-status-details-bin` trailer (an INTERNAL
+ * error carries no trailer: there is nothing to tell).
+ */
+export function errorToStatus(error: unknown): ErrorStatus {
+  const { status: rpcStatus, reason } = errorToRpcStatus(error);
   const metadata = new Metadata();
-  metadata.set(statusDetailsKey, Buffer.from(Status.encode({ code, message, details }).finish()));
-  return { code, details: message, metadata, reason: error.reason };
+  if (reason !== undefined) {
+    metadata.set(statusDetailsKey, Buffer.from(Status.encode(rpcStatus).finish()));
+  }
+  return { code: rpcStatus.code, details: rpcStatus.message, metadata, reason };
 }
 
 function withoutPrefix(text: string, prefix: string): string {

@@ -1,9 +1,16 @@
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type handleUnaryCall, Metadata, status } from "@grpc/grpc-js";
 import type { Authenticator } from "../auth/authenticator.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../logger.js";
+import {
+  type CallLine,
+  elapsedMs,
+  holdIdOf,
+  logCall,
+  requestIdOf,
+  walletIdOf,
+} from "./call-log.js";
 import { errorToStatus } from "./error-status.js";
 
 /** What every handler needs: the ledger (all business rules), auth, and the call log. */
@@ -23,9 +30,6 @@ export interface CallContext {
 /** A handler body: decode -> ledger -> encode, nothing else. */
 export type UnaryBody<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
 
-/** Request ids longer than the ledger accepts are cut for logging, so a call cannot flood logs. */
-const requestIdLogMaxChars = 128;
-
 /**
  * Wraps a handler body into a grpc-js unary handler that can never throw or reject: it
  * authenticates, runs the body, turns any failure into a status through {@link errorToStatus},
@@ -41,7 +45,7 @@ export function unaryCall<Req, Res>(
   return (call, callback) => {
     const startedMs = performance.now();
     const request: unknown = call.request;
-    const requestId = requestIdOf(request, call.metadata);
+    const requestId = requestIdOf(request, call.metadata.get("x-request-id")[0]);
     let project: string | undefined;
     const finish = async () => {
       let response: Res | undefined;
@@ -54,28 +58,24 @@ export function unaryCall<Req, Res>(
       }
       const trailer = new Metadata();
       trailer.set("x-request-id", requestId);
-      const line = {
+      const line: CallLine = {
         method,
         requestId,
         project,
         walletId: walletIdOf(request, response),
-        holdId: stringField(request, "holdId"),
+        holdId: holdIdOf(request),
         latencyMs: 0,
       };
       if (failure === undefined) {
         line.latencyMs = elapsedMs(startedMs);
-        deps.logger.info({ ...line, code: "OK" }, "rpc");
+        logCall(deps.logger, "info", line, { code: status.OK, reason: undefined });
         callback(null, response, trailer);
         return;
       }
       const error = errorToStatus(failure);
       error.metadata.merge(trailer);
       line.latencyMs = elapsedMs(startedMs);
-      const entry = { ...line, code: status[error.code], reason: error.reason };
-      if (error.code === status.INTERNAL) deps.logger.error({ ...entry, err: failure }, "rpc");
-      else if (error.code === status.UNAVAILABLE)
-        deps.logger.warn({ ...entry, err: failure }, "rpc");
-      else deps.logger.info(entry, "rpc");
+      logCall(deps.logger, "info", line, { code: error.code, reason: error.reason, failure });
       callback(error);
     };
     finish().catch((error: unknown) => {
@@ -88,48 +88,4 @@ export function unaryCall<Req, Res>(
       }
     });
   };
-}
-
-/**
- * The request's own `request_id`, else an `x-request-id` header, else a fresh UUID. The id goes
- * into a trailer, which grpc-js only accepts as printable ASCII: an id the ledger will refuse
- * (say, non-ASCII) is percent-encoded here so the refusal still reaches the client.
- */
-function requestIdOf(request: unknown, metadata: Metadata): string {
-  const own = stringField(request, "requestId");
-  if (own !== undefined) {
-    const printable = /^[\x20-\x7e]*$/.test(own) ? own : encodeURIComponent(own);
-    return printable.slice(0, requestIdLogMaxChars);
-  }
-  const header = metadata.get("x-request-id")[0];
-  if (typeof header === "string" && header !== "") return header.slice(0, requestIdLogMaxChars);
-  return randomUUID();
-}
-
-/**
- * The wallet a call was about: the request's `wallet_id`; else the wallet the response shows
- * (a created wallet, a captured or voided hold's wallet); else the parent a list or create named.
- */
-function walletIdOf(request: unknown, response: unknown): string | undefined {
-  return (
-    stringField(request, "walletId") ??
-    stringField(field(response, "wallet"), "id") ??
-    stringField(field(response, "hold"), "walletId") ??
-    stringField(request, "parentId")
-  );
-}
-
-function field(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null
-    ? (value as Record<string, unknown>)[key]
-    : undefined;
-}
-
-function stringField(value: unknown, key: string): string | undefined {
-  const v = field(value, key);
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-function elapsedMs(startedMs: number): number {
-  return Math.round((performance.now() - startedMs) * 100) / 100;
 }

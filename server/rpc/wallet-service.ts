@@ -1,10 +1,6 @@
 import type {
   AddCreditsRequest,
   AddCreditsResponse,
-  AuthorizeRequest,
-  AuthorizeResponse,
-  CaptureRequest,
-  CaptureResponse,
   CloseWalletRequest,
   CloseWalletResponse,
   CreateWalletRequest,
@@ -13,23 +9,23 @@ import type {
   GetWalletResponse,
   ListWalletsRequest,
   ListWalletsResponse,
-  SpendRequest,
-  SpendResponse,
-  VoidRequest,
-  VoidResponse,
   WalletServiceServer,
 } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
-import { chargeToMessage, holdToMessage, walletToMessage } from "./codec.js";
+import { walletToMessage } from "./codec.js";
+import { spendOperations } from "./spend-operations.js";
+import { spendStreamCall } from "./spend-stream.js";
 import { type RpcDependencies, unaryCall } from "./unary-call.js";
 
 /**
  * grpc-js handlers of tollgate.v1.WalletService. Each one only decodes the request into the
  * ledger's input, calls the ledger, and encodes the result: limits, caps, idempotency and project
  * scoping all live in the ledger and its store. Amounts go through as `bigint`; the ledger
- * validates them (and rejects anything past 2^53 - 1).
+ * validates them (and rejects anything past 2^53 - 1). Spend, Authorize, Capture and Void share
+ * their bodies with SpendStream ({@link spendOperations}).
  */
 export function walletServiceHandlers(deps: RpcDependencies): WalletServiceServer {
   const { ledger } = deps;
+  const operations = spendOperations(ledger);
   return {
     createWallet: unaryCall<CreateWalletRequest, CreateWalletResponse>(
       "CreateWallet",
@@ -95,64 +91,10 @@ export function walletServiceHandlers(deps: RpcDependencies): WalletServiceServe
       },
     ),
 
-    spend: unaryCall<SpendRequest, SpendResponse>("Spend", deps, async (req, { project }) => {
-      const spent = await ledger.spend(project, {
-        walletId: req.walletId,
-        amount: req.amount,
-        service: req.service,
-        metadata: req.metadata,
-        requestId: req.requestId,
-      });
-      return {
-        charge: chargeToMessage(spent.line),
-        remaining: BigInt(spent.remaining),
-        credential: spent.credential.token,
-        credentialExpiresAt: new Date(spent.credential.expiresAtMs),
-      };
-    }),
-
-    authorize: unaryCall<AuthorizeRequest, AuthorizeResponse>(
-      "Authorize",
-      deps,
-      async (req, { project }) => {
-        const authorized = await ledger.authorize(project, {
-          walletId: req.walletId,
-          amount: req.amount,
-          service: req.service,
-          metadata: req.metadata,
-          requestId: req.requestId,
-          ttlSeconds: req.ttlSeconds,
-        });
-        return {
-          hold: holdToMessage(authorized.hold),
-          remaining: BigInt(authorized.remaining),
-          credential: authorized.credential.token,
-          credentialExpiresAt: new Date(authorized.credential.expiresAtMs),
-        };
-      },
-    ),
-
-    capture: unaryCall<CaptureRequest, CaptureResponse>(
-      "Capture",
-      deps,
-      async (req, { project }) => {
-        const captured = await ledger.capture(project, {
-          holdId: req.holdId,
-          amount: req.amount,
-          metadata: req.metadata,
-          requestId: req.requestId,
-        });
-        return {
-          charge: chargeToMessage(captured.line),
-          hold: holdToMessage(captured.hold),
-          remaining: BigInt(captured.remaining),
-        };
-      },
-    ),
-
-    void: unaryCall<VoidRequest, VoidResponse>("Void", deps, async (req, { project }) => {
-      const voided = await ledger.void(project, { holdId: req.holdId, requestId: req.requestId });
-      return { hold: holdToMessage(voided.hold), remaining: BigInt(voided.remaining) };
-    }),
+    spend: unaryCall("Spend", deps, operations.spend),
+    authorize: unaryCall("Authorize", deps, operations.authorize),
+    capture: unaryCall("Capture", deps, operations.capture),
+    void: unaryCall("Void", deps, operations.void),
+    spendStream: spendStreamCall(deps, operations),
   };
 }

@@ -23,7 +23,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a server (memory store unless `store` is given) and connects clients to it. */
+/**
+ * Starts a server (memory store unless `store` is given) and connects clients to it. Log lines
+ * are captured at `logLevel` (default `info`).
+ */
 export async function startHarness(options: Partial<TollgateServerOptions> = {}): Promise<Harness> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -37,7 +40,7 @@ export async function startHarness(options: Partial<TollgateServerOptions> = {})
   const server = await startTollgateServer({
     store: new MemoryLedgerStore(),
     address: "127.0.0.1:0",
-    logger: createLogger("info", sink),
+    logger: createLogger(options.logLevel ?? "info", sink),
     ...options,
   });
   const wallets = new WalletServiceClient(server.address, credentials.createInsecure());

@@ -140,6 +140,7 @@ describe("health and reflection", () => {
       "Authorize",
       "Capture",
       "Void",
+      "SpendStream",
     ]);
     // The imports come along, so a reflection client can resolve Wallet, Charge and Timestamp.
     const messages = protos.flatMap((p) => p.messageType.map((m) => `${p.package}.${m.name}`));

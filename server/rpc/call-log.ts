@@ -1,0 +1,99 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { status } from "@grpc/grpc-js";
+import type { ReasonCode } from "../ledger/reasons.js";
+import type { Logger } from "../logger.js";
+
+/** Request ids longer than the ledger accepts are cut for logging, so a call cannot flood logs. */
+const requestIdLogMaxChars = 128;
+
+/** The fields of one call (or one streamed operation) line. */
+export interface CallLine {
+  /** `Spend`, or `SpendStream.Spend` for an operation on a stream. */
+  method: string;
+  requestId: string;
+  project: string | undefined;
+  walletId: string | undefined;
+  holdId: string | undefined;
+  latencyMs: number;
+}
+
+/** How a call ended, for its line. `failure` is the original error, logged only when unexpected. */
+export interface CallOutcome {
+  code: status;
+  reason: ReasonCode | undefined;
+  failure?: unknown;
+}
+
+/**
+ * Writes a call's line: at `okLevel` when it succeeded or failed for a reason the caller caused
+ * (an unary call logs at `info`, a streamed operation at `debug` so a busy stream does not flood
+ * the log), at `warn` with the error when the store was unavailable, and at `error` with the stack
+ * when it failed unexpectedly (the client only saw INTERNAL).
+ */
+export function logCall(
+  logger: Logger,
+  okLevel: "info" | "debug",
+  line: CallLine,
+  outcome: CallOutcome,
+): void {
+  const entry = { ...line, code: status[outcome.code], reason: outcome.reason };
+  if (outcome.code === status.INTERNAL) logger.error({ ...entry, err: outcome.failure }, "rpc");
+  else if (outcome.code === status.UNAVAILABLE)
+    logger.warn({ ...entry, err: outcome.failure }, "rpc");
+  else logger[okLevel](entry, "rpc");
+}
+
+/**
+ * The request's own `request_id`, made printable: grpc-js only accepts printable ASCII in a
+ * trailer, so an id the ledger will refuse (say, non-ASCII) is percent-encoded here so the refusal
+ * still reaches the client. Undefined when the request has none.
+ */
+export function ownRequestIdOf(request: unknown): string | undefined {
+  const own = stringField(request, "requestId");
+  if (own === undefined) return undefined;
+  const printable = /^[\x20-\x7e]*$/.test(own) ? own : encodeURIComponent(own);
+  return printable.slice(0, requestIdLogMaxChars);
+}
+
+/** The request's own `request_id` (see {@link ownRequestIdOf}), else `x-request-id`, else a UUID. */
+export function requestIdOf(request: unknown, header: unknown): string {
+  const own = ownRequestIdOf(request);
+  if (own !== undefined) return own;
+  if (typeof header === "string" && header !== "") return header.slice(0, requestIdLogMaxChars);
+  return randomUUID();
+}
+
+/**
+ * The wallet a call was about: the request's `wallet_id`; else the wallet the response shows
+ * (a created wallet, a captured or voided hold's wallet); else the parent a list or create named.
+ */
+export function walletIdOf(request: unknown, response: unknown): string | undefined {
+  return (
+    stringField(request, "walletId") ??
+    stringField(field(response, "wallet"), "id") ??
+    stringField(field(response, "hold"), "walletId") ??
+    stringField(request, "parentId")
+  );
+}
+
+/** The request's `hold_id`, if it has one. */
+export function holdIdOf(request: unknown): string | undefined {
+  return stringField(request, "holdId");
+}
+
+/** Milliseconds since `startedMs` (a `performance.now()` reading), to 0.01 ms. */
+export function elapsedMs(startedMs: number): number {
+  return Math.round((performance.now() - startedMs) * 100) / 100;
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function stringField(value: unknown, key: string): string | undefined {
+  const v = field(value, key);
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
