@@ -1,0 +1,65 @@
+import {
+  budgetedCall,
+  budgetedIterable,
+  isAsyncGeneratorFunction,
+  type ToolInvocation,
+} from "./budgeted-call.js";
+import { type BudgetOptions, resolveBudget } from "./options.js";
+
+/** What one call of a tool returns once it has settled: the last value of an iterable tool. */
+export type Settled<R> = R extends AsyncIterable<infer T> ? T : Awaited<R>;
+
+/** The budgeted function's result: the tool's result or what a refusal returns instead. */
+export type Budgeted<R, X> =
+  R extends AsyncIterable<infer T>
+    ? AsyncGenerator<T | X | string, T | X | string | undefined, undefined>
+    : Promise<Awaited<R> | X | string>;
+
+/** Options of {@link withBudget}: {@link BudgetOptions} plus how to read a call's framework facts. */
+export interface WithBudgetOptions<A extends unknown[], R, X> extends BudgetOptions<A[0], R, X> {
+  /**
+   * Reads the tool-call id and abort signal of a call from the tool's arguments. Default: from a
+   * second argument shaped `{ toolCallId?: string; abortSignal?: AbortSignal }` (what the Vercel
+   * AI SDK passes to `execute`); without it every call gets a random request id.
+   */
+  callContext?: (...args: A) => Omit<ToolInvocation<A[0]>, "input">;
+}
+
+/**
+ * Wraps a tool function so every call is paid from `options.wallet` (see {@link BudgetOptions}):
+ *
+ * 1. the price (or `maxPrice`) is held, or spent when `upfront`; a refusal returns
+ *    `onRefusal`'s result and the tool does not run;
+ * 2. the tool runs with the charge as `currentCharge()`;
+ * 3. success captures the price (or the actual `cost`); a throw or an abort voids the hold.
+ *
+ * An `async function*` tool is wrapped as one: the charge happens on its first `next()`, capture
+ * when it finishes, void when it throws or is abandoned. The first argument is the tool's input.
+ */
+export function withBudget<A extends [unknown, ...unknown[]], R, X = string>(
+  fn: (...args: A) => R,
+  options: WithBudgetOptions<A, Settled<R>, X>,
+): (...args: A) => Budgeted<R, X> {
+  const budget = resolveBudget<A[0], Settled<R>, X>(options, fn.name);
+  const context = options.callContext ?? defaultCallContext;
+  if (isAsyncGeneratorFunction(fn)) {
+    return (...args: A) =>
+      budgetedIterable(budget, { ...context(...args), input: args[0] }, () =>
+        (fn as unknown as (...a: A) => AsyncIterable<Settled<R>>)(...args),
+      ) as Budgeted<R, X>;
+  }
+  return (...args: A) =>
+    budgetedCall(budget, { ...context(...args), input: args[0] }, () =>
+      (fn as unknown as (...a: A) => Settled<R> | PromiseLike<Settled<R>>)(...args),
+    ) as Budgeted<R, X>;
+}
+
+function defaultCallContext(...args: unknown[]): Omit<ToolInvocation<unknown>, "input"> {
+  const second = args[1];
+  if (typeof second !== "object" || second === null) return {};
+  const { toolCallId, abortSignal } = second as { toolCallId?: unknown; abortSignal?: unknown };
+  return {
+    toolCallId: typeof toolCallId === "string" ? toolCallId : undefined,
+    signal: abortSignal instanceof AbortSignal ? abortSignal : undefined,
+  };
+}
