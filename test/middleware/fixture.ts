@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { type Charge, createClient, type TollgateClient, type Wallet } from "../../client/index.js";
 import { createLogger } from "../../server/logger.js";
 import { startTollgateServer, type TollgateServer } from "../../server/server.js";
@@ -9,6 +10,8 @@ export { stores };
 export interface Fixture {
   server: TollgateServer;
   client: TollgateClient;
+  /** `method` of every call line the server logged, in order (`Authorize`, `SpendStream.Capture`...). */
+  methods: string[];
   /** A fresh hard-capped root wallet (its own tree, so call ids never meet another test's). */
   wallet(budget: number, name?: string): Promise<Wallet>;
   close(): Promise<void>;
@@ -18,15 +21,28 @@ export async function startFixture(
   opened: StoreUnderTest,
   mode: "unary" | "stream" = "unary",
 ): Promise<Fixture> {
+  const methods: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (line === "") continue;
+        const { method, msg } = JSON.parse(line) as { method?: string; msg?: string };
+        if (msg === "rpc" && method !== undefined) methods.push(method);
+      }
+      done();
+    },
+  });
+  // Debug: streamed operations are logged at debug, unary calls at info.
   const server = await startTollgateServer({
     store: opened.store,
     address: "127.0.0.1:0",
-    logger: createLogger("silent"),
+    logger: createLogger("debug", sink),
   });
   const client = createClient({ address: server.address, mode });
   return {
     server,
     client,
+    methods,
     wallet: (budget, name = "task") => client.wallets.create({ name, budget }),
     async close() {
       client.close();
