@@ -1,0 +1,107 @@
+import {
+  type ChannelCredentials,
+  credentials,
+  type ClientOptions as GrpcClientOptions,
+} from "@grpc/grpc-js";
+import { ReceiptServiceClient } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
+import { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import type { ClientCore } from "./core.js";
+import { UnaryOperations } from "./operations.js";
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { type SpendStream, StreamChannel } from "./spend-stream.js";
+import { UnaryInvoker } from "./unary.js";
+import { WalletDirectory, type Wallets } from "./wallets.js";
+
+/** A connection to one tollgate server. */
+export interface TollgateClient {
+  /** Wallet handles: create, get, list. */
+  readonly wallets: Wallets;
+  /** The client's shared streaming channel (opened lazily, reconnects, replays unanswered ops). */
+  stream(): SpendStream;
+  /**
+   * Closes the stream (its unanswered operations reject with CLIENT_CLOSED) and the channel;
+   * later calls reject with CLIENT_CLOSED. Idempotent. Nothing the client started keeps the
+   * process alive afterwards.
+   */
+  close(): void;
+}
+
+/**
+ * The largest response accepted, in bytes: the server's own send limit (server/server.ts), which
+ * a 1000-line ListCharges page with maximal metadata can approach (~21.6 MB), far past grpc's
+ * default 4 MiB receive limit.
+ */
+const maxReceiveMessageBytes = 32 * 1024 * 1024;
+
+/**
+ * grpc-js channel options, each on purpose. Reconnect backoff: grpc's default grows to 120 s,
+ * which would leave agents failing (closed) for minutes after a server restart; a spend-control
+ * service next to its callers should be retried within about a second.
+ */
+function channelOptions(settings: ResolvedOptions): Partial<GrpcClientOptions> {
+  return {
+    "grpc.max_receive_message_length": maxReceiveMessageBytes,
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+    interceptors: settings.interceptors,
+  };
+}
+
+function channelCredentials(tls: ResolvedOptions["tls"]): ChannelCredentials {
+  if (tls === undefined || tls === false) return credentials.createInsecure();
+  if (tls === true) return credentials.createSsl();
+  return credentials.createSsl(
+    tls.rootCerts ?? null,
+    tls.privateKey ?? null,
+    tls.certChain ?? null,
+  );
+}
+
+/**
+ * Connects to a tollgate server (lazily: the first call connects):
+ *
+ * ```ts
+ * const tg = createClient({ address: "127.0.0.1:50051", apiKey });
+ * const task = await tg.wallets.create({ name: "research", budget: 1000, hardCap: true });
+ * const { credential } = await task.spend(5, { service: "web-search" });
+ * ```
+ *
+ * Every call has a deadline (default 5000 ms per attempt), takes an AbortSignal, and is retried
+ * on UNAVAILABLE / DEADLINE_EXCEEDED with its request id unchanged (see {@link ClientOptions}).
+ */
+export function createClient(options: ClientOptions): TollgateClient {
+  const settings = resolveOptions(options);
+  const creds = channelCredentials(settings.tls);
+  const wallets = new WalletServiceClient(settings.address, creds, channelOptions(settings));
+  // One channel for both services: one connection, one TLS handshake.
+  const receipts = new ReceiptServiceClient(settings.address, creds, {
+    channelOverride: wallets.getChannel(),
+    interceptors: settings.interceptors,
+  });
+  const invoker = new UnaryInvoker(settings);
+  const unary = new UnaryOperations(invoker, wallets);
+  let stream: StreamChannel | undefined;
+  const openStream = () => {
+    stream ??= new StreamChannel(wallets, invoker, settings);
+    return stream;
+  };
+  const core: ClientCore = {
+    invoker,
+    wallets,
+    receipts,
+    mode: settings.mode,
+    operations: (mode) => (mode === "stream" ? openStream() : unary),
+  };
+  let closed = false;
+  return {
+    wallets: new WalletDirectory(core),
+    stream: openStream,
+    close() {
+      if (closed) return;
+      closed = true;
+      invoker.close();
+      openStream().close();
+      wallets.close();
+    },
+  };
+}

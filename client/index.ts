@@ -1,0 +1,39 @@
+/**
+ * The typed tollgate client (`tollgate/client`): wallets with hard caps, spends that return a
+ * credential, holds, receipts, over grpc-js unary calls or one multiplexed SpendStream.
+ * Amounts accept a safe-integer `number` or a `bigint`; every figure returned is a `bigint`.
+ */
+
+export type { Amount } from "./amount.js";
+export { createClient, type TollgateClient } from "./client.js";
+export { HoldAlreadyResolvedError } from "./errors/hold-already-resolved-error.js";
+export { HoldExpiredError } from "./errors/hold-expired-error.js";
+export { IdempotencyKeyReusedError } from "./errors/idempotency-key-reused-error.js";
+export { InsufficientCreditsError } from "./errors/insufficient-credits-error.js";
+export { InvalidArgumentError } from "./errors/invalid-argument-error.js";
+export { NotFoundError } from "./errors/not-found-error.js";
+export { TollgateError, type TollgateErrorInit } from "./errors/tollgate-error.js";
+export { UnauthenticatedError } from "./errors/unauthenticated-error.js";
+export { UnavailableError } from "./errors/unavailable-error.js";
+export { WalletClosedError } from "./errors/wallet-closed-error.js";
+export type { CallOptions, ClientOptions, Mode, RetryOptions } from "./options.js";
+export type { SpendStream } from "./spend-stream.js";
+export type {
+  Authorization,
+  AuthorizeOptions,
+  AuthorizeResult,
+  Breakdown,
+  CaptureOptions,
+  CaptureResult,
+  Charge,
+  ChargeKind,
+  ChildReceipt,
+  Hold,
+  HoldStatus,
+  Receipt,
+  SpendOptions,
+  SpendResult,
+  VoidResult,
+} from "./types.js";
+export { type CreateWalletInput, type ListChargesInput, Wallet } from "./wallet.js";
+export type { ListWalletsInput, Wallets } from "./wallets.js";
