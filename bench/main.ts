@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { renderReport } from "./report.js";
+import { runBench } from "./run-bench.js";
+import { defaultScenarios, type ScenarioContext } from "./scenarios.js";
+import {
+  deleteBenchKeys,
+  newTargetSettings,
+  startTargets,
+  type TargetSettings,
+} from "./targets.js";
+
+/**
+ * `npm run bench`: the echo floor, unary Spend, streaming spends and the raw Redis script side by
+ * side at each concurrency, as markdown tables with ratios to the floor and the issue's targets.
+ *
+ * Flags: --duration-ms (default 3000) and --warmup-ms (500) per run, --concurrency (1,16,64),
+ * --rounds (2: each scenario runs this often per concurrency, interleaved, so noise shows),
+ * --in-process (servers in this process instead of their own), --cpu-prof (profile the server
+ * process; the .cpuprofile lands in the directory printed at the end).
+ *
+ * The servers run in a process of their own by default, as they would in production: in one
+ * process the load generator's encoding, decoding and promise churn would be billed to the
+ * server's event loop. Redis is REDIS_URL or redis://127.0.0.1:6379, used under a random key
+ * prefix whose keys are deleted at the end (never a FLUSH: it may be shared).
+ */
+const { values } = parseArgs({
+  options: {
+    "duration-ms": { type: "string", default: "3000" },
+    "warmup-ms": { type: "string", default: "500" },
+    concurrency: { type: "string", default: "1,16,64" },
+    rounds: { type: "string", default: "2" },
+    "in-process": { type: "boolean", default: false },
+    "cpu-prof": { type: "boolean", default: false },
+  },
+});
+
+const durationMs = positiveInt(values["duration-ms"], "--duration-ms");
+const warmupMs = nonNegativeInt(values["warmup-ms"], "--warmup-ms");
+const rounds = positiveInt(values.rounds, "--rounds");
+const concurrencies = values.concurrency
+  .split(",")
+  .map((c) => positiveInt(c.trim(), "--concurrency"));
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const settings = newTargetSettings(redisUrl);
+const profileDir = values["cpu-prof"]
+  ? join(tmpdir(), `tollgate-bench-profile-${Date.now()}`)
+  : undefined;
+
+const servers = values["in-process"]
+  ? await inProcess(settings)
+  : await serverProcess(settings, profileDir);
+try {
+  const context: ScenarioContext = { settings, ...servers.addresses };
+  console.log(
+    `tollgate bench: Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}; ${durationMs} ms per run after ${warmupMs} ms warm-up, ${rounds} round(s), ` +
+      `servers ${values["in-process"] ? "in the bench process" : "in their own process"}, Redis ${redactedUrl(redisUrl)}\n`,
+  );
+  const rows = await runBench(context, {
+    scenarios: defaultScenarios,
+    concurrencies,
+    warmupMs,
+    durationMs,
+    rounds,
+    onRun: ({ concurrency, round, scenario }) =>
+      process.stderr.write(`  ${concurrency} in flight, round ${round}: ${scenario}\n`),
+  });
+  console.log(renderReport(rows));
+} finally {
+  await servers.close();
+  const deleted = await deleteBenchKeys(redisUrl, settings.keyPrefix);
+  process.stderr.write(`deleted ${deleted} bench keys under ${settings.keyPrefix}\n`);
+  if (profileDir !== undefined) process.stderr.write(`server CPU profile in ${profileDir}\n`);
+}
+
+interface Servers {
+  addresses: { echoAddress: string; tollgateAddress: string };
+  close(): Promise<void>;
+}
+
+async function inProcess(targetSettings: TargetSettings): Promise<Servers> {
+  const targets = await startTargets(targetSettings);
+  return {
+    addresses: { echoAddress: targets.echoAddress, tollgateAddress: targets.tollgateAddress },
+    close: () => targets.close(),
+  };
+}
+
+/** Starts server-process.ts under tsx and reads the addresses it prints. */
+async function serverProcess(
+  targetSettings: TargetSettings,
+  cpuProfDir: string | undefined,
+): Promise<Servers> {
+  const entry = fileURLToPath(new URL("./server-process.ts", import.meta.url));
+  const profiling = cpuProfDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`];
+  const child = spawn(process.execPath, [...profiling, "--import", "tsx", entry], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, TOLLGATE_BENCH_TARGETS: JSON.stringify(targetSettings) },
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const line = await firstLine(child);
+  return {
+    addresses: JSON.parse(line) as Servers["addresses"],
+    async close() {
+      child.stdin?.end();
+      await exited;
+    },
+  };
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once("line", (line) => {
+      lines.close();
+      resolve(line);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`bench server process exited (${code}) before starting`)),
+    );
+  });
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`${flag} must be a positive integer, got ${text}`);
+  return n;
+}
+
+function nonNegativeInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`${flag} must be a non-negative integer, got ${text}`);
+  return n;
+}
+
+/** The URL without its password, for the header line. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+}

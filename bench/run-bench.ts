@@ -1,0 +1,94 @@
+import type { LoadResult } from "./load.js";
+import { runClosedLoop } from "./load.js";
+import type { Scenario, ScenarioContext } from "./scenarios.js";
+import { type RunStats, summarize } from "./stats.js";
+
+/** What one bench run measures. */
+export interface BenchOptions {
+  scenarios: readonly Scenario[];
+  /** Calls in flight, one table each. */
+  concurrencies: readonly number[];
+  warmupMs: number;
+  durationMs: number;
+  /**
+   * Times each scenario runs per concurrency. Rounds interleave the scenarios (each round in a
+   * rotated order), so a burst of noise from a neighbour on a shared machine shows up as spread
+   * between one row's rounds instead of silently skewing one row.
+   */
+  rounds: number;
+  /** Told before each run starts (progress on stderr). */
+  onRun?(run: { concurrency: number; round: number; scenario: string }): void;
+}
+
+/** One row of one table: a scenario at one concurrency, its rounds pooled. */
+export interface RowResult {
+  scenario: Scenario;
+  concurrency: number;
+  /** All rounds' latencies and windows pooled. */
+  stats: RunStats;
+  /** Each round's own ops/s, to show noise. */
+  roundOpsPerSec: number[];
+  /** Balance mismatches and failures seen, with the first error's message. */
+  problems: string[];
+}
+
+/** Runs every scenario at every concurrency and returns the rows, grouped by concurrency. */
+export async function runBench(
+  context: ScenarioContext,
+  options: BenchOptions,
+): Promise<RowResult[]> {
+  const rows: RowResult[] = [];
+  for (const concurrency of options.concurrencies) {
+    const runs = new Map<Scenario, { results: LoadResult[]; problems: string[] }>(
+      options.scenarios.map((s) => [s, { results: [], problems: [] }]),
+    );
+    for (let round = 0; round < options.rounds; round += 1) {
+      const order = rotate(options.scenarios, round);
+      for (const scenario of order) {
+        options.onRun?.({ concurrency, round: round + 1, scenario: scenario.name });
+        const run = runs.get(scenario) as { results: LoadResult[]; problems: string[] };
+        const session = await scenario.open(context);
+        const result = await runClosedLoop(() => session.op(), {
+          concurrency,
+          warmupMs: options.warmupMs,
+          durationMs: options.durationMs,
+        });
+        const problem = await session.close(result.completedTotal);
+        run.results.push(result);
+        if (problem !== undefined) run.problems.push(problem);
+        if (result.errors > 0 || result.firstError !== undefined) {
+          run.problems.push(
+            `${result.errors} errors in the window; first: ${describe(result.firstError)}`,
+          );
+        }
+      }
+    }
+    for (const scenario of options.scenarios) {
+      const { results, problems } = runs.get(scenario) as {
+        results: LoadResult[];
+        problems: string[];
+      };
+      rows.push({
+        scenario,
+        concurrency,
+        stats: summarize(
+          results.flatMap((r) => r.latenciesMs),
+          results.reduce((sum, r) => sum + r.windowMs, 0),
+          results.reduce((sum, r) => sum + r.errors, 0),
+        ),
+        roundOpsPerSec: results.map((r) => r.opsPerSec),
+        problems,
+      });
+    }
+  }
+  return rows;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

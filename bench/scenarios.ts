@@ -1,0 +1,258 @@
+import { randomBytes } from "node:crypto";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import {
+  type SpendRequest,
+  type SpendResponse,
+  type SpendStreamRequest,
+  type SpendStreamResponse,
+  WalletServiceClient,
+} from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import { fingerprint } from "../server/ledger/fingerprint.js";
+import { createRedisClient } from "../server/store/redis/connect.js";
+import { RedisLedgerStore } from "../server/store/redis/redis-ledger-store.js";
+import { StreamCaller } from "./stream-caller.js";
+import { benchProject, type TargetSettings } from "./targets.js";
+
+/** What a scenario needs to reach the servers under test. */
+export interface ScenarioContext {
+  settings: TargetSettings;
+  echoAddress: string;
+  tollgateAddress: string;
+}
+
+/** One open scenario: the operation the load driver repeats, and its teardown. */
+export interface Session {
+  op(): Promise<unknown>;
+  /**
+   * Checks that the wallet was debited exactly `completed` credits (one per successful spend),
+   * then releases the session's connections. Resolves with a problem to report, or undefined.
+   */
+  close(completed: number): Promise<string | undefined>;
+}
+
+/** Which floor a row is compared with. */
+export type Floor = "echo unary" | "echo stream";
+
+/** One row of the report. */
+export interface Scenario {
+  name: string;
+  floor: Floor;
+  /** True for the rows that are the floors themselves. */
+  isFloor: boolean;
+  /** Which target checks this row answers to (the issue's three), if any. */
+  role?: "unary spend" | "streaming spends";
+  open(context: ScenarioContext): Promise<Session>;
+}
+
+/** Every spend is 1 credit against a wallet with far more budget than any run can use. */
+const budget = 1_000_000_000_000n;
+const service = "search";
+const spendMetadata = { agent: "bench" };
+
+export const echoUnary: Scenario = {
+  name: "echo unary",
+  floor: "echo unary",
+  isFloor: true,
+  async open({ echoAddress, settings }) {
+    const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
+    const requests = spendRequests("w_echo");
+    return {
+      op: () => unarySpend(client, requests(), settings.apiKey),
+      close: async () => {
+        client.close();
+        return undefined;
+      },
+    };
+  },
+};
+
+export const unarySpendStub: Scenario = {
+  name: "unary Spend (generated stub)",
+  floor: "echo unary",
+  isFloor: false,
+  role: "unary spend",
+  async open({ tollgateAddress, settings }) {
+    const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
+    const walletId = await createWallet(client, settings.apiKey);
+    const requests = spendRequests(walletId);
+    return {
+      op: () => unarySpend(client, requests(), settings.apiKey),
+      close: async (completed) => {
+        const problem = await checkSpent(client, settings.apiKey, walletId, completed);
+        client.close();
+        return problem;
+      },
+    };
+  },
+};
+
+export const echoStream: Scenario = {
+  name: "echo stream",
+  floor: "echo stream",
+  isFloor: true,
+  async open({ echoAddress, settings }) {
+    const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
+    const stream = new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
+      client.spendStream(bearer(settings.apiKey)),
+    );
+    const requests = spendRequests("w_echo");
+    return {
+      op: () => stream.call({ spend: requests() }),
+      close: async () => {
+        await stream.close();
+        client.close();
+        return undefined;
+      },
+    };
+  },
+};
+
+export const streamingSpendsStub: Scenario = {
+  name: "streaming spends (generated stub)",
+  floor: "echo stream",
+  isFloor: false,
+  role: "streaming spends",
+  async open({ tollgateAddress, settings }) {
+    const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
+    const walletId = await createWallet(client, settings.apiKey);
+    const stream = new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
+      client.spendStream(bearer(settings.apiKey)),
+    );
+    const requests = spendRequests(walletId);
+    return {
+      op: async () => {
+        const answer = await stream.call({ spend: requests() });
+        if (answer.spend === undefined) {
+          throw new Error(`spend refused: ${answer.error?.message ?? "no result"}`);
+        }
+        return answer.spend;
+      },
+      close: async (completed) => {
+        await stream.close();
+        const problem = await checkSpent(client, settings.apiKey, walletId, completed);
+        client.close();
+        return problem;
+      },
+    };
+  },
+};
+
+/**
+ * The spend script with nothing in front of it: the same `RedisLedgerStore.spend` (ioredis
+ * `defineCommand`, EVALSHA) the server runs, called from the bench process, so the row shows what
+ * Redis and the script cost alone. The wallet is created through the server (same project), so
+ * the script runs on a real tree.
+ */
+export const rawRedisScript: Scenario = {
+  name: "raw Redis script",
+  floor: "echo unary",
+  isFloor: false,
+  async open({ tollgateAddress, settings }) {
+    const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
+    const walletId = await createWallet(client, settings.apiKey);
+    const redis = createRedisClient(settings.redisUrl);
+    redis.on("error", () => {});
+    const store = new RedisLedgerStore(redis, { keyPrefix: settings.keyPrefix });
+    const requests = spendRequests(walletId);
+    return {
+      op: () => {
+        const { requestId, amount, ...rest } = requests();
+        const params = { ...rest, amount: Number(amount) };
+        return store.spend({
+          ...params,
+          project: benchProject,
+          requestId,
+          nowMs: Date.now(),
+          fingerprint: fingerprint("spend", params),
+        });
+      },
+      close: async (completed) => {
+        await store.close();
+        const problem = await checkSpent(client, settings.apiKey, walletId, completed);
+        client.close();
+        return problem;
+      },
+    };
+  },
+};
+
+/** The rows, floors first, in the order the issue asks for. */
+export const defaultScenarios: readonly Scenario[] = [
+  echoUnary,
+  unarySpendStub,
+  echoStream,
+  streamingSpendsStub,
+  rawRedisScript,
+];
+
+/** `authorization: Bearer <key>`, sent to the echo server too so the headers weigh the same. */
+export function bearer(apiKey: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set("authorization", `Bearer ${apiKey}`);
+  return metadata;
+}
+
+/** A supply of spend requests on `walletId`, each with its own request id. */
+export function spendRequests(walletId: string): () => SpendRequest {
+  const tag = randomBytes(4).toString("hex");
+  let sequence = 0;
+  return () => {
+    sequence += 1;
+    return {
+      walletId,
+      amount: 1n,
+      service,
+      metadata: spendMetadata,
+      requestId: `${tag}-${sequence}`,
+    };
+  };
+}
+
+function unarySpend(
+  client: WalletServiceClient,
+  request: SpendRequest,
+  apiKey: string,
+): Promise<SpendResponse> {
+  return new Promise((resolve, reject) => {
+    client.spend(request, bearer(apiKey), (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
+  });
+}
+
+async function createWallet(client: WalletServiceClient, apiKey: string): Promise<string> {
+  const response = await new Promise<{ wallet?: { id: string } }>((resolve, reject) => {
+    client.createWallet(
+      {
+        parentId: "",
+        name: "bench",
+        budget,
+        hardCap: true,
+        metadata: {},
+        requestId: `create-${randomBytes(8).toString("hex")}`,
+      },
+      bearer(apiKey),
+      (error, created) => (error ? reject(error) : resolve(created)),
+    );
+  });
+  if (response.wallet === undefined) throw new Error("CreateWallet answered without a wallet");
+  return response.wallet.id;
+}
+
+/** A problem when the wallet's `spent` is not exactly one credit per successful spend. */
+async function checkSpent(
+  client: WalletServiceClient,
+  apiKey: string,
+  walletId: string,
+  completed: number,
+): Promise<string | undefined> {
+  const response = await new Promise<{ wallet?: { spent: bigint } }>((resolve, reject) => {
+    client.getWallet({ walletId }, bearer(apiKey), (error, got) =>
+      error ? reject(error) : resolve(got),
+    );
+  });
+  const spent = response.wallet?.spent;
+  return spent === BigInt(completed)
+    ? undefined
+    : `wallet ${walletId} spent ${spent} credits for ${completed} successful spends`;
+}

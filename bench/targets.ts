@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { ChargeKind } from "../gen/ts-proto/tollgate/v1/charge.js";
+import type { SpendResponse } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import { hashApiKey } from "../server/auth/api-keys.js";
+import { CredentialIssuer } from "../server/credentials/credential-issuer.js";
+import { createLogger } from "../server/logger.js";
+import { startTollgateServer } from "../server/server.js";
+import { createRedisClient } from "../server/store/redis/connect.js";
+import { RedisLedgerStore } from "../server/store/redis/redis-ledger-store.js";
+import { startEchoServer } from "./echo-server.js";
+
+/** Where the bench's servers run and how they reach Redis. */
+export interface TargetSettings {
+  redisUrl: string;
+  /** The bench's own key prefix on the shared Redis; every key under it is deleted at the end. */
+  keyPrefix: string;
+  /** The API key the tollgate server accepts (project {@link benchProject}). */
+  apiKey: string;
+}
+
+/** The project the bench's API key belongs to. */
+export const benchProject = "bench";
+
+/** The servers under test. */
+export interface Targets {
+  echoAddress: string;
+  tollgateAddress: string;
+  close(): Promise<void>;
+}
+
+/** Fresh settings: REDIS_URL or the local default, a random key prefix, a random API key. */
+export function newTargetSettings(redisUrl: string): TargetSettings {
+  return {
+    redisUrl,
+    keyPrefix: `tgbench:${randomBytes(6).toString("hex")}:`,
+    apiKey: `bench-${randomBytes(16).toString("hex")}`,
+  };
+}
+
+/**
+ * Starts the echo floor and a real tollgate server on a Redis store. The tollgate server runs as
+ * in production: an API key configured (every call goes through auth), a real Ed25519 signing key
+ * (every spend signs a credential), and call logging at `info`, the production default, so each
+ * unary call pays for its log line. The lines go to /dev/null through pino's own synchronous
+ * destination (what pino uses for stdout), so the cost of writing them is counted but no terminal
+ * or pipe consumer slows the run down.
+ */
+export async function startTargets(settings: TargetSettings): Promise<Targets> {
+  const issuer = await CredentialIssuer.create(undefined, 60_000);
+  const echo = await startEchoServer(await cannedSpendResponse(issuer));
+  const redis = createRedisClient(settings.redisUrl);
+  redis.on("error", () => {});
+  const tollgate = await startTollgateServer({
+    store: new RedisLedgerStore(redis, { keyPrefix: settings.keyPrefix }),
+    address: "127.0.0.1:0",
+    apiKeys: [{ project: benchProject, keySha256: hashApiKey(settings.apiKey) }],
+    credentials: issuer,
+    logger: createLogger("info", pino.destination({ dest: "/dev/null", sync: true })),
+  });
+  return {
+    echoAddress: echo.address,
+    tollgateAddress: tollgate.address,
+    async close() {
+      await Promise.all([echo.close(), tollgate.shutdown()]);
+    },
+  };
+}
+
+/**
+ * Deletes every key under the bench's prefix (SCAN + DEL, never FLUSH: the Redis is shared).
+ * The tollgate server keeps idempotency records for 24 h, so without this each run would leave
+ * one key per spend behind.
+ */
+export async function deleteBenchKeys(redisUrl: string, keyPrefix: string): Promise<number> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  let deleted = 0;
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/** A SpendResponse shaped like a real one: real ids' lengths and a real signed credential. */
+async function cannedSpendResponse(issuer: CredentialIssuer): Promise<SpendResponse> {
+  const nowMs = Date.now();
+  const walletId = `w_${randomBytes(12).toString("hex")}`;
+  const chargeId = `${walletId}.c1`;
+  const credential = await issuer.issue({
+    project: benchProject,
+    walletId,
+    subjectId: chargeId,
+    kind: "charge",
+    service: "search",
+    amount: 1,
+    issuedAtMs: nowMs,
+  });
+  return {
+    charge: {
+      id: chargeId,
+      walletId,
+      kind: ChargeKind.CHARGE_KIND_SPEND,
+      amount: 1n,
+      service: "search",
+      metadata: { agent: "bench" },
+      overBudget: false,
+      holdId: "",
+      requestId: "bench-00000000",
+      createdAt: new Date(nowMs),
+    },
+    remaining: 999_999_999n,
+    credential: credential.token,
+    credentialExpiresAt: new Date(credential.expiresAtMs),
+  };
+}
