@@ -42,6 +42,8 @@ export interface TollgateServerOptions {
   maxMessageBytes?: number;
   /** Store ping period for the health service. Default 5000. */
   healthIntervalMs?: number;
+  /** TLS, e.g. `ServerCredentials.createSsl(...)`. Default plaintext (TLS terminated in front). */
+  tls?: ServerCredentials;
 }
 
 /** A running server. */
@@ -71,8 +73,8 @@ const maxSendMessageBytes = 32 * 1024 * 1024;
 /**
  * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`, the
  * standard health service (driven by `store.ping()`), and server reflection. Resolves once the
- * port is bound. Plaintext: terminate TLS in front (a proxy or mesh), as is usual for a service
- * that runs next to its callers.
+ * port is bound. Plaintext unless `tls` is given; terminating TLS in front (a proxy or mesh) is
+ * as usual for a service that runs next to its callers.
  */
 export async function startTollgateServer(options: TollgateServerOptions): Promise<TollgateServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? configDefaults.logLevel);
@@ -100,7 +102,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   health.implementation.addToServer(server);
   reflectionService().addToServer(server);
 
-  const port = await bind(server, address);
+  const port = await bind(server, address, options.tls ?? ServerCredentials.createInsecure());
   health.start();
   void health.probe();
 
@@ -145,9 +147,9 @@ function serverOptions(maxMessageBytes: number): ServerOptions {
   };
 }
 
-function bind(server: Server, address: string): Promise<number> {
+function bind(server: Server, address: string, tls: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) =>
+    server.bindAsync(address, tls, (error, port) =>
       error
         ? reject(new Error(`cannot bind ${address}: ${error.message}`, { cause: error }))
         : resolve(port),

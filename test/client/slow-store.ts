@@ -1,0 +1,50 @@
+import type { LedgerStore } from "../../server/store/ledger-store.js";
+
+/** How {@link slowSpends} slows `spend`. */
+export interface SlowSpendOptions {
+  /** Wait this long before running the spend. */
+  beforeMs?: number;
+  /** Run the spend (it commits), then wait this long before answering: an answer that comes late. */
+  answerAfterMs?: number;
+  /** Slow only the first spend; later ones (retries) run at full speed. */
+  firstOnly?: boolean;
+}
+
+/** Counters a test can watch. */
+export interface SpendWatch {
+  started: number;
+  finished: number;
+}
+
+/**
+ * The store with a slowed `spend` (everything else untouched), to make a client's deadline pass
+ * while the server is still working, or after it has already committed.
+ */
+export function slowSpends(
+  inner: LedgerStore,
+  options: SlowSpendOptions,
+): { store: LedgerStore; watch: SpendWatch } {
+  const watch: SpendWatch = { started: 0, finished: 0 };
+  const pause = (ms: number | undefined) =>
+    ms === undefined ? undefined : new Promise((resolve) => setTimeout(resolve, ms));
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      if (key !== "spend") return value.bind(target);
+      return async (...args: Parameters<LedgerStore["spend"]>) => {
+        watch.started += 1;
+        const slow = !options.firstOnly || watch.started === 1;
+        try {
+          if (slow) await pause(options.beforeMs);
+          const result = await target.spend(...args);
+          if (slow) await pause(options.answerAfterMs);
+          return result;
+        } finally {
+          watch.finished += 1;
+        }
+      };
+    },
+  });
+  return { store, watch };
+}
