@@ -6,13 +6,22 @@ import {
 } from "./budgeted-call.js";
 import { type BudgetOptions, resolveBudget } from "./options.js";
 
-/** What one call of a tool returns once it has settled: the last value of an iterable tool. */
-export type Settled<R> = R extends AsyncIterable<infer T> ? T : Awaited<R>;
+/**
+ * What one call of a tool settles with (what `cost` and `isFailure` get): for an async generator
+ * its return value when it has one, else its last yielded value; for a plain function its
+ * awaited result.
+ */
+export type Settled<R> =
+  R extends AsyncGenerator<infer T, infer TReturn, unknown>
+    ? T | Exclude<TReturn, undefined | void>
+    : R extends AsyncIterable<infer T>
+      ? T
+      : Awaited<R>;
 
 /** The budgeted function's result: the tool's result or what a refusal returns instead. */
 export type Budgeted<R, X> =
   R extends AsyncIterable<infer T>
-    ? AsyncGenerator<T | X | string, T | X | string | undefined, undefined>
+    ? AsyncGenerator<T | X | string, Settled<R> | X | string | undefined, undefined>
     : Promise<Awaited<R> | X | string>;
 
 /** Options of {@link withBudget}: {@link BudgetOptions} plus how to read a call's framework facts. */
