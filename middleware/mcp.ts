@@ -42,10 +42,12 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  * `server.registerTool(name, config, cb)` with every call paid from a wallet.
  *
  * - A refusal answers `isError: true`, the `PAYMENT_LIMIT_REACHED: ...` text as content and the
- *   figures in `structuredContent` (`{ error, wallet, walletId, available, price, tool }`,
- *   credits as decimal strings since JSON numbers cannot carry int64). `onRefusal: "throw"`
- *   lets the SDK turn the error into a plain `isError` text result; a function may return any
- *   CallToolResult.
+ *   figures (`{ error, wallet, walletId, available, price, tool }`, credits as decimal strings
+ *   since JSON numbers cannot carry int64) in `structuredContent` and in `_meta["tollgate/refusal"]`.
+ *   A tool with an `outputSchema` gets them in `_meta` only: the SDK's Client validates any
+ *   `structuredContent` against the tool's output schema even on an error result, so the refusal
+ *   would reach the caller as a validation failure. `onRefusal: "throw"` lets the SDK turn the
+ *   error into a plain `isError` text result; a function may return any CallToolResult.
  * - A result with `isError: true` is a failed call: its hold is voided, as for a throw.
  * - `extra.signal` (the client's `notifications/cancelled`) voids the hold.
  * - Request ids: JSON-RPC ids are only unique within one session (every stdio or in-memory
@@ -65,6 +67,7 @@ export function registerBudgetedTool<
   cb: ToolCallback<InputArgs>,
 ): RegisteredTool {
   const onRefusal = budget.onRefusal ?? "message";
+  const refusalResult = refusalResultFor(config.outputSchema === undefined);
   const resolved = resolveBudget<McpToolArgs<InputArgs>, CallToolResult, CallToolResult>(
     {
       ...budget,
@@ -98,17 +101,21 @@ export function registerBudgetedTool<
 }
 
 /** The default refusal: a tool error the client (and its model) can read and act on. */
-function refusalResult(refusal: BudgetRefusal<unknown>): CallToolResult {
-  return {
-    isError: true,
-    content: [{ type: "text", text: refusal.message }],
-    structuredContent: {
+function refusalResultFor(structured: boolean) {
+  return (refusal: BudgetRefusal<unknown>): CallToolResult => {
+    const figures = {
       error: "PAYMENT_LIMIT_REACHED",
       wallet: refusal.wallet,
       walletId: refusal.walletId,
       available: refusal.available.toString(),
       price: refusal.price.toString(),
       tool: refusal.tool,
-    },
+    };
+    return {
+      isError: true,
+      content: [{ type: "text", text: refusal.message }],
+      ...(structured ? { structuredContent: figures } : {}),
+      _meta: { "tollgate/refusal": figures },
+    };
   };
 }

@@ -13,7 +13,8 @@ import { type BudgetOptions, resolveBudget } from "./options.js";
  */
 export type Settled<R> =
   R extends AsyncGenerator<infer T, infer TReturn, unknown>
-    ? T | Exclude<TReturn, undefined | void>
+    ? // biome-ignore lint/suspicious/noConfusingVoidType: a generator without `return` has TReturn void.
+      T | Exclude<TReturn, undefined | void>
     : R extends AsyncIterable<infer T>
       ? T
       : Awaited<R>;
