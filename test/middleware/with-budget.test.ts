@@ -119,6 +119,25 @@ describe.each(stores)("withBudget ($name store)", ({ open }) => {
       ]);
     });
 
+    it("a cost-billed call retried after success is not billed again, even at another cost", async () => {
+      let tokens = 10;
+      const llm = withBudget(async (_p: string, _ctx?: Ctx) => ({ tokens: tokens++ }), {
+        wallet,
+        maxPrice: 50,
+        cost: (r) => r.tokens,
+        toolName: "llm",
+      });
+      expect(await llm("p", { toolCallId: "l9" })).toEqual({ tokens: 10 });
+      // The rerun costs 11; capturing it under the same id would be a reuse with other parameters.
+      expect(await llm("p", { toolCallId: "l9" })).toEqual({ tokens: 11 });
+      expect(await figures(wallet)).toMatchObject({
+        available: 90n,
+        totalCredits: 10n,
+        callCount: 1n,
+      });
+      expect(await lines(wallet)).toHaveLength(1);
+    });
+
     it("calls without a call id are independent calls (random request ids)", async () => {
       const search = withBudget(async (_q: string) => "ok", {
         wallet,
@@ -443,6 +462,42 @@ describe.each(stores)("withBudget ($name store)", ({ open }) => {
       };
       await expect(consume()).rejects.toThrow("stream broke");
       expect(await figures(wallet)).toMatchObject({ available: 100n, voidedHoldCount: 1n });
+    });
+
+    it("a refused iterable tool yields (and returns) the refusal and never starts", async () => {
+      let started = false;
+      const tiny = await f.wallet(3, "tiny");
+      const crawl = withBudget(
+        async function* (_pages: number, _ctx?: Ctx) {
+          started = true;
+          yield 1;
+        },
+        { wallet: tiny, price: 5, toolName: "crawl" },
+      );
+      const iterator = crawl(2, { toolCallId: "i5" });
+      const message = "PAYMENT_LIMIT_REACHED: tiny has 3 credits left; crawl costs 5";
+      expect(await iterator.next()).toEqual({ done: false, value: message });
+      expect(await iterator.next()).toEqual({ done: true, value: message });
+      expect(started).toBe(false);
+    });
+
+    it("an abort while the tool is between values voids the hold and rethrows the reason", async () => {
+      const controller = new AbortController();
+      const stalled = withBudget(
+        async function* (_q: string, _ctx?: Ctx) {
+          yield "first";
+          await new Promise(() => {});
+        },
+        { wallet, price: 5, toolName: "stalled" },
+      );
+      const iterator = stalled("q", { toolCallId: "i6", abortSignal: controller.signal });
+      expect(await iterator.next()).toEqual({ done: false, value: "first" });
+      const second = iterator.next();
+      const reason = new Error("cancelled mid-stream");
+      controller.abort(reason);
+      await expect(second).rejects.toBe(reason);
+      expect(await figures(wallet)).toMatchObject({ available: 100n, voidedHoldCount: 1n });
+      expect((await lines(wallet)).map((l) => l.requestId)).toEqual(["stalled:i6:void"]);
     });
 
     it("charges nothing until the first next()", async () => {
