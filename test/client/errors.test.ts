@@ -161,6 +161,26 @@ describe.each<Mode>(["unary", "stream"])("typed errors (%s mode)", (mode) => {
 });
 
 describe("UnavailableError", () => {
+  it("in stream mode once the operation's deadline passes with no server to answer", async () => {
+    const { createClient } = await import("../../client/index.js");
+    const tg = createClient({
+      address: `127.0.0.1:${await freePort()}`,
+      mode: "stream",
+      deadlineMs: 400,
+    });
+    try {
+      const error = await rejection(
+        tg.stream().spend("w_0", 1, { service: "s", requestId: "r-1" }),
+      );
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect(error).toMatchObject({ code: status.DEADLINE_EXCEEDED, requestId: "r-1" });
+      expect((error as Error).message).toMatch(/last stream failure: UNAVAILABLE/);
+      expect((error as Error).message).toContain("retry with the same request_id r-1");
+    } finally {
+      tg.close();
+    }
+  });
+
   it("after bounded retries against a server that is not there", async () => {
     const { createClient } = await import("../../client/index.js");
     const tg = createClient({

@@ -15,7 +15,7 @@ import {
 } from "../../client/index.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/redis-server.js";
-import { type SpendWatch, slowSpends } from "./slow-store.js";
+import { type SpendWatch, slowSpends, unavailableSpends } from "./store-faults.js";
 import { type CallLog, callLog, collect, rejection, type Served, serve } from "./support.js";
 
 /**
@@ -152,6 +152,33 @@ describe("retry safety", () => {
     expect(wallet).toMatchObject({ spent: 4n, available: 96n });
     expect(await spendLines(wallet)).toHaveLength(1);
   });
+
+  it.each(["unary", "stream"] as const)(
+    "%s: a store that is briefly unavailable is retried with the same request_id",
+    async (mode) => {
+      let watch: SpendWatch | undefined;
+      served = await serve({
+        wrapStore: (store) => {
+          const flaky = unavailableSpends(store, 2);
+          watch = flaky.watch;
+          return flaky.store;
+        },
+      });
+      const log = callLog();
+      const tg = served.client({ mode, interceptors: [log.interceptor] });
+      const wallet = await tg.wallets.create({ budget: 100 });
+      const result = await wallet.spend(9, { service: "s", requestId: `flaky-${mode}` });
+      expect(result.remaining).toBe(91n);
+      expect(watch).toMatchObject({ started: 3, committed: 1 });
+      const sent = log.calls
+        .filter((c) => c.method.endsWith(mode === "stream" ? "/SpendStream" : "/Spend"))
+        .flatMap((c) => c.requests)
+        .map((r) => (mode === "stream" ? (r as { spend: { requestId: string } }).spend : r))
+        .map((r) => (r as { requestId: string }).requestId);
+      expect(sent).toEqual([`flaky-${mode}`, `flaky-${mode}`, `flaky-${mode}`]);
+      expect(await spendLines(await wallet.refresh())).toHaveLength(1);
+    },
+  );
 
   it("never retries a refusal", async () => {
     served = await serve();

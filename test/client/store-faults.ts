@@ -1,3 +1,4 @@
+import { LedgerError } from "../../server/ledger/ledger-error.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
 
 /** How {@link slowSpends} slows `spend`. */
@@ -13,6 +14,8 @@ export interface SlowSpendOptions {
 /** Counters a test can watch. */
 export interface SpendWatch {
   started: number;
+  /** Spends the inner store has run (committed or refused), answered or not. */
+  committed: number;
   finished: number;
 }
 
@@ -24,7 +27,7 @@ export function slowSpends(
   inner: LedgerStore,
   options: SlowSpendOptions,
 ): { store: LedgerStore; watch: SpendWatch } {
-  const watch: SpendWatch = { started: 0, finished: 0 };
+  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
   const pause = (ms: number | undefined) =>
     ms === undefined ? undefined : new Promise((resolve) => setTimeout(resolve, ms));
   const store = new Proxy(inner, {
@@ -38,7 +41,40 @@ export function slowSpends(
         try {
           if (slow) await pause(options.beforeMs);
           const result = await target.spend(...args);
+          watch.committed += 1;
           if (slow) await pause(options.answerAfterMs);
+          return result;
+        } finally {
+          watch.finished += 1;
+        }
+      };
+    },
+  });
+  return { store, watch };
+}
+
+/**
+ * The store whose first `failures` spends throw STORE_UNAVAILABLE without running (the store
+ * could not be reached), as a Redis failover looks to the server.
+ */
+export function unavailableSpends(
+  inner: LedgerStore,
+  failures: number,
+): { store: LedgerStore; watch: SpendWatch } {
+  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      if (key !== "spend") return value.bind(target);
+      return async (...args: Parameters<LedgerStore["spend"]>) => {
+        watch.started += 1;
+        try {
+          if (watch.started <= failures) {
+            throw new LedgerError("STORE_UNAVAILABLE", "store unreachable (test)");
+          }
+          const result = await target.spend(...args);
+          watch.committed += 1;
           return result;
         } finally {
           watch.finished += 1;
