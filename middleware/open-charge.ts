@@ -132,7 +132,14 @@ async function capture<I, R>(
   let amount = held.amount;
   let metadata: Record<string, string> | undefined;
   if (budget.cost !== undefined) {
-    const actual = toCredits(await budget.cost(result, input), "cost");
+    let actual: bigint;
+    try {
+      actual = toCredits(await budget.cost(result, input), "cost");
+    } catch (error) {
+      // A broken cost function must not leave the maximum reserved until the hold expires.
+      await release(wallet, held, ids("void"));
+      throw error;
+    }
     if (actual === 0n) {
       await wallet.void(held.id, { requestId: ids("void") });
       return;

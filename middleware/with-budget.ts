@@ -42,6 +42,10 @@ export interface WithBudgetOptions<A extends unknown[], R, X> extends BudgetOpti
  *    `onRefusal`'s result and the tool does not run;
  * 2. the tool runs with the charge as `currentCharge()`;
  * 3. success captures the price (or the actual `cost`); a throw or an abort voids the hold.
+ *    If the capture itself fails (UNAVAILABLE after the client's retries, HOLD_EXPIRED for a
+ *    tool that outlived `holdTtlSeconds`), the call rejects with that error rather than hand
+ *    over a result nobody paid for; a framework retry under the same call id finds the open
+ *    hold again and captures it.
  *
  * An `async function*` tool is wrapped as one: the charge happens on its first `next()`, capture
  * when it finishes, void when it throws or is abandoned. The first argument is the tool's input.

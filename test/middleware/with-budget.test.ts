@@ -290,6 +290,19 @@ describe.each(stores)("withBudget ($name store)", ({ open }) => {
       ]);
     });
 
+    it("a cost function that throws voids the hold and rejects the call", async () => {
+      const broken = withBudget(async (_q: string, _ctx?: Ctx) => "x", {
+        wallet,
+        maxPrice: 50,
+        cost: () => {
+          throw new Error("no usage in response");
+        },
+        toolName: "llm",
+      });
+      await expect(broken("q", { toolCallId: "l4" })).rejects.toThrow("no usage in response");
+      expect(await figures(wallet)).toMatchObject({ available: 100n, voidedHoldCount: 1n });
+    });
+
     it("is refused on the maximum, not the actual cost", async () => {
       const small = await f.wallet(40, "small");
       const fn = withBudget(async (_q: string) => "x", {
@@ -316,6 +329,24 @@ describe.each(stores)("withBudget ($name store)", ({ open }) => {
     expect(receipt.available).toBe(82n);
     expect(receipt.byAgent).toEqual([{ key: "researcher", credits: 18n, callCount: 2n }]);
     expect(receipt.byService).toEqual([{ key: "scraper", credits: 18n, callCount: 2n }]);
+  });
+
+  it("takes a custom request-id base, and hashes a base the ledger would refuse", async () => {
+    const tool = (requestId: (q: string, id?: string) => string) =>
+      withBudget(async (_q: string, _ctx?: Ctx) => "ok", {
+        wallet,
+        price: 1,
+        toolName: "search",
+        requestId,
+      });
+    await tool((_q, id) => `run-42/${id}`)("q", { toolCallId: "call-1" });
+    await tool((q) => `query with spaces: ${q}`)("cats");
+    const ids = (await lines(wallet)).map((l) => l.requestId);
+    expect(ids[0]).toBe("run-42/call-1:capture");
+    expect(ids[1]).toMatch(/^sha256:[0-9a-f]{64}:capture$/);
+    // Deterministic: the same awkward base maps to the same id, so retries still deduplicate.
+    await tool((q) => `query with spaces: ${q}`)("cats");
+    expect(await lines(wallet)).toHaveLength(2);
   });
 
   it("runs a tool priced 0 without charging or a credential", async () => {
