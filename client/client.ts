@@ -19,9 +19,9 @@ export interface TollgateClient {
   /** The client's shared streaming channel (opened lazily, reconnects, replays unanswered ops). */
   stream(): SpendStream;
   /**
-   * Closes the stream (its unanswered operations reject with CLIENT_CLOSED) and the channel;
-   * later calls reject with CLIENT_CLOSED. Idempotent. Nothing the client started keeps the
-   * process alive afterwards.
+   * Closes the stream (its unanswered operations reject with CLIENT_CLOSED; they may have been
+   * applied) and the channel; later calls reject with CLIENT_CLOSED. Idempotent. Unary calls
+   * already in flight still finish; nothing else the client started keeps the process alive.
    */
   close(): void;
 }

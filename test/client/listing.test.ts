@@ -1,5 +1,7 @@
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { collect, type Served, serve } from "./support.js";
+import { ReceiptServiceClient } from "../../gen/ts-proto/tollgate/v1/receipt_service.js";
+import { apiKey, collect, type Served, serve } from "./support.js";
 
 /** list() and listCharges() as async iterators over pages, against a real server. */
 describe("listing", () => {
@@ -49,5 +51,38 @@ describe("listing", () => {
     const tree = await collect(root.listCharges({ includeDescendants: true, pageSize: 4 }));
     expect(tree.sizes).toEqual([4, 2]);
     expect(tree.items.at(-1)).toMatchObject({ walletId: child.id, amount: 7n, service: "c" });
+  });
+
+  it("receives a ListCharges page past grpc's default 4 MiB receive limit", async () => {
+    const tg = served.client({ mode: "stream" });
+    const wallet = await tg.wallets.create({ budget: 10_000 });
+    // 16 keys of 64 characters with 256 two-byte characters each: ~9 KB of metadata per line.
+    const metadata = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`k${i}`.padEnd(64, "k"), "é".repeat(256)]),
+    );
+    await Promise.all(
+      Array.from({ length: 600 }, () => wallet.spend(1, { service: "s", metadata })),
+    );
+    const { items, sizes } = await collect(wallet.listCharges({ pageSize: 1000 }));
+    expect(sizes).toEqual([600]);
+    const lastKey = "k15".padEnd(64, "k");
+    expect(items.every((line) => line.metadata[lastKey] === "é".repeat(256))).toBe(true);
+
+    // The same page through a stub with grpc's defaults is refused: the limit matters.
+    const raw = new ReceiptServiceClient(served.server.address, credentials.createInsecure());
+    try {
+      const metadataWithKey = new Metadata();
+      metadataWithKey.set("authorization", `Bearer ${apiKey}`);
+      const error = await new Promise<ServiceError | null>((resolve) =>
+        raw.listCharges(
+          { walletId: wallet.id, includeDescendants: false, pageSize: 1000, pageToken: "" },
+          metadataWithKey,
+          (e) => resolve(e),
+        ),
+      );
+      expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    } finally {
+      raw.close();
+    }
   });
 });
