@@ -5,6 +5,7 @@ import {
   exportPKCS8,
   generateKeyPair,
   jwtVerify,
+  SignJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
 import {
@@ -82,6 +83,35 @@ describe("credential issuer", () => {
     // Within the same second the token does not change either: JWT times are whole seconds.
     expect(await issuer.issue({ ...claims, issuedAtMs: issuedAtS * 1000 })).toEqual(first);
     expect((await issuer.issue({ ...claims, amount: 8 })).token).not.toBe(first.token);
+  });
+
+  it("writes exactly the token jose's SignJWT writes for the same key and claims", async () => {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const issuer = await CredentialIssuer.create(
+      JSON.stringify(await exportJWK(privateKey)),
+      ttlMs,
+    );
+    for (const c of [
+      claims,
+      { ...claims, kind: "hold" as const, service: 'llm \u00e9"x', amount: 0 },
+    ]) {
+      const { token, expiresAtMs } = await issuer.issue(c);
+      const expected = await new SignJWT({
+        wallet_id: c.walletId,
+        kind: c.kind,
+        service: c.service,
+        amount: c.amount,
+      })
+        .setProtectedHeader({ alg: "EdDSA", kid: issuer.publicJwk.kid as string, typ: "JWT" })
+        .setIssuer("tollgate")
+        .setAudience(c.service)
+        .setSubject(c.project)
+        .setJti(c.subjectId)
+        .setIssuedAt(issuedAtS)
+        .setExpirationTime(Math.floor(expiresAtMs / 1000))
+        .sign(privateKey);
+      expect(token).toBe(expected);
+    }
   });
 
   it("is not verifiable with another issuer's key", async () => {
