@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { defaultScenarios } from "./default-scenarios.js";
 import { renderReport } from "./report.js";
 import { runBench } from "./run-bench.js";
-import { defaultScenarios, type ScenarioContext } from "./scenarios.js";
+import type { Scenario, ScenarioContext } from "./scenarios.js";
 import {
   deleteBenchKeys,
   newTargetSettings,
@@ -21,7 +22,8 @@ import {
  * Flags: --duration-ms (default 3000) and --warmup-ms (500) per run, --concurrency (1,16,64),
  * --rounds (2: each scenario runs this often per concurrency, interleaved, so noise shows),
  * --in-process (servers in this process instead of their own), --cpu-prof (profile the server
- * process; the .cpuprofile lands in the directory printed at the end).
+ * process; the .cpuprofile lands in the directory printed at the end), --only (comma-separated
+ * parts of row names: run just those rows, e.g. `--only stream` while profiling).
  *
  * The servers run in a process of their own by default, as they would in production: in one
  * process the load generator's encoding, decoding and promise churn would be billed to the
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     "in-process": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
+    only: { type: "string" },
   },
 });
 
@@ -63,11 +66,12 @@ try {
       `servers ${values["in-process"] ? "in the bench process" : "in their own process"}, Redis ${redactedUrl(redisUrl)}\n`,
   );
   const rows = await runBench(context, {
-    scenarios: defaultScenarios,
+    scenarios: selectedScenarios(values.only),
     concurrencies,
     warmupMs,
     durationMs,
     rounds,
+    serverCpuMicros: servers.cpuMicros,
     onRun: ({ concurrency, round, scenario }) =>
       process.stderr.write(`  ${concurrency} in flight, round ${round}: ${scenario}\n`),
   });
@@ -79,8 +83,20 @@ try {
   if (profileDir !== undefined) process.stderr.write(`server CPU profile in ${profileDir}\n`);
 }
 
+function selectedScenarios(only: string | undefined): readonly Scenario[] {
+  if (only === undefined) return defaultScenarios;
+  const parts = only.split(",").map((p) => p.trim().toLowerCase());
+  const chosen = defaultScenarios.filter((s) =>
+    parts.some((p) => s.name.toLowerCase().includes(p)),
+  );
+  if (chosen.length === 0) throw new Error(`--only ${only} matches no row`);
+  return chosen;
+}
+
 interface Servers {
   addresses: { echoAddress: string; tollgateAddress: string };
+  /** CPU time the servers' process has used so far; only when they have a process of their own. */
+  cpuMicros?: () => Promise<number>;
   close(): Promise<void>;
 }
 
@@ -92,7 +108,7 @@ async function inProcess(targetSettings: TargetSettings): Promise<Servers> {
   };
 }
 
-/** Starts server-process.ts under tsx and reads the addresses it prints. */
+/** Starts server-process.ts under tsx, reads the addresses it prints, and asks it for CPU time. */
 async function serverProcess(
   targetSettings: TargetSettings,
   cpuProfDir: string | undefined,
@@ -104,27 +120,27 @@ async function serverProcess(
     env: { ...process.env, TOLLGATE_BENCH_TARGETS: JSON.stringify(targetSettings) },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const line = await firstLine(child);
+  const replies: Array<(line: string) => void> = [];
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  lines.on("line", (line) => replies.shift()?.(line));
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      replies.push(resolve);
+      child.once("exit", (code) => reject(new Error(`bench server process exited (${code})`)));
+    });
+  const addresses = JSON.parse(await nextLine()) as Servers["addresses"];
   return {
-    addresses: JSON.parse(line) as Servers["addresses"],
+    addresses,
+    async cpuMicros() {
+      const reply = nextLine();
+      child.stdin?.write("cpu\n");
+      return (JSON.parse(await reply) as { cpuMicros: number }).cpuMicros;
+    },
     async close() {
       child.stdin?.end();
       await exited;
     },
   };
-}
-
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once("line", (line) => {
-      lines.close();
-      resolve(line);
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`bench server process exited (${code}) before starting`)),
-    );
-  });
 }
 
 function positiveInt(text: string, flag: string): number {

@@ -14,8 +14,8 @@ export interface TargetCheck {
 
 /**
  * The issue's targets at every concurrency, for each row that has a role: unary spend ops/s at
- * least 0.7x the unary echo's; streaming spends at least 3x unary spend; unary spend p99 within
- * 2x the unary echo's p99.
+ * least 0.7x the unary echo's; streaming spends at least 3x unary spend (through the same client);
+ * unary spend p99 within 2x the unary echo's p99.
  */
 export function targetChecks(rows: readonly RowResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -50,7 +50,7 @@ export function targetChecks(rows: readonly RowResult[]): TargetCheck[] {
           false,
         );
       }
-      for (const s of streaming) {
+      for (const s of streaming.filter((r) => r.scenario.client === u.scenario.client)) {
         check(
           c,
           `${s.scenario.name} ops/s vs ${u.scenario.name}`,
@@ -71,23 +71,24 @@ export function renderReport(rows: readonly RowResult[]): string {
     const at = rows.filter((r) => r.concurrency === c);
     out.push(`### ${c} call${c === 1 ? "" : "s"} in flight`, "");
     out.push(
-      "| row | ops/s | p50 ms | p99 ms | ops/s vs its echo | p99 vs its echo p99 | ops/s per round |",
+      "| row | ops/s | p50 ms | p99 ms | ops/s vs its echo | p99 vs its echo p99 | server CPU µs/op | ops/s per round |",
     );
-    out.push("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for (const row of at) {
       const floor = at.find((r) => r.scenario.isFloor && r.scenario.floor === row.scenario.floor);
       const name = row.scenario.isFloor ? `${row.scenario.name} (floor)` : row.scenario.name;
       out.push(
         `| ${name} | ${int(row.stats.opsPerSec)} | ${ms(row.stats.p50Ms)} | ${ms(row.stats.p99Ms)} | ` +
           `${ratio(row.stats.opsPerSec, floor?.stats.opsPerSec)} | ${ratio(row.stats.p99Ms, floor?.stats.p99Ms)} | ` +
-          `${row.roundOpsPerSec.map(int).join(" / ")} |`,
+          `${serverCpu(row)} | ${row.roundOpsPerSec.map(int).join(" / ")} |`,
       );
     }
     out.push("");
   }
   out.push(
     "Stream rows are compared with the echo stream, the others with the unary echo. The raw Redis row",
-    "runs the spend script from the bench process with no gRPC in front.",
+    "runs the spend script from the bench process with no gRPC in front. Server CPU is the servers'",
+    "process's CPU time (all threads) per successful call, warm-up included.",
     "",
     "### Targets",
     "",
@@ -104,6 +105,12 @@ export function renderReport(rows: readonly RowResult[]): string {
   );
   if (problems.length > 0) out.push("", "### Problems", "", ...problems);
   return out.join("\n");
+}
+
+function serverCpu(row: RowResult): string {
+  return row.scenario.usesServers && row.serverCpuUsPerOp !== undefined
+    ? int(row.serverCpuUsPerOp)
+    : "-";
 }
 
 function int(n: number): string {

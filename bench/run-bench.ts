@@ -16,6 +16,11 @@ export interface BenchOptions {
    * between one row's rounds instead of silently skewing one row.
    */
   rounds: number;
+  /**
+   * The servers' CPU time so far, in microseconds, when they run in a process of their own:
+   * sampled around each run to report the servers' CPU per call (warm-up included).
+   */
+  serverCpuMicros?: () => Promise<number>;
   /** Told before each run starts (progress on stderr). */
   onRun?(run: { concurrency: number; round: number; scenario: string }): void;
 }
@@ -28,6 +33,8 @@ export interface RowResult {
   stats: RunStats;
   /** Each round's own ops/s, to show noise. */
   roundOpsPerSec: number[];
+  /** Servers' CPU per successful call over all rounds (µs); undefined when not measured. */
+  serverCpuUsPerOp: number | undefined;
   /** Balance mismatches and failures seen, with the first error's message. */
   problems: string[];
 }
@@ -39,20 +46,24 @@ export async function runBench(
 ): Promise<RowResult[]> {
   const rows: RowResult[] = [];
   for (const concurrency of options.concurrencies) {
-    const runs = new Map<Scenario, { results: LoadResult[]; problems: string[] }>(
-      options.scenarios.map((s) => [s, { results: [], problems: [] }]),
+    const runs = new Map<Scenario, Runs>(
+      options.scenarios.map((s) => [s, { results: [], problems: [], cpuMicros: 0 }]),
     );
     for (let round = 0; round < options.rounds; round += 1) {
       const order = rotate(options.scenarios, round);
       for (const scenario of order) {
         options.onRun?.({ concurrency, round: round + 1, scenario: scenario.name });
-        const run = runs.get(scenario) as { results: LoadResult[]; problems: string[] };
+        const run = runs.get(scenario) as Runs;
         const session = await scenario.open(context);
+        const cpuBefore = await options.serverCpuMicros?.();
         const result = await runClosedLoop(() => session.op(), {
           concurrency,
           warmupMs: options.warmupMs,
           durationMs: options.durationMs,
         });
+        const cpuAfter = await options.serverCpuMicros?.();
+        if (cpuBefore !== undefined && cpuAfter !== undefined)
+          run.cpuMicros += cpuAfter - cpuBefore;
         const problem = await session.close(result.completedTotal);
         run.results.push(result);
         if (problem !== undefined) run.problems.push(problem);
@@ -64,10 +75,8 @@ export async function runBench(
       }
     }
     for (const scenario of options.scenarios) {
-      const { results, problems } = runs.get(scenario) as {
-        results: LoadResult[];
-        problems: string[];
-      };
+      const { results, problems, cpuMicros } = runs.get(scenario) as Runs;
+      const completed = results.reduce((sum, r) => sum + r.completedTotal, 0);
       rows.push({
         scenario,
         concurrency,
@@ -77,11 +86,21 @@ export async function runBench(
           results.reduce((sum, r) => sum + r.errors, 0),
         ),
         roundOpsPerSec: results.map((r) => r.opsPerSec),
+        serverCpuUsPerOp:
+          options.serverCpuMicros === undefined || completed === 0
+            ? undefined
+            : cpuMicros / completed,
         problems,
       });
     }
   }
   return rows;
+}
+
+interface Runs {
+  results: LoadResult[];
+  problems: string[];
+  cpuMicros: number;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

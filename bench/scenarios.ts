@@ -39,6 +39,10 @@ export interface Scenario {
   floor: Floor;
   /** True for the rows that are the floors themselves. */
   isFloor: boolean;
+  /** False for rows that never call the servers (their server CPU column stays empty). */
+  usesServers: boolean;
+  /** Which client drives the row; streaming rows are compared with unary rows of the same one. */
+  client?: "generated stub" | "typed client";
   /** Which target checks this row answers to (the issue's three), if any. */
   role?: "unary spend" | "streaming spends";
   open(context: ScenarioContext): Promise<Session>;
@@ -53,6 +57,7 @@ export const echoUnary: Scenario = {
   name: "echo unary",
   floor: "echo unary",
   isFloor: true,
+  usesServers: true,
   async open({ echoAddress, settings }) {
     const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
     const requests = spendRequests("w_echo");
@@ -70,6 +75,8 @@ export const unarySpendStub: Scenario = {
   name: "unary Spend (generated stub)",
   floor: "echo unary",
   isFloor: false,
+  usesServers: true,
+  client: "generated stub",
   role: "unary spend",
   async open({ tollgateAddress, settings }) {
     const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
@@ -90,6 +97,7 @@ export const echoStream: Scenario = {
   name: "echo stream",
   floor: "echo stream",
   isFloor: true,
+  usesServers: true,
   async open({ echoAddress, settings }) {
     const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
     const stream = new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
@@ -111,6 +119,8 @@ export const streamingSpendsStub: Scenario = {
   name: "streaming spends (generated stub)",
   floor: "echo stream",
   isFloor: false,
+  usesServers: true,
+  client: "generated stub",
   role: "streaming spends",
   async open({ tollgateAddress, settings }) {
     const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
@@ -147,6 +157,7 @@ export const rawRedisScript: Scenario = {
   name: "raw Redis script",
   floor: "echo unary",
   isFloor: false,
+  usesServers: false,
   async open({ tollgateAddress, settings }) {
     const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
     const walletId = await createWallet(client, settings.apiKey);
@@ -175,15 +186,6 @@ export const rawRedisScript: Scenario = {
     };
   },
 };
-
-/** The rows, floors first, in the order the issue asks for. */
-export const defaultScenarios: readonly Scenario[] = [
-  echoUnary,
-  unarySpendStub,
-  echoStream,
-  streamingSpendsStub,
-  rawRedisScript,
-];
 
 /** `authorization: Bearer <key>`, sent to the echo server too so the headers weigh the same. */
 export function bearer(apiKey: string): Metadata {

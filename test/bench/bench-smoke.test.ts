@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { defaultScenarios } from "../../bench/default-scenarios.js";
 import { renderReport, targetChecks } from "../../bench/report.js";
 import { runBench } from "../../bench/run-bench.js";
-import { defaultScenarios } from "../../bench/scenarios.js";
 import { quantile, summarize } from "../../bench/stats.js";
 import {
   deleteBenchKeys,
@@ -60,11 +60,14 @@ describe("bench smoke run", () => {
       "unary Spend (generated stub) ops/s vs echo unary",
       "unary Spend (generated stub) p99 vs echo unary p99",
       "streaming spends (generated stub) ops/s vs unary Spend (generated stub)",
+      "unary Spend (typed client) ops/s vs echo unary",
+      "unary Spend (typed client) p99 vs echo unary p99",
+      "streaming spends (typed client) ops/s vs unary Spend (typed client)",
     ]);
     const report = renderReport(rows);
     expect(report).toContain("### 4 calls in flight");
     expect(report).toContain("| echo unary (floor) |");
-    expect(report.match(/\| (PASS|MISS) \|$/gm)).toHaveLength(3);
+    expect(report.match(/\| (PASS|MISS) \|$/gm)).toHaveLength(6);
     expect(report).not.toContain("### Problems");
 
     // Every key the run wrote is under the bench's prefix and goes with it.

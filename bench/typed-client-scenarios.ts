@@ -1,0 +1,54 @@
+import { createClient, type TollgateClient, type Wallet } from "../client/index.js";
+import type { Scenario, ScenarioContext, Session } from "./scenarios.js";
+
+/** Every spend is 1 credit against a wallet with far more budget than any run can use. */
+const budget = 1_000_000_000_000n;
+const spendOptions = { service: "search", metadata: { agent: "bench" } };
+
+/**
+ * The same spends through the typed client (`tollgate/client`), as an agent would make them:
+ * amount checks, a request id per call, a deadline per attempt, typed results and errors. Next to
+ * the generated-stub rows they show what the client itself adds.
+ */
+export const unarySpendTyped: Scenario = {
+  name: "unary Spend (typed client)",
+  floor: "echo unary",
+  isFloor: false,
+  usesServers: true,
+  client: "typed client",
+  role: "unary spend",
+  open: (context) => openTyped(context, "unary"),
+};
+
+/** Streaming mode of the typed client: every spend multiplexed on its one SpendStream. */
+export const streamingSpendsTyped: Scenario = {
+  name: "streaming spends (typed client)",
+  floor: "echo stream",
+  isFloor: false,
+  usesServers: true,
+  client: "typed client",
+  role: "streaming spends",
+  open: (context) => openTyped(context, "stream"),
+};
+
+async function openTyped(
+  { tollgateAddress, settings }: ScenarioContext,
+  mode: "unary" | "stream",
+): Promise<Session> {
+  const tg: TollgateClient = createClient({
+    address: tollgateAddress,
+    apiKey: settings.apiKey,
+    mode,
+  });
+  const wallet: Wallet = await tg.wallets.create({ name: "bench", budget, hardCap: true });
+  return {
+    op: () => wallet.spend(1, spendOptions),
+    close: async (completed) => {
+      await wallet.refresh();
+      tg.close();
+      return wallet.spent === BigInt(completed)
+        ? undefined
+        : `wallet ${wallet.id} spent ${wallet.spent} credits for ${completed} successful spends`;
+    },
+  };
+}
