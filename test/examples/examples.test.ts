@@ -1,0 +1,120 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { apiKeysFromPairs } from "../../server/auth/api-keys.js";
+import { type Harness, startHarness } from "../rpc/harness.js";
+import { type StoreUnderTest, stores } from "../rpc/stores.js";
+
+const run = promisify(execFile);
+const apiKey = "examples-key-0123456789abcdef";
+
+/** Runs an example as a user would (`npx tsx examples/<name>.ts`) and returns its stdout lines. */
+async function example(name: string, env: Record<string, string>): Promise<string[]> {
+  const { stdout } = await run("npx", ["tsx", `examples/${name}.ts`], {
+    env: { ...process.env, TOLLGATE_ADDRESS: "", TOLLGATE_MODE: "", ...env },
+    timeout: 60_000,
+  });
+  return stdout.trimEnd().split("\n");
+}
+
+const searches = [
+  "grpc-js bidi streaming back-pressure",
+  "redis lua atomic debit",
+  "hard budget caps for llm agents",
+  "idempotency keys payment apis",
+  "ed25519 jws short-lived credentials",
+  "redis cluster hash tags",
+].map((query, i) => `  step ${i + 1}: web_search("${query}") -> paid, 1 result`);
+const refusal = "PAYMENT_LIMIT_REACHED: assistant has 20 credits left; web_search costs 30";
+
+const teamStory = [
+  "task wallet: budget 1000, 850 allocated to 3 roles, 150 unallocated",
+  "round 1: paid calls researcher 3/3, writer 1/1, critic 1/1, lead 1/1",
+  "round 2: paid calls researcher 3/3, writer 1/1, critic 1/1, lead 1/1",
+  "round 3: paid calls researcher 3/3, writer 1/1, critic 1/1, lead 1/1",
+  "  round 4: PAYMENT_LIMIT_REACHED: researcher has 0 credits left; web_search costs 40",
+  "  round 4: PAYMENT_LIMIT_REACHED: researcher has 0 credits left; web_search costs 40",
+  "round 4: paid calls researcher 1/3, writer 1/1, critic 1/1, lead 1/1",
+  "round 5: paid calls writer 1/1, critic 1/1, lead 1/1",
+  "round 6: paid calls writer 1/1, critic 1/1, lead 1/1",
+  "task wallet exhausted after round 6: run ended",
+  "role         budget  spent  calls  left",
+  "researcher    400    400     10      0",
+  "writer        300    300      6      0",
+  "critic        150    150      6      0",
+  "lead (task)   150    150      6      0",
+  "task total   1000   1000     28      0",
+  "by agent: critic 150, lead 150, researcher 400, writer 300",
+];
+
+describe.each(stores)("examples against a real server ($name store)", ({ open }) => {
+  let h: Harness;
+  let store: StoreUnderTest;
+  afterEach(async () => {
+    await h.close();
+    await store.cleanup();
+  });
+
+  const start = async () => {
+    store = open();
+    h = await startHarness({ store: store.store, apiKeys: apiKeysFromPairs(`examples=${apiKey}`) });
+    return { TOLLGATE_ADDRESS: h.server.address, TOLLGATE_API_KEY: apiKey };
+  };
+
+  it.each(["unary", "stream"])(
+    "assistant (%s mode): six 30-credit searches fit in 200, the seventh is refused",
+    async (mode) => {
+      const env = await start();
+      const lines = await example("assistant", { ...env, TOLLGATE_MODE: mode });
+      expect(lines[0]).toBe(`assistant example: ${h.server.address}, ${mode} mode`);
+      expect(lines.slice(1, 8)).toEqual(["wallet assistant: budget 200, hard cap", ...searches]);
+      expect(lines.slice(8)).toEqual([
+        `  step 7: web_search("receipts per agent attribution") -> ${refusal}`,
+        `assistant: I searched 6 times and stopped: ${refusal}`,
+        "total spent: 180 credits in 6 calls",
+        "left: 20 credits",
+      ]);
+      // The charges really went through this server, in the mode asked for: six paid holds and
+      // one refused as unary Authorize calls, or none at all when they rode the SpendStream.
+      const authorizes = h.logs.filter((l) => l.project === "examples" && l.method === "Authorize");
+      expect(authorizes.map((l) => l.code)).toEqual(
+        mode === "unary" ? [...Array(6).fill("OK"), "FAILED_PRECONDITION"] : [],
+      );
+    },
+  );
+
+  it.each(["unary", "stream"])(
+    "team (%s mode): runs until the task wallet is exhausted and every role's figures add up",
+    async (mode) => {
+      const env = await start();
+      const lines = await example("team", { ...env, TOLLGATE_MODE: mode });
+      expect(lines).toEqual([`team example: ${h.server.address}, ${mode} mode`, ...teamStory]);
+    },
+  );
+});
+
+describe("examples with nothing configured", () => {
+  it("start an embedded in-memory server and tell the same story", async () => {
+    const [assistant, team] = await Promise.all([example("assistant", {}), example("team", {})]);
+    expect(assistant[0]).toMatch(
+      /^assistant example: embedded in-memory server at 127\.0\.0\.1:\d+, unary mode$/,
+    );
+    expect(assistant.at(-2)).toBe("total spent: 180 credits in 6 calls");
+    expect(team.slice(1)).toEqual(teamStory);
+  });
+
+  it("fail with a hint when the configured server is not listening", async () => {
+    const h = await startHarness();
+    const address = h.server.address;
+    await h.close();
+    const failed = await run("npx", ["tsx", "examples/team.ts"], {
+      env: { ...process.env, TOLLGATE_ADDRESS: address },
+      timeout: 60_000,
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`is tollgate running at ${address}? start it with npm start`);
+  });
+});
