@@ -1,13 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type {
+import {
   AuthorizeRequest,
   CaptureRequest,
   SpendRequest,
   VoidRequest,
-  WalletServiceClient,
+  type WalletServiceClient,
 } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
-import { type Amount, toCount, toCredits } from "./amount.js";
+import { type Amount, toCredits } from "./amount.js";
 import { toAuthorizeResult, toCaptureResult, toSpendResult, toVoidResult } from "./convert.js";
+import { checkMetadata, checkRequestId, checkService, checkTtlSeconds } from "./limits.js";
+import { checkMessageSize } from "./message-size.js";
 import type { CallOptions } from "./options.js";
 import type {
   AuthorizeOptions,
@@ -36,59 +38,66 @@ export interface SpendOperations {
 }
 
 /*
- * Request builders. Each validates its numbers (an InvalidArgumentError before any RPC) and fixes
- * the request id once, so every retry and every resend after a reconnect is the same request.
+ * Request builders, shared by unary calls and the SpendStream. Each checks what the client can
+ * check locally (amounts, every length and count limit of the ledger, the encoded size) and throws
+ * an InvalidArgumentError before any RPC, so one bad call fails alone instead of ending a stream
+ * shared with other calls. Each also fixes the request id once, so every retry and every resend
+ * after a reconnect is the same request.
  */
 
-/** The caller's request id, or a fresh random UUID. */
+/** The caller's request id (checked: 1..128 printable ASCII), or a fresh random UUID. */
 export function requestIdOf(options: CallOptions | undefined): string {
-  return options?.requestId ?? randomUUID();
+  return options?.requestId === undefined ? randomUUID() : checkRequestId(options.requestId);
 }
 
+/** The SpendRequest for `wallet.spend(amount, options)`, checked. */
 export function spendRequest(
   walletId: string,
   amount: Amount,
   options: SpendOptions,
 ): SpendRequest {
-  return {
+  return checkMessageSize(SpendRequest, {
     walletId,
     amount: toCredits("amount", amount),
-    service: options.service,
-    metadata: { ...options.metadata },
+    service: checkService(options.service),
+    metadata: checkMetadata(options.metadata),
     requestId: requestIdOf(options),
-  };
+  });
 }
 
+/** The AuthorizeRequest for `wallet.authorize(amount, options)`, checked. */
 export function authorizeRequest(
   walletId: string,
   amount: Amount,
   options: AuthorizeOptions,
 ): AuthorizeRequest {
-  return {
+  return checkMessageSize(AuthorizeRequest, {
     walletId,
     amount: toCredits("amount", amount),
-    service: options.service,
-    metadata: { ...options.metadata },
+    service: checkService(options.service),
+    metadata: checkMetadata(options.metadata),
     requestId: requestIdOf(options),
-    ttlSeconds: toCount("ttl_seconds", options.ttlSeconds),
-  };
+    ttlSeconds: checkTtlSeconds(options.ttlSeconds),
+  });
 }
 
+/** The CaptureRequest posting `amount` of hold `holdId`, checked. */
 export function captureRequest(
   holdId: string,
   amount: Amount,
   options: CaptureOptions | undefined,
 ): CaptureRequest {
-  return {
+  return checkMessageSize(CaptureRequest, {
     holdId,
     amount: toCredits("amount", amount),
-    metadata: { ...options?.metadata },
+    metadata: checkMetadata(options?.metadata),
     requestId: requestIdOf(options),
-  };
+  });
 }
 
+/** The VoidRequest releasing hold `holdId`, checked. */
 export function voidRequest(holdId: string, options: CallOptions | undefined): VoidRequest {
-  return { holdId, requestId: requestIdOf(options) };
+  return checkMessageSize(VoidRequest, { holdId, requestId: requestIdOf(options) });
 }
 
 /** {@link SpendOperations} as one unary RPC each. */

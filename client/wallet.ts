@@ -1,8 +1,15 @@
 import type { Wallet as WalletMessage } from "../gen/ts-proto/tollgate/v1/wallet.js";
 import { WalletStatus } from "../gen/ts-proto/tollgate/v1/wallet.js";
+import {
+  AddCreditsRequest,
+  CloseWalletRequest,
+  CreateWalletRequest,
+} from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { type Amount, toCount, toCredits } from "./amount.js";
 import { required, toCharge, toReceipt } from "./convert.js";
 import { type ClientCore, pages } from "./core.js";
+import { checkMetadata, checkName } from "./limits.js";
+import { checkMessageSize } from "./message-size.js";
 import { requestIdOf } from "./operations.js";
 import type { CallOptions, Mode } from "./options.js";
 import type {
@@ -141,12 +148,12 @@ export class Wallet {
     amount: Amount,
     options?: CallOptions & { metadata?: Record<string, string> },
   ): Promise<this> {
-    const request = {
+    const request = checkMessageSize(AddCreditsRequest, {
       walletId: this.id,
       amount: toCredits("amount", amount),
       requestId: requestIdOf(options),
-      metadata: { ...options?.metadata },
-    };
+      metadata: checkMetadata(options?.metadata),
+    });
     const { wallets } = this.core;
     const response = await this.core.invoker.call(wallets, wallets.addCredits, request, options, {
       requestId: request.requestId,
@@ -185,7 +192,10 @@ export class Wallet {
    * root).
    */
   async close(options?: CallOptions): Promise<{ returned: bigint }> {
-    const request = { walletId: this.id, requestId: requestIdOf(options) };
+    const request = checkMessageSize(CloseWalletRequest, {
+      walletId: this.id,
+      requestId: requestIdOf(options),
+    });
     const { wallets } = this.core;
     const response = await this.core.invoker.call(wallets, wallets.closeWallet, request, options, {
       requestId: request.requestId,
@@ -270,14 +280,14 @@ export async function createWallet(
   options: CallOptions | undefined,
   mode: Mode,
 ): Promise<Wallet> {
-  const request = {
+  const request = checkMessageSize(CreateWalletRequest, {
     parentId,
-    name: input.name ?? "",
+    name: checkName(input.name),
     budget: toCredits("budget", input.budget),
     hardCap: input.hardCap,
-    metadata: { ...input.metadata },
+    metadata: checkMetadata(input.metadata),
     requestId: requestIdOf(options),
-  };
+  });
   const { wallets } = core;
   const response = await core.invoker.call(wallets, wallets.createWallet, request, options, {
     requestId: request.requestId,

@@ -3,7 +3,9 @@ import { TollgateError, type TollgateErrorInit } from "./tollgate-error.js";
 
 /**
  * A request field is malformed or out of its limits (INVALID_ARGUMENT). Raised by the server,
- * and by the client itself before any RPC for amounts and other numbers it can check locally.
+ * and by the client itself before any RPC for what it can check locally: amounts and counts,
+ * every length and count limit of the ledger, and a request too large for the server to read
+ * (field `request`).
  */
 export class InvalidArgumentError extends TollgateError {
   override name = "InvalidArgumentError";

@@ -60,16 +60,15 @@ describe.each<Mode>(["unary", "stream"])("typed errors (%s mode)", (mode) => {
   it("InvalidArgumentError names the field the server refused", async () => {
     const tg = await start();
     const wallet = await tg.wallets.create({ budget: 5 });
-    const error = await rejection(wallet.spend(1, { service: "" }));
+    // A zero amount passes the client's checks (it checks types and lengths, not ranges).
+    const error = await rejection(wallet.spend(0, { service: "s" }));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error).toMatchObject({
       code: status.INVALID_ARGUMENT,
       reason: "INVALID_ARGUMENT",
-      field: "service",
+      field: "amount",
     });
-    expect((error as Error).message).toMatch(/^service: /);
-    const zero = await rejection(wallet.spend(0, { service: "s" }));
-    expect(zero).toMatchObject({ field: "amount", reason: "INVALID_ARGUMENT" });
+    expect((error as Error).message).toMatch(/^amount: /);
   });
 
   it("IdempotencyKeyReusedError for a request id reused with other parameters", async () => {
