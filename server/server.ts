@@ -1,6 +1,5 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
-import { WalletServiceService } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import type { ApiKey } from "./auth/api-keys.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { configDefaults, type LogLevel } from "./config.js";
@@ -11,7 +10,7 @@ import { StoreHealth } from "./rpc/health.js";
 import { receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
 import type { RpcDependencies } from "./rpc/unary-call.js";
-import { walletServiceHandlers } from "./rpc/wallet-service.js";
+import { walletServiceDefinition, walletServiceHandlers } from "./rpc/wallet-service.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 
 /** Everything {@link startTollgateServer} needs; only `store` is required. */
@@ -93,7 +92,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const server = new Server(
     serverOptions(options.maxMessageBytes ?? configDefaults.maxMessageBytes),
   );
-  server.addService(WalletServiceService, walletServiceHandlers(deps));
+  server.addService(walletServiceDefinition, walletServiceHandlers(deps));
   server.addService(ReceiptServiceService, receiptServiceHandlers(deps));
   const health = new StoreHealth(
     options.store,

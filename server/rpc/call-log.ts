@@ -4,8 +4,12 @@ import { status } from "@grpc/grpc-js";
 import type { ReasonCode } from "../ledger/reasons.js";
 import type { Logger } from "../logger.js";
 
-/** Request ids longer than the ledger accepts are cut for logging, so a call cannot flood logs. */
-const requestIdLogMaxChars = 128;
+/**
+ * Ids (request, wallet, hold) are cut to this many characters in log lines, so one call cannot
+ * flood the logs with a 60 kB id. 128 is the longest request id the ledger accepts, and far above
+ * any wallet or hold id it issues, so a valid id is always logged whole.
+ */
+const idLogMaxChars = 128;
 
 /** The fields of one call (or one streamed operation) line. */
 export interface CallLine {
@@ -53,38 +57,44 @@ export function ownRequestIdOf(request: unknown): string | undefined {
   const own = stringField(request, "requestId");
   if (own === undefined) return undefined;
   const printable = /^[\x20-\x7e]*$/.test(own) ? own : encodeURIComponent(own);
-  return printable.slice(0, requestIdLogMaxChars);
+  return idForLog(printable);
 }
 
 /** The request's own `request_id` (see {@link ownRequestIdOf}), else `x-request-id`, else a UUID. */
 export function requestIdOf(request: unknown, header: unknown): string {
   const own = ownRequestIdOf(request);
   if (own !== undefined) return own;
-  if (typeof header === "string" && header !== "") return header.slice(0, requestIdLogMaxChars);
+  if (typeof header === "string" && header !== "") return idForLog(header);
   return randomUUID();
 }
 
 /**
- * The wallet a call was about: the request's `wallet_id`; else the wallet the response shows
+ * The wallet a call was about (cut like every logged id): the request's `wallet_id`; else the wallet the response shows
  * (a created wallet, a captured or voided hold's wallet); else the parent a list or create named.
  */
 export function walletIdOf(request: unknown, response: unknown): string | undefined {
-  return (
+  const id =
     stringField(request, "walletId") ??
     stringField(field(response, "wallet"), "id") ??
     stringField(field(response, "hold"), "walletId") ??
-    stringField(request, "parentId")
-  );
+    stringField(request, "parentId");
+  return id === undefined ? undefined : idForLog(id);
 }
 
-/** The request's `hold_id`, if it has one. */
+/** The request's `hold_id`, if it has one (cut like every logged id). */
 export function holdIdOf(request: unknown): string | undefined {
-  return stringField(request, "holdId");
+  const id = stringField(request, "holdId");
+  return id === undefined ? undefined : idForLog(id);
 }
 
 /** Milliseconds since `startedMs` (a `performance.now()` reading), to 0.01 ms. */
 export function elapsedMs(startedMs: number): number {
   return Math.round((performance.now() - startedMs) * 100) / 100;
+}
+
+/** An id as logged: at most {@link idLogMaxChars} characters. */
+function idForLog(id: string): string {
+  return id.slice(0, idLogMaxChars);
 }
 
 function field(value: unknown, key: string): unknown {

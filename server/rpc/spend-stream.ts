@@ -6,9 +6,10 @@ import {
   type ServerDuplexStream,
   status,
 } from "@grpc/grpc-js";
-import type {
+import {
   SpendStreamRequest,
-  SpendStreamResponse,
+  type SpendStreamResponse,
+  WalletServiceService,
 } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { invalidArgument } from "../ledger/ledger-error.js";
 import {
@@ -30,10 +31,24 @@ import type { RpcDependencies, UnaryBody } from "./unary-call.js";
  */
 export const maxInFlightOps = 256;
 
-type Call = ServerDuplexStream<SpendStreamRequest, SpendStreamResponse>;
+/**
+ * SpendStream as registered with grpc-js: the generated method, except that its requests reach
+ * the handler as the raw bytes, which {@link spendStreamCall} decodes itself. When the generated
+ * decoder throws inside grpc-js, grpc-js ends the stream with INTERNAL "Error deserializing
+ * request" and only tells the handler the call was cancelled, so nothing would log why it ended.
+ */
+export const spendStreamMethod = {
+  ...WalletServiceService.spendStream,
+  requestDeserialize: (bytes: Buffer): Buffer => bytes,
+} as const;
+
+/** The status a stream gets when one of its messages does not decode, as grpc-js sends it. */
+const undecodable = { code: status.INTERNAL, details: "Error deserializing request" } as const;
+
+type Call = ServerDuplexStream<Buffer, SpendStreamResponse>;
 type OperationKey = "spend" | "authorize" | "capture" | "void";
 
-/** The oneof cases in wire-field order, with the method name each one logs as. */
+/** The oneof cases, with the method name each one logs as. */
 const operationKeys: ReadonlyArray<[OperationKey, string]> = [
   ["spend", "SpendStream.Spend"],
   ["authorize", "SpendStream.Authorize"],
@@ -56,15 +71,22 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
  * running operations still complete in the ledger (a debit cannot be taken back half-way) but
  * their answers are dropped; the client resends them by request_id on a new stream.
  *
- * Logging: one `info` line when a stream opens and one when it closes (with its operation count),
- * one `debug` line per operation (a busy stream would otherwise write thousands of lines a
- * second), and, as for unary calls, `warn` for an unavailable store and `error` with the stack for
- * an unexpected failure (the client only sees INTERNAL "internal error").
+ * A message with several operations set (ts-proto keeps every case it decodes, where protobuf
+ * would keep the last one on the wire) is refused like one with none: INVALID_ARGUMENT on field
+ * `operation`, and nothing runs. A message that does not decode at all ends the stream with
+ * INTERNAL "Error deserializing request", as grpc-js would (see {@link spendStreamMethod}).
+ *
+ * Logging: one `info` line when a stream opens and one when it closes (with its operation count
+ * and code; `warn` with the cause when the server ended it with an error), one `debug` line per
+ * operation (a busy stream would otherwise write thousands of lines a second) and when the stream
+ * half-closes or waits for the client to read, and, as for unary calls, `warn` for an unavailable
+ * store and `error` with the stack for an unexpected failure (the client only sees INTERNAL
+ * "internal error").
  */
 export function spendStreamCall(
   deps: RpcDependencies,
   operations: SpendOperations,
-): handleBidiStreamingCall<SpendStreamRequest, SpendStreamResponse> {
+): handleBidiStreamingCall<Buffer, SpendStreamResponse> {
   return (call) => {
     try {
       openStream(call, deps, operations);
@@ -111,13 +133,20 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
   let waitingForDrain = false;
   let closed = false;
 
-  const close = (code: "OK" | "CANCELLED") => {
+  const close = (code: status, failure?: unknown) => {
     if (closed) return;
     closed = true;
-    logger.info(
-      { method: "SpendStream", streamId, project, code, ops, latencyMs: elapsedMs(openedMs) },
-      "stream closed",
-    );
+    const entry = {
+      method: "SpendStream",
+      streamId,
+      project,
+      code: status[code],
+      ops,
+      latencyMs: elapsedMs(openedMs),
+    };
+    // A client's own cancel is routine; a stream the server ended with an error needs a look.
+    if (code === status.OK || code === status.CANCELLED) logger.info(entry, "stream closed");
+    else logger.warn({ ...entry, err: failure }, "stream closed");
   };
   const writable = () => !closed && !call.cancelled && !call.destroyed && !call.writableEnded;
   const resumeIfReady = () => {
@@ -126,16 +155,17 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
   const endIfDone = () => {
     if (!halfClosed || inFlight > 0 || closed) return;
     if (writable()) call.end();
-    close("OK");
+    close(status.OK);
   };
 
   const answer = async (message: SpendStreamRequest): Promise<SpendStreamResponse> => {
     const startedMs = performance.now();
     const correlationId = message.correlationId;
-    const found = operationKeys.find(([key]) => message[key] !== undefined);
+    const set = operationKeys.filter(([key]) => message[key] !== undefined);
+    const found = set.length === 1 ? set[0] : undefined;
     const request: unknown = found === undefined ? undefined : message[found[0]];
     const line: CallLine = {
-      method: found?.[1] ?? "SpendStream.Unset",
+      method: found?.[1] ?? (set.length === 0 ? "SpendStream.Unset" : "SpendStream.Several"),
       requestId: ownRequestIdOf(request) ?? `${streamId}/${correlationId}`,
       project,
       walletId: undefined,
@@ -144,7 +174,10 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     };
     try {
       if (found === undefined) {
-        throw invalidArgument("operation", "set one of spend, authorize, capture or void");
+        throw invalidArgument(
+          "operation",
+          "exactly one of spend, authorize, capture or void must be set",
+        );
       }
       const key = found[0];
       // Each key's body takes that key's request type; the oneof lookup above pairs them.
@@ -176,6 +209,7 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
       if (writable() && !call.write(response)) {
         waitingForDrain = true;
         call.pause();
+        logger.debug({ method: "SpendStream", streamId, inFlight }, "stream waiting for drain");
       }
     } finally {
       resumeIfReady();
@@ -183,7 +217,17 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     }
   };
 
-  call.on("data", (message: SpendStreamRequest) => {
+  call.on("data", (bytes: Buffer) => {
+    // Messages grpc-js had already read when the stream failed are not run.
+    if (closed) return;
+    let message: SpendStreamRequest;
+    try {
+      message = SpendStreamRequest.decode(bytes);
+    } catch (error) {
+      close(undecodable.code, error);
+      failStream(call, undecodable);
+      return;
+    }
     ops += 1;
     inFlight += 1;
     if (inFlight >= maxInFlightOps) call.pause();
@@ -198,9 +242,10 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
   });
   call.on("end", () => {
     halfClosed = true;
+    logger.debug({ method: "SpendStream", streamId, inFlight }, "stream half-closed");
     endIfDone();
   });
-  call.on("cancelled", () => close("CANCELLED"));
+  call.on("cancelled", () => close(status.CANCELLED));
   // grpc-js already turns a stream error into the call's status; this listener only keeps a write
   // racing a cancel from becoming an unhandled 'error' event.
   call.on("error", (error: unknown) => {

@@ -1,20 +1,39 @@
-import type {
-  AddCreditsRequest,
-  AddCreditsResponse,
-  CloseWalletRequest,
-  CloseWalletResponse,
-  CreateWalletRequest,
-  CreateWalletResponse,
-  GetWalletRequest,
-  GetWalletResponse,
-  ListWalletsRequest,
-  ListWalletsResponse,
-  WalletServiceServer,
+import type { handleBidiStreamingCall } from "@grpc/grpc-js";
+import {
+  type AddCreditsRequest,
+  type AddCreditsResponse,
+  type CloseWalletRequest,
+  type CloseWalletResponse,
+  type CreateWalletRequest,
+  type CreateWalletResponse,
+  type GetWalletRequest,
+  type GetWalletResponse,
+  type ListWalletsRequest,
+  type ListWalletsResponse,
+  type SpendStreamResponse,
+  type WalletServiceServer,
+  WalletServiceService,
 } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { walletToMessage } from "./codec.js";
 import { spendOperations } from "./spend-operations.js";
-import { spendStreamCall } from "./spend-stream.js";
+import { spendStreamCall, spendStreamMethod } from "./spend-stream.js";
 import { type RpcDependencies, unaryCall } from "./unary-call.js";
+
+/**
+ * tollgate.v1.WalletService as registered: the generated definition, except SpendStream, whose
+ * handler decodes its own messages ({@link spendStreamMethod} says why).
+ */
+export const walletServiceDefinition = {
+  ...WalletServiceService,
+  spendStream: spendStreamMethod,
+} as const;
+
+/** The generated server interface, with SpendStream taking the raw bytes it decodes itself. */
+export type WalletServiceHandlers = {
+  [K in keyof WalletServiceServer as string extends K ? never : K]: K extends "spendStream"
+    ? handleBidiStreamingCall<Buffer, SpendStreamResponse>
+    : WalletServiceServer[K];
+};
 
 /**
  * grpc-js handlers of tollgate.v1.WalletService. Each one only decodes the request into the
@@ -23,7 +42,7 @@ import { type RpcDependencies, unaryCall } from "./unary-call.js";
  * validates them (and rejects anything past 2^53 - 1). Spend, Authorize, Capture and Void share
  * their bodies with SpendStream ({@link spendOperations}).
  */
-export function walletServiceHandlers(deps: RpcDependencies): WalletServiceServer {
+export function walletServiceHandlers(deps: RpcDependencies): WalletServiceHandlers {
   const { ledger } = deps;
   const operations = spendOperations(ledger);
   return {

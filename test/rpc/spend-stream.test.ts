@@ -1,155 +1,15 @@
-import { type ClientDuplexStream, Metadata, type StatusObject, status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
-import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details.js";
-import type { Status } from "../../gen/ts-proto/google/rpc/status.js";
-import type {
-  SpendRequest,
-  SpendStreamRequest,
-  SpendStreamResponse,
-} from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
-import { hashApiKey } from "../../server/auth/api-keys.js";
-import { maxInFlightOps } from "../../server/rpc/spend-stream.js";
-import type { TollgateServerOptions } from "../../server/server.js";
-import type { LedgerStore } from "../../server/store/ledger-store.js";
-import { eventually } from "../support/eventually.js";
+import { Metadata, status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
 import { defined } from "../support/grpc.js";
-import {
-  bearer,
-  call,
-  createRequest,
-  failure,
-  type Harness,
-  startHarness,
-  statusDetails,
-} from "./harness.js";
-import { type StoreUnderTest, stores } from "./stores.js";
+import { bearer, call, failure, statusDetails } from "./harness.js";
+import { stores } from "./stores.js";
+import { apiKey, openStream, spendOp, streamServers, unpack } from "./stream-harness.js";
 
-const apiKey = "stream-key-0123456789";
+/** The refusal of an operation with none, or several, of its cases set. */
+const exactlyOne = "exactly one of spend, authorize, capture or void must be set";
 
-/**
- * A store whose spends wait `delayMs`, or (with `gated`) until `release()`, counting how many run
- * at once.
- */
-function slowSpends(inner: LedgerStore, options: { delayMs?: number; gated?: boolean }) {
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const watch = { running: 0, maxRunning: 0, calls: 0, release: () => release() };
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (key !== "spend") return value.bind(target);
-      return async (...args: Parameters<LedgerStore["spend"]>) => {
-        watch.calls += 1;
-        watch.running += 1;
-        watch.maxRunning = Math.max(watch.maxRunning, watch.running);
-        try {
-          if (options.gated) await released;
-          else await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 0));
-          return await target.spend(...args);
-        } finally {
-          watch.running -= 1;
-        }
-      };
-    },
-  });
-  return { store, watch };
-}
-
-type Watch = ReturnType<typeof slowSpends>["watch"];
-
-/** A client side of SpendStream that collects answers by correlation id. */
-interface StreamUnderTest {
-  stream: ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
-  /** Sends one operation and resolves with its answer. */
-  send(message: SpendStreamRequest): Promise<SpendStreamResponse>;
-  /** Every answer received, in arrival order. */
-  answers: SpendStreamResponse[];
-  /** The stream's final status (OK included). */
-  ended: Promise<StatusObject>;
-}
-
-function openStream(h: Harness, metadata: Metadata = bearer(apiKey)): StreamUnderTest {
-  const stream = h.wallets.spendStream(metadata);
-  const answers: SpendStreamResponse[] = [];
-  const waiting = new Map<number, (answer: SpendStreamResponse) => void>();
-  stream.on("data", (answer: SpendStreamResponse) => {
-    answers.push(answer);
-    waiting.get(answer.correlationId)?.(answer);
-    waiting.delete(answer.correlationId);
-  });
-  const ended = new Promise<StatusObject>((resolve) => stream.on("status", resolve));
-  // A failed stream also emits 'error'; the status above is what the tests look at.
-  stream.on("error", () => {});
-  return {
-    stream,
-    answers,
-    ended,
-    send(message) {
-      const answered = new Promise<SpendStreamResponse>((resolve) =>
-        waiting.set(message.correlationId, resolve),
-      );
-      stream.write(message);
-      return answered;
-    },
-  };
-}
-
-function spendOp(walletId: string, amount: bigint, requestId: string): SpendRequest {
-  return { walletId, amount, service: "search", metadata: { agent: "a" }, requestId };
-}
-
-/** The ErrorInfo and BadRequest packed in a per-operation google.rpc.Status. */
-function unpack(error: Status | undefined) {
-  const find = (type: string) =>
-    error?.details.find((d) => d.typeUrl === `type.googleapis.com/${type}`);
-  const info = find("google.rpc.ErrorInfo");
-  const bad = find("google.rpc.BadRequest");
-  return {
-    errorInfo: info && ErrorInfo.decode(info.value),
-    badRequest: bad && BadRequest.decode(bad.value),
-  };
-}
-
-describe.each(stores)("WalletService.SpendStream ($name store)", ({ open }) => {
-  let h: Harness | undefined;
-  let opened: StoreUnderTest | undefined;
-
-  const start = async (
-    options: Partial<TollgateServerOptions> & { wrap?: (s: LedgerStore) => LedgerStore } = {},
-  ) => {
-    opened = open();
-    const { wrap, ...rest } = options;
-    h = await startHarness({
-      store: wrap ? wrap(opened.store) : opened.store,
-      apiKeys: [{ project: "alpha", keySha256: hashApiKey(apiKey) }],
-      ...rest,
-    });
-    return h;
-  };
-  afterEach(async () => {
-    await h?.close();
-    await opened?.cleanup();
-    h = undefined;
-    opened = undefined;
-  });
-
-  const createRoot = async (harness: Harness, budget: bigint, hardCap = true) => {
-    const { wallet } = await call(
-      harness.wallets,
-      harness.wallets.createWallet,
-      createRequest({ requestId: `root-${budget}`, budget, hardCap }),
-      bearer(apiKey),
-    );
-    return defined(wallet, "wallet").id;
-  };
-  const getWallet = async (harness: Harness, walletId: string) =>
-    defined(
-      (await call(harness.wallets, harness.wallets.getWallet, { walletId }, bearer(apiKey))).wallet,
-      "wallet",
-    );
+describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ open }) => {
+  const { start, createRoot, getWallet } = streamServers(open);
 
   it("answers mixed operations under their correlation ids with exact balances", async () => {
     const harness = await start({ logLevel: "debug" });
@@ -330,11 +190,7 @@ describe.each(stores)("WalletService.SpendStream ($name store)", ({ open }) => {
         domain: "tollgate.dev",
         metadata: { field: "operation" },
       },
-      badRequest: {
-        fieldViolations: [
-          { field: "operation", description: "set one of spend, authorize, capture or void" },
-        ],
-      },
+      badRequest: { fieldViolations: [{ field: "operation", description: exactlyOne }] },
     });
     const bad = await s.send({ correlationId: 6, spend: spendOp(walletId, -1n, "neg") });
     expect(bad.error?.code).toBe(status.INVALID_ARGUMENT);
@@ -345,110 +201,44 @@ describe.each(stores)("WalletService.SpendStream ($name store)", ({ open }) => {
     expect((await s.ended).code).toBe(status.OK);
   });
 
-  it("finishes the operations in flight when the client half-closes", async () => {
-    let watch: Watch | undefined;
-    const harness = await start({
-      wrap: (inner) => {
-        const slow = slowSpends(inner, { gated: true });
-        watch = slow.watch;
-        return slow.store;
+  it("refuses an operation with several set INVALID_ARGUMENT and runs none of them", async () => {
+    const harness = await start({ logLevel: "debug" });
+    const walletId = await createRoot(harness, 100n);
+    const s = openStream(harness);
+    // ts-proto encodes (and the server decodes) every case set, where protobuf keeps the last.
+    const both = await s.send({
+      correlationId: 3,
+      spend: spendOp(walletId, 10n, "both-s"),
+      authorize: {
+        walletId,
+        amount: 20n,
+        service: "llm",
+        metadata: {},
+        requestId: "both-a",
+        ttlSeconds: 60,
       },
     });
-    const walletId = await createRoot(harness, 1000n);
-    const s = openStream(harness);
-    for (let i = 1; i <= 20; i += 1) {
-      s.stream.write({ correlationId: i, spend: spendOp(walletId, 5n, `h${i}`) });
-    }
+    expect(both.spend).toBeUndefined();
+    expect(both.authorize).toBeUndefined();
+    expect(both.error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(both.error?.message).toBe(`operation: ${exactlyOne}`);
+    expect(unpack(both.error)).toEqual({
+      errorInfo: {
+        reason: "INVALID_ARGUMENT",
+        domain: "tollgate.dev",
+        metadata: { field: "operation" },
+      },
+      badRequest: { fieldViolations: [{ field: "operation", description: exactlyOne }] },
+    });
     s.stream.end();
-    await eventually(async () => expect(watch?.running).toBe(20));
-    let endedEarly = false;
-    void s.ended.then(() => {
-      endedEarly = true;
+    expect((await s.ended).code).toBe(status.OK);
+    expect(await getWallet(harness, walletId)).toMatchObject({
+      spent: 0n,
+      held: 0n,
+      available: 100n,
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(endedEarly).toBe(false);
-    watch?.release();
-    const ended = await s.ended;
-    expect(ended.code).toBe(status.OK);
-    expect(watch?.maxRunning).toBe(20);
-    expect(s.answers.map((a) => a.correlationId).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 20 }, (_, i) => i + 1),
-    );
-    expect(s.answers.every((a) => a.spend !== undefined)).toBe(true);
-    expect(await getWallet(harness, walletId)).toMatchObject({ spent: 100n, available: 900n });
-  });
-
-  it("answers 1000 pipelined spends, at most 256 at a time, through a slow reader", async () => {
-    let watch: Watch | undefined;
-    const harness = await start({
-      wrap: (inner) => {
-        // Long enough that every read message is still running when the next 256 arrive.
-        const slow = slowSpends(inner, { delayMs: 200 });
-        watch = slow.watch;
-        return slow.store;
-      },
-    });
-    const walletId = await createRoot(harness, 1000n);
-    const stream = harness.wallets.spendStream(bearer(apiKey));
-    const ended = new Promise<StatusObject>((resolve) => stream.on("status", resolve));
-    for (let i = 0; i < 1000; i += 1) {
-      stream.write({ correlationId: i, spend: spendOp(walletId, 1n, `p${i}`) });
-    }
-    stream.end();
-    // Read nothing for a while: the answers (each with a credential) overflow HTTP/2's window, so
-    // the server's write() returns false and it must wait for 'drain' before reading on.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const answers: SpendStreamResponse[] = [];
-    stream.on("data", (answer: SpendStreamResponse) => answers.push(answer));
-    expect((await ended).code).toBe(status.OK);
-
-    expect(answers).toHaveLength(1000);
-    expect(new Set(answers.map((a) => a.correlationId)).size).toBe(1000);
-    expect(answers.every((a) => a.spend !== undefined)).toBe(true);
-    expect(new Set(answers.map((a) => a.spend?.charge?.id)).size).toBe(1000);
-    expect(answers.map((a) => a.spend?.remaining).sort((a, b) => Number(a) - Number(b))[0]).toBe(
-      0n,
-    );
-    expect(watch?.calls).toBe(1000);
-    expect(watch?.maxRunning).toBe(maxInFlightOps);
-    expect(await getWallet(harness, walletId)).toMatchObject({ spent: 1000n, available: 0n });
-  });
-
-  it("stays healthy after a client cancels mid-stream", async () => {
-    let watch: Watch | undefined;
-    const harness = await start({
-      wrap: (inner) => {
-        const slow = slowSpends(inner, { gated: true });
-        watch = slow.watch;
-        return slow.store;
-      },
-    });
-    const walletId = await createRoot(harness, 1000n);
-    const s = openStream(harness);
-    for (let i = 1; i <= 30; i += 1) {
-      s.stream.write({ correlationId: i, spend: spendOp(walletId, 1n, `c${i}`) });
-    }
-    await eventually(async () => expect(watch?.running).toBe(30));
-    s.stream.cancel();
-    expect((await s.ended).code).toBe(status.CANCELLED);
-    await eventually(async () => {
-      expect(harness.logs.filter((l) => l.msg === "stream closed")).toMatchObject([
-        { code: "CANCELLED", project: "alpha" },
-      ]);
-    });
-    // The cancelled operations still complete in the ledger; their answers are dropped quietly.
-    watch?.release();
-    await eventually(async () => expect(watch?.running).toBe(0));
-    expect(s.answers).toEqual([]);
-
-    // Unary and a new stream still work, and whatever ran was charged exactly once.
-    const spentSoFar = (await getWallet(harness, walletId)).spent;
-    expect(spentSoFar).toBe(30n);
-    const fresh = openStream(harness);
-    const answer = await fresh.send({ correlationId: 1, spend: spendOp(walletId, 1n, "after") });
-    expect(answer.spend?.remaining).toBe(1000n - spentSoFar - 1n);
-    fresh.stream.end();
-    expect((await fresh.ended).code).toBe(status.OK);
-    expect(harness.logs.filter((l) => l.level === 50)).toEqual([]);
+    expect(harness.logs.filter((l) => String(l.method).startsWith("SpendStream."))).toMatchObject([
+      { method: "SpendStream.Several", code: "INVALID_ARGUMENT", reason: "INVALID_ARGUMENT" },
+    ]);
   });
 });

@@ -758,7 +758,8 @@ export type SpendStreamResponse = Message<"tollgate.v1.SpendStreamResponse"> & {
   } | {
     /**
      * The operation failed: the code, message and details (ErrorInfo, BadRequest) the unary RPC
-     * would have returned. An operation with no operation set fails INVALID_ARGUMENT.
+     * would have returned. An operation with none or several of spend, authorize, capture and
+     * void set fails INVALID_ARGUMENT (field `operation`) and runs nothing.
      *
      * @generated from field: google.rpc.Status error = 6;
      */

@@ -294,7 +294,8 @@ export interface SpendStreamResponse {
     | undefined;
   /**
    * The operation failed: the code, message and details (ErrorInfo, BadRequest) the unary RPC
-   * would have returned. An operation with no operation set fails INVALID_ARGUMENT.
+   * would have returned. An operation with none or several of spend, authorize, capture and
+   * void set fails INVALID_ARGUMENT (field `operation`) and runs nothing.
    */
   error?: Status | undefined;
 }
