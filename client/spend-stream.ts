@@ -1,34 +1,30 @@
-import { type ClientDuplexStream, type StatusObject, status } from "@grpc/grpc-js";
+import type { ClientDuplexStream, StatusObject } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import type {
   SpendStreamRequest,
   SpendStreamResponse,
   WalletServiceClient,
 } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import type { Amount } from "./amount.js";
-import {
-  required,
-  toAuthorizeResult,
-  toCaptureResult,
-  toSpendResult,
-  toVoidResult,
-} from "./convert.js";
-import {
-  type ErrorContext,
-  errorFromCallStatus,
-  errorFromServiceError,
-  errorFromStatus,
-} from "./errors/from-status.js";
-import { TollgateError } from "./errors/tollgate-error.js";
-import { UnavailableError } from "./errors/unavailable-error.js";
-import {
-  authorizeRequest,
-  captureRequest,
-  type SpendOperations,
-  spendRequest,
-  voidRequest,
-} from "./operations.js";
+import { errorFromServiceError, errorFromStatus } from "./errors/from-status.js";
+import type { SpendOperations } from "./operations.js";
 import { type CallOptions, checkDeadline, type ResolvedOptions } from "./options.js";
+import { type PendingOp, PendingTable } from "./pending-ops.js";
 import { backoffMs, isRetryable } from "./retry.js";
+import {
+  closedBeforeAnswer,
+  deadlinePassed,
+  shouldReconnect,
+  streamEndedError,
+  unanswered,
+} from "./stream-endings.js";
+import {
+  authorizeFrame,
+  captureFrame,
+  type StreamFrame,
+  spendFrame,
+  voidFrame,
+} from "./stream-frames.js";
 import type {
   AuthorizeOptions,
   AuthorizeResult,
@@ -49,66 +45,40 @@ export interface SpendStream extends SpendOperations {
   close(): void;
 }
 
-/**
- * Stream-level endings after which resending is worthwhile: the rpc contract says a SpendStream
- * fails only for authentication or transport reasons, and these are the transport ones (a
- * server restart or a dropped connection shows as UNAVAILABLE, INTERNAL (RST_STREAM) or
- * CANCELLED; OK is a server that ended the stream while operations were unanswered). Anything
- * else (UNAUTHENTICATED, PERMISSION_DENIED, UNIMPLEMENTED from a server without streaming...)
- * would fail again, so it rejects the unanswered operations instead of looping.
- */
-const reconnectCodes: ReadonlySet<number> = new Set([
-  status.OK,
-  status.CANCELLED,
-  status.UNKNOWN,
-  status.DEADLINE_EXCEEDED,
-  status.ABORTED,
-  status.INTERNAL,
-  status.UNAVAILABLE,
-]);
+type Call = ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
 
 /** How long an idle stream's polite half-close may take before it is cancelled. */
 const hangUpGraceMs = 1000;
 
-/** One operation sent and not yet answered. */
-interface PendingOp {
-  /** The correlation id; the same on every resend. */
-  readonly id: number;
-  /** The exact message resent after a reconnect: same request id, so applied at most once. */
-  readonly message: SpendStreamRequest;
-  readonly context: ErrorContext;
-  /** Per-operation UNAVAILABLE answers retried so far (as unary retries do). */
-  retries: number;
-  retryTimer?: NodeJS.Timeout;
-  settle(response: SpendStreamResponse): void;
-  fail(error: unknown): void;
-}
-
 /**
  * The client's one SpendStream: opened lazily by the first operation, multiplexing every
- * operation by a correlation id (a wrapping uint32 counter that skips ids still unanswered).
+ * operation by a correlation id ({@link PendingTable}).
  *
+ * - Validation: every operation is checked by the same builders as unary calls (lengths, counts,
+ *   encoded size) and refused alone before it is sent, so one bad operation cannot end the
+ *   stream the others share.
  * - Deadlines and aborts are per operation: an operation that is not answered in time rejects
- *   with an {@link UnavailableError} (it may have been applied: retry with the same request id);
- *   an aborted one rejects with `signal.reason` (it may still be applied by the server, as with
- *   a cancelled unary call that already arrived).
+ *   with an UnavailableError (it may have been applied: retry with the same request id); an
+ *   aborted one rejects with `signal.reason` (it may still be applied by the server, as with a
+ *   cancelled unary call that already arrived).
  * - Back-pressure: when `write()` returns false, further operations wait in a queue until
  *   `drain`; the server itself stops reading beyond 256 operations in flight.
- * - Transparent reconnect: when the stream ends for a transport reason, it is reopened with
+ * - Endings ({@link shouldReconnect}): after a transport failure the stream is reopened with
  *   exponential backoff and jitter, and every unanswered operation is resent with its original
- *   request id, so idempotency makes it exactly-once. UNAUTHENTICATED rejects them all instead.
+ *   request id, so idempotency makes it exactly-once. After any other ending, an operation
+ *   already sent rejects as an UnavailableError (it may have been applied), except after
+ *   UNAUTHENTICATED, PERMISSION_DENIED or UNIMPLEMENTED, which prove nothing ran.
  * - Idle policy: an open stream is an active call, which keeps Node alive, so after
  *   `streamIdleMs` (default 1000) with nothing pending it is half-closed; the next operation
  *   opens a new one. `close()` cancels it at once.
  */
 export class StreamChannel implements SpendStream {
-  private call: ClientDuplexStream<SpendStreamRequest, SpendStreamResponse> | undefined;
-  private readonly pending = new Map<number, PendingOp>();
+  private call: Call | undefined;
+  private readonly pending = new PendingTable();
   /** Operations to write on the current stream, oldest first (they are also in `pending`). */
   private queue: PendingOp[] = [];
   /** The last write returned false: wait for `drain`. */
   private blocked = false;
-  private lastId = 0;
   /** Consecutive stream failures without an answer in between; drives the reconnect backoff. */
   private failures = 0;
   private lastFailure: string | undefined;
@@ -123,13 +93,7 @@ export class StreamChannel implements SpendStream {
   ) {}
 
   async spend(walletId: string, amount: Amount, options: SpendOptions): Promise<SpendResult> {
-    const request = spendRequest(walletId, amount, options);
-    return this.submit(
-      { spend: request },
-      { requestId: request.requestId, walletId },
-      options,
-      (r) => toSpendResult(required(r.spend, "spend result")),
-    );
+    return this.submit(spendFrame(walletId, amount, options), options);
   }
 
   async authorize(
@@ -137,30 +101,15 @@ export class StreamChannel implements SpendStream {
     amount: Amount,
     options: AuthorizeOptions,
   ): Promise<AuthorizeResult> {
-    const request = authorizeRequest(walletId, amount, options);
-    return this.submit(
-      { authorize: request },
-      { requestId: request.requestId, walletId },
-      options,
-      (r) => toAuthorizeResult(required(r.authorize, "authorize result")),
-    );
+    return this.submit(authorizeFrame(walletId, amount, options), options);
   }
 
   async capture(holdId: string, amount: Amount, options?: CaptureOptions): Promise<CaptureResult> {
-    const request = captureRequest(holdId, amount, options);
-    return this.submit(
-      { capture: request },
-      { requestId: request.requestId, holdId },
-      options,
-      (r) => toCaptureResult(required(r.capture, "capture result")),
-    );
+    return this.submit(captureFrame(holdId, amount, options), options);
   }
 
   async void(holdId: string, options?: CallOptions): Promise<VoidResult> {
-    const request = voidRequest(holdId, options);
-    return this.submit({ void: request }, { requestId: request.requestId, holdId }, options, (r) =>
-      toVoidResult(required(r.void, "void result")),
-    );
+    return this.submit(voidFrame(holdId, options), options);
   }
 
   close(): void {
@@ -168,47 +117,38 @@ export class StreamChannel implements SpendStream {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.idleTimer);
-    for (const op of [...this.pending.values()]) {
-      op.fail(
-        new TollgateError(
-          `the tollgate client was closed before the answer arrived; the operation may have been applied: retry with the same request_id ${op.context.requestId}`,
-          { code: status.CANCELLED, reason: "CLIENT_CLOSED", requestId: op.context.requestId },
-        ),
-      );
-    }
+    for (const op of this.pending.all()) op.fail(closedBeforeAnswer(op.context));
     const call = this.call;
     this.call = undefined;
     call?.cancel();
   }
 
   /** Registers one operation, writes it as soon as the stream allows, and awaits its answer. */
-  private submit<T>(
-    operation: Omit<SpendStreamRequest, "correlationId">,
-    context: ErrorContext,
-    options: CallOptions | undefined,
-    pick: (response: SpendStreamResponse) => T,
-  ): Promise<T> {
+  private submit<T>(frame: StreamFrame<T>, options: CallOptions | undefined): Promise<T> {
+    const { context } = frame;
     const signal = options?.signal;
     signal?.throwIfAborted();
     if (this.closed) throw clientClosed(context.requestId);
     const deadlineMs = checkDeadline(options?.deadlineMs ?? this.settings.deadlineMs);
     return new Promise<T>((resolve, reject) => {
-      const id = this.nextId();
+      const id = this.pending.nextId();
       const finish = () => {
         clearTimeout(deadline);
         clearTimeout(op.retryTimer);
+        op.retryTimer = undefined;
         signal?.removeEventListener("abort", onAbort);
         this.forget(op);
       };
       const op: PendingOp = {
         id,
-        message: { correlationId: id, ...operation },
+        message: { correlationId: id, ...frame.operation },
         context,
         retries: 0,
+        sent: false,
         settle: (response) => {
           finish();
           try {
-            resolve(pick(response));
+            resolve(frame.pick(response));
           } catch (error) {
             reject(error);
           }
@@ -219,31 +159,14 @@ export class StreamChannel implements SpendStream {
         },
       };
       const deadline = setTimeout(
-        () => op.fail(this.deadlinePassed(deadlineMs, context)),
+        () => op.fail(deadlinePassed(deadlineMs, context, this.lastFailure)),
         deadlineMs,
       );
       const onAbort = () => op.fail(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.pending.set(id, op);
+      this.pending.add(op);
       this.enqueue(op);
     });
-  }
-
-  private deadlinePassed(deadlineMs: number, context: ErrorContext): UnavailableError {
-    const last =
-      this.lastFailure === undefined ? "" : ` (last stream failure: ${this.lastFailure})`;
-    return new UnavailableError(
-      `no answer on the spend stream within ${deadlineMs} ms${last}; the operation may have been applied: retry with the same request_id ${context.requestId}`,
-      { code: status.DEADLINE_EXCEEDED, reason: "DEADLINE_EXCEEDED", requestId: context.requestId },
-    );
-  }
-
-  /** The next correlation id: 1..2^32-1, wrapping, never one that is still unanswered. */
-  private nextId(): number {
-    do {
-      this.lastId = this.lastId >= 0xffff_ffff ? 1 : this.lastId + 1;
-    } while (this.pending.has(this.lastId));
-    return this.lastId;
   }
 
   private enqueue(op: PendingOp): void {
@@ -255,9 +178,7 @@ export class StreamChannel implements SpendStream {
   }
 
   private forget(op: PendingOp): void {
-    if (this.pending.get(op.id) !== op) return;
-    this.pending.delete(op.id);
-    if (this.pending.size > 0) return;
+    if (!this.pending.remove(op) || this.pending.size > 0) return;
     // Nothing left to resend: stop reconnecting, and let an idle stream go.
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -270,18 +191,21 @@ export class StreamChannel implements SpendStream {
 
   /** Opens a stream and (re)sends every unanswered operation on it, oldest first. */
   private open(): void {
-    let call: ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>;
+    let call: Call;
     try {
       call = this.wallets.spendStream(this.invoker.metadata());
     } catch (error) {
       // The channel refuses new calls (closed): nothing can be sent any more.
-      for (const op of [...this.pending.values()])
-        op.fail(errorFromServiceError(error, op.context));
+      for (const op of this.pending.all()) {
+        const cause = errorFromServiceError(error, op.context);
+        op.fail(unanswered(op, cause, "the spend stream could not be reopened"));
+      }
       return;
     }
     this.call = call;
     this.blocked = false;
-    this.queue = [...this.pending.values()];
+    // Operations waiting on a retry backoff are left to their timer.
+    this.queue = this.pending.sendable();
     call.on("data", (response: SpendStreamResponse) => this.onAnswer(response));
     call.on("drain", () => {
       if (this.call !== call) return;
@@ -314,7 +238,8 @@ export class StreamChannel implements SpendStream {
     if (call === undefined) return;
     while (!this.blocked && this.queue.length > 0) {
       const op = this.queue.shift() as PendingOp;
-      if (this.pending.get(op.id) !== op) continue;
+      if (!this.pending.holds(op)) continue;
+      op.sent = true;
       if (!call.write(op.message)) this.blocked = true;
     }
   }
@@ -336,7 +261,7 @@ export class StreamChannel implements SpendStream {
       op.retryTimer = setTimeout(
         () => {
           op.retryTimer = undefined;
-          if (this.pending.get(op.id) === op) this.enqueue(op);
+          if (this.pending.holds(op)) this.enqueue(op);
         },
         backoffMs(op.retries, this.settings.retry),
       );
@@ -345,18 +270,15 @@ export class StreamChannel implements SpendStream {
     op.fail(errorFromStatus(error, op.context));
   }
 
-  private onEnd(
-    call: ClientDuplexStream<SpendStreamRequest, SpendStreamResponse>,
-    ending: StatusObject,
-  ): void {
+  private onEnd(call: Call, ending: StatusObject): void {
     if (call !== this.call) return;
     this.call = undefined;
     this.queue = [];
     this.blocked = false;
     if (this.pending.size === 0 || this.closed) return;
     this.lastFailure = `${status[ending.code] ?? ending.code}: ${ending.details}`;
-    if (!reconnectCodes.has(ending.code)) {
-      for (const op of [...this.pending.values()]) op.fail(errorFromCallStatus(ending, op.context));
+    if (!shouldReconnect(ending.code)) {
+      for (const op of this.pending.all()) op.fail(streamEndedError(ending, op));
       return;
     }
     this.failures += 1;

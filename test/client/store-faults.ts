@@ -9,6 +9,8 @@ export interface SlowSpendOptions {
   answerAfterMs?: number;
   /** Slow only the first spend; later ones (retries) run at full speed. */
   firstOnly?: boolean;
+  /** Slow only the first `first` spends; later ones (retries) run at full speed. */
+  first?: number;
 }
 
 /** Counters a test can watch. */
@@ -37,7 +39,8 @@ export function slowSpends(
       if (key !== "spend") return value.bind(target);
       return async (...args: Parameters<LedgerStore["spend"]>) => {
         watch.started += 1;
-        const slow = !options.firstOnly || watch.started === 1;
+        const first = options.firstOnly ? 1 : (options.first ?? Number.POSITIVE_INFINITY);
+        const slow = watch.started <= first;
         try {
           if (slow) await pause(options.beforeMs);
           const result = await target.spend(...args);

@@ -173,10 +173,11 @@ describe("stream mode", () => {
   it("wraps correlation ids past 2^32-1", async () => {
     const tg = served.client({ mode: "stream" });
     const wallet = await tg.wallets.create({ budget: 10 });
-    (tg.stream() as unknown as { lastId: number }).lastId = 0xffff_fffe;
+    const ids = (tg.stream() as unknown as { pending: { lastId: number } }).pending;
+    ids.lastId = 0xffff_fffe;
     const results = await Promise.all([1, 2, 3].map(() => wallet.spend(1, { service: "s" })));
     expect(results.map((r) => r.remaining).sort()).toEqual([7n, 8n, 9n]);
-    expect((tg.stream() as unknown as { lastId: number }).lastId).toBe(2);
+    expect(ids.lastId).toBe(2);
   });
 
   it.each<Mode>(["unary", "stream"])(
@@ -191,4 +192,5 @@ describe("stream mode", () => {
       expect(wallet.available).toBe(8n);
     },
   );
+
 });
