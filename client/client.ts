@@ -80,9 +80,14 @@ export function createClient(options: ClientOptions): TollgateClient {
   });
   const invoker = new UnaryInvoker(settings);
   const unary = new UnaryOperations(invoker, wallets);
+  let closed = false;
   let stream: StreamChannel | undefined;
   const openStream = () => {
-    stream ??= new StreamChannel(wallets, invoker, settings);
+    if (stream === undefined) {
+      stream = new StreamChannel(wallets, invoker, settings);
+      // First asked for after close(): born closed, so its calls reject with CLIENT_CLOSED.
+      if (closed) stream.close();
+    }
     return stream;
   };
   const core: ClientCore = {
@@ -92,7 +97,6 @@ export function createClient(options: ClientOptions): TollgateClient {
     mode: settings.mode,
     operations: (mode) => (mode === "stream" ? openStream() : unary),
   };
-  let closed = false;
   return {
     wallets: new WalletDirectory(core),
     stream: openStream,
@@ -100,7 +104,8 @@ export function createClient(options: ClientOptions): TollgateClient {
       if (closed) return;
       closed = true;
       invoker.close();
-      openStream().close();
+      // Only a stream that exists has anything to close.
+      stream?.close();
       wallets.close();
     },
   };

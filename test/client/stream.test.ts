@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   InsufficientCreditsError,
   type Mode,
@@ -6,6 +6,7 @@ import {
   UnauthenticatedError,
   type Wallet,
 } from "../../client/index.js";
+import { StreamChannel } from "../../client/spend-stream.js";
 import { type CallLog, callLog, collect, rejection, type Served, serve } from "./support.js";
 
 /** A fixed mixed workload; returns what a caller could observe, ids and times left out. */
@@ -193,4 +194,18 @@ describe("stream mode", () => {
     },
   );
 
+  it("close() of a client that never streamed makes no stream; one asked for later is closed", async () => {
+    const closes = vi.spyOn(StreamChannel.prototype, "close");
+    try {
+      const tg = served.client({ mode: "unary", interceptors: [log.interceptor] });
+      const wallet = await tg.wallets.create({ budget: 10 });
+      tg.close();
+      expect(closes).toHaveBeenCalledTimes(0);
+      const error = await rejection(tg.stream().spend(wallet.id, 1, { service: "s" }));
+      expect(error).toMatchObject({ reason: "CLIENT_CLOSED" });
+      expect(log.count("SpendStream")).toBe(0);
+    } finally {
+      closes.mockRestore();
+    }
+  });
 });
