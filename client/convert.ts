@@ -74,6 +74,7 @@ function date(value: Date | undefined, what: string): Date {
   return required(value, what);
 }
 
+/** A receipt line as the public {@link Charge}: a known kind and a creation time, or INTERNAL. */
 export function toCharge(message: ChargeMessage): Charge {
   return {
     id: message.id,
@@ -89,6 +90,7 @@ export function toCharge(message: ChargeMessage): Charge {
   };
 }
 
+/** A hold as the public {@link Hold}: a known status and both timestamps, or INTERNAL. */
 export function toHold(message: HoldMessage): Hold {
   return {
     id: message.id,
@@ -103,6 +105,7 @@ export function toHold(message: HoldMessage): Hold {
   };
 }
 
+/** A Spend answer (unary or streamed) as the {@link SpendResult} a caller gets. */
 export function toSpendResult(response: SpendResponse): SpendResult {
   return {
     charge: toCharge(required(response.charge, "charge")),
@@ -112,6 +115,7 @@ export function toSpendResult(response: SpendResponse): SpendResult {
   };
 }
 
+/** An Authorize answer (unary or streamed) as the {@link AuthorizeResult} a caller gets. */
 export function toAuthorizeResult(response: AuthorizeResponse): AuthorizeResult {
   return {
     hold: toHold(required(response.hold, "hold")),
@@ -121,6 +125,7 @@ export function toAuthorizeResult(response: AuthorizeResponse): AuthorizeResult 
   };
 }
 
+/** A Capture answer (unary or streamed): the CAPTURE line, the resolved hold, the balance. */
 export function toCaptureResult(response: CaptureResponse): CaptureResult {
   return {
     charge: toCharge(required(response.charge, "charge")),
@@ -129,6 +134,7 @@ export function toCaptureResult(response: CaptureResponse): CaptureResult {
   };
 }
 
+/** A Void answer (unary or streamed): the released hold and the balance. */
 export function toVoidResult(response: VoidResponse): VoidResult {
   return { hold: toHold(required(response.hold, "hold")), remaining: response.remaining };
 }
@@ -150,6 +156,7 @@ function toChildReceipt(message: ChildReceiptMessage): ChildReceipt {
   };
 }
 
+/** A GetReceipt answer as the public {@link Receipt}, with its breakdowns and children. */
 export function toReceipt(message: ReceiptMessage): Receipt {
   return {
     walletId: message.walletId,

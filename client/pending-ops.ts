@@ -46,6 +46,7 @@ export class PendingTable {
     return this.lastId;
   }
 
+  /** Registers `op` under its id (from {@link PendingTable.nextId}). */
   add(op: PendingOp): void {
     this.ops.set(op.id, op);
   }
