@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 
 import grpc
 
-from budgeted_tool import budgeted
+from budgeted_tool import budgeted, current_charge
 from tollgate_client import (
+    Hold,
     IdempotencyKeyReusedError,
     InsufficientCreditsError,
     Tollgate,
@@ -50,18 +51,25 @@ class _LostReply(grpc.RpcError):
 
 
 class LoseSpendReplies(grpc.UnaryUnaryClientInterceptor):
-    """Lets every Spend reach the server, then drops the first ``count`` successful replies."""
+    """Lets every call of ``methods`` (Spend by default) reach the server, then drops the first
+    ``count`` successful replies of each."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.request_ids: list[str] = []
+    def __init__(self, count: int, methods: tuple[str, ...] = ("Spend",)) -> None:
+        self.left = dict.fromkeys(methods, count)
+        self.ids_by_method: dict[str, list[str]] = {m: [] for m in methods}
+
+    @property
+    def request_ids(self) -> list[str]:
+        """The request ids sent, in order, of the first method (Spend by default)."""
+        return next(iter(self.ids_by_method.values()))
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
         outcome = continuation(client_call_details, request)
-        if client_call_details.method.endswith("/Spend"):
-            self.request_ids.append(request.request_id)
-            if self.count > 0 and outcome.code() == grpc.StatusCode.OK:
-                self.count -= 1
+        method = client_call_details.method.rsplit("/", 1)[-1]
+        if method in self.left:
+            self.ids_by_method[method].append(request.request_id)
+            if self.left[method] > 0 and outcome.code() == grpc.StatusCode.OK:
+                self.left[method] -= 1
                 raise _LostReply()
         return outcome
 
@@ -175,6 +183,58 @@ class ClientTest(unittest.TestCase):
         )
         self.assertEqual(ran, ["a", "b"], "a refused call never runs the tool")
         RESULTS["budgeted"] = {"wallet": wallet.id}
+
+    def test_budgeted_tool_that_raises_is_not_charged(self) -> None:
+        wallet = self.client.wallets.create(name="failing-tool", budget=100)
+        seen: list[tuple[int, int]] = []
+
+        @budgeted(wallet, price=40, service="web_search")
+        def web_search(query: str) -> str:
+            """Searches the web, or fails."""
+            hold = current_charge()
+            assert isinstance(hold, Hold)
+            seen.append((hold.amount, wallet.balance().held))
+            if query == "boom":
+                raise ValueError("search backend down")
+            return f"results for {query}"
+
+        with self.assertRaises(ValueError):
+            web_search("boom")
+        self.assertEqual(seen, [(40, 40)], "the tool ran with its price held")
+        state = wallet.balance()
+        self.assertEqual((state.spent, state.held, state.available), (0, 0, 100))
+        self.assertEqual(web_search("ok"), "results for ok")
+        self.assertEqual((wallet.balance().spent, wallet.balance().available), (40, 60))
+
+        # upfront=True keeps the old behaviour: spent before the call, so a failure stays charged.
+        upfront_wallet = self.client.wallets.create(name="failing-upfront", budget=100)
+
+        @budgeted(upfront_wallet, price=40, service="web_search", upfront=True)
+        def upfront_search(query: str) -> str:
+            """Fails after being paid for."""
+            raise ValueError(query)
+
+        with self.assertRaises(ValueError):
+            upfront_search("boom")
+        self.assertEqual(upfront_wallet.balance().spent, 40)
+        RESULTS["raising"] = {"wallet": wallet.id, "upfront": upfront_wallet.id}
+
+    def test_hold_calls_reuse_their_request_ids_when_retried(self) -> None:
+        lossy = LoseSpendReplies(count=1, methods=("Authorize", "Capture"))
+        with Tollgate(ADDRESS, api_key=API_KEY, interceptors=[lossy]) as c:
+            wallet = c.wallets.create(name="retried-hold", budget=100)
+
+            @budgeted(wallet, price=25, service="llm")
+            def ask(prompt: str) -> str:
+                """Asks a model."""
+                return prompt.upper()
+
+            self.assertEqual(ask("hi"), "HI")
+            for method, ids in lossy.ids_by_method.items():
+                self.assertEqual(len(ids), 2, f"{method} was retried once")
+                self.assertEqual(ids[0], ids[1], f"{method} retried under its first id")
+            state = wallet.balance()
+            self.assertEqual((state.spent, state.held, state.available), (25, 0, 75))
 
     def test_wrong_or_missing_key_is_unauthenticated(self) -> None:
         for key in ("wrong-key-0123456789", None):

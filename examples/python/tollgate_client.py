@@ -8,137 +8,64 @@ The shape follows the reference workflow::
     charge = researcher.spend(45, service="web_search")   # charge.credential goes to the tool
     task.get_receipt().total_credits                       # 45
 
-Refusals raise a :class:`TollgateError` subclass decoded from the google.rpc.Status in the
-``grpc-status-details-bin`` trailer, e.g. :class:`InsufficientCreditsError` with ``requested``
-and ``available``.
+    hold = researcher.authorize(30, service="llm")       # reserve before an uncertain call...
+    researcher.capture(hold.id, 30)                        # ...then post it, or release it:
+    researcher.void(other_hold.id)                         # nothing charged
+
+Refusals raise a :class:`TollgateError` subclass (errors.py) decoded from the google.rpc.Status in
+the ``grpc-status-details-bin`` trailer, e.g. :class:`InsufficientCreditsError` with ``requested``
+and ``available``. Every mutation gets a request id once, so the client's retries of it reuse it
+and the server answers a repeat from its idempotency record instead of charging twice.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-try:
-    import grpc
-except ImportError as missing:  # pragma: no cover - a setup error, reported plainly
-    raise ImportError(
-        f"{missing}: apt-get install python3-grpcio python3-protobuf, and run Debian's"
-        " /usr/bin/python3 (another python3 first on PATH does not see those packages)"
-    ) from missing
+import grpc
 
-# The generated modules are not committed (generate.sh says why): find them in TOLLGATE_PYTHON_GEN
-# or in gen/ next to this file, so scripts run without a PYTHONPATH.
-sys.path.insert(0, os.environ.get("TOLLGATE_PYTHON_GEN") or str(Path(__file__).parent / "gen"))
-try:
-    from google.rpc import error_details_pb2, status_pb2
-    from tollgate.v1 import receipt_service_pb2, receipt_service_pb2_grpc, wallet_pb2
-    from tollgate.v1 import wallet_service_pb2, wallet_service_pb2_grpc
-except ImportError as missing:  # pragma: no cover - a setup error, reported plainly
-    raise ImportError(f"{missing}: run examples/python/generate.sh first") from missing
+from _stubs import receipt_service_pb2, receipt_service_pb2_grpc, wallet_pb2
+from _stubs import wallet_service_pb2, wallet_service_pb2_grpc
+from errors import (
+    IdempotencyKeyReusedError,
+    InsufficientCreditsError,
+    InvalidArgumentError,
+    NotFoundError,
+    TollgateError,
+    UnauthenticatedError,
+    UnavailableError,
+    WalletClosedError,
+    error_from_rpc,
+)
+
+__all__ = [
+    "Charge",
+    "Hold",
+    "IdempotencyKeyReusedError",
+    "InsufficientCreditsError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "Receipt",
+    "Tollgate",
+    "TollgateError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "Wallet",
+    "WalletClosedError",
+    "WalletState",
+    "Wallets",
+]
 
 Receipt = receipt_service_pb2.Receipt
 """The generated tollgate.v1.Receipt: ``total_credits``, ``call_count``, ``by_service``, ..."""
 
 WalletState = wallet_pb2.Wallet
 """The generated tollgate.v1.Wallet: ``budget``, ``available``, ``spent``, ``exhausted``, ..."""
-
-_DETAILS_KEY = "grpc-status-details-bin"
-_ERROR_INFO = error_details_pb2.ErrorInfo
-
-
-class TollgateError(Exception):
-    """A failed call: the gRPC code, the ErrorInfo reason ("" if none came) and its metadata."""
-
-    def __init__(
-        self, code: grpc.StatusCode, message: str, reason: str, metadata: Mapping[str, str]
-    ) -> None:
-        super().__init__(f"{reason or code.name}: {message}")
-        self.code = code
-        self.message = message
-        self.reason = reason
-        self.metadata = dict(metadata)
-
-
-class InvalidArgumentError(TollgateError):
-    """A request field is out of its limits; ``metadata["field"]`` names it."""
-
-
-class IdempotencyKeyReusedError(InvalidArgumentError):
-    """A request id was reused with different parameters."""
-
-
-class NotFoundError(TollgateError):
-    """The wallet or hold does not exist, or belongs to another project."""
-
-
-class InsufficientCreditsError(TollgateError):
-    """A hard cap (or the parent's available credits, for a child) refused the amount."""
-
-    @property
-    def wallet_id(self) -> str:
-        """The wallet that lacked credits (the parent, for a carve-out)."""
-        return self.metadata.get("wallet_id", "")
-
-    @property
-    def requested(self) -> int:
-        """Credits the call asked for."""
-        return int(self.metadata["requested"])
-
-    @property
-    def available(self) -> int:
-        """Credits the wallet had available."""
-        return int(self.metadata["available"])
-
-
-class WalletClosedError(TollgateError):
-    """The wallet (or an ancestor) is closed."""
-
-
-class UnauthenticatedError(TollgateError):
-    """The API key is missing or wrong."""
-
-
-class UnavailableError(TollgateError):
-    """The server or its store could not be reached (after the client's retries)."""
-
-
-_BY_REASON: dict[str, type[TollgateError]] = {
-    "INVALID_ARGUMENT": InvalidArgumentError,
-    "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
-    "WALLET_NOT_FOUND": NotFoundError,
-    "HOLD_NOT_FOUND": NotFoundError,
-    "INSUFFICIENT_CREDITS": InsufficientCreditsError,
-    "WALLET_CLOSED": WalletClosedError,
-    "UNAUTHENTICATED": UnauthenticatedError,
-    "STORE_UNAVAILABLE": UnavailableError,
-}
-# Errors with no ErrorInfo (a proxy's refusal, a connection that never opened) go by code.
-_BY_CODE: dict[grpc.StatusCode, type[TollgateError]] = {
-    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
-    grpc.StatusCode.UNAVAILABLE: UnavailableError,
-}
-
-
-def error_from_rpc(error: grpc.RpcError) -> TollgateError:
-    """Turns a failed call into its typed error, reading ErrorInfo from the status trailer."""
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    message: str = error.details() or ""  # type: ignore[attr-defined]
-    info = _ERROR_INFO()
-    for key, value in error.trailing_metadata() or ():  # type: ignore[attr-defined]
-        if key == _DETAILS_KEY:
-            status = status_pb2.Status.FromString(value)
-            for detail in status.details:
-                if detail.Is(_ERROR_INFO.DESCRIPTOR):
-                    detail.Unpack(info)
-    cls = _BY_REASON.get(info.reason) or _BY_CODE.get(code, TollgateError)
-    return cls(code, message, info.reason, info.metadata)
 
 
 @dataclass(frozen=True)
@@ -153,6 +80,21 @@ class Charge:
     remaining: int
     credential: str
     credential_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Credits reserved by :meth:`Wallet.authorize`, until captured, voided or expired."""
+
+    id: str
+    wallet_id: str
+    amount: int
+    service: str
+    request_id: str
+    remaining: int
+    credential: str
+    credential_expires_at: datetime
+    expires_at: datetime
 
 
 class Tollgate:
@@ -274,6 +216,64 @@ class Wallet:
             credential=reply.credential,
             credential_expires_at=reply.credential_expires_at.ToDatetime(tzinfo=timezone.utc),
         )
+
+    def authorize(
+        self,
+        amount: int,
+        service: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        ttl_seconds: int = 0,
+        request_id: str | None = None,
+    ) -> Hold:
+        """Reserves ``amount`` (same cap rules and errors as :meth:`spend`) until :meth:`capture`
+        or :meth:`void`, or until it expires after ``ttl_seconds`` (0: the server's default)."""
+        request = wallet_service_pb2.AuthorizeRequest(
+            wallet_id=self.id,
+            amount=amount,
+            service=service,
+            metadata=metadata or {},
+            ttl_seconds=ttl_seconds,
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        reply = self._client._call(self._client._wallet_stub.Authorize, request)
+        return Hold(
+            id=reply.hold.id,
+            wallet_id=reply.hold.wallet_id,
+            amount=reply.hold.amount,
+            service=reply.hold.service,
+            request_id=request.request_id,
+            remaining=reply.remaining,
+            credential=reply.credential,
+            credential_expires_at=reply.credential_expires_at.ToDatetime(tzinfo=timezone.utc),
+            expires_at=reply.hold.expires_at.ToDatetime(tzinfo=timezone.utc),
+        )
+
+    def capture(
+        self,
+        hold_id: str,
+        amount: int,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        request_id: str | None = None,
+    ) -> Any:
+        """Posts ``amount`` (at most the hold's) and releases the rest; returns the generated
+        CaptureResponse (``charge``, ``hold``, ``remaining``)."""
+        request = wallet_service_pb2.CaptureRequest(
+            hold_id=hold_id,
+            amount=amount,
+            metadata=metadata or {},
+            request_id=request_id or str(uuid.uuid4()),
+        )
+        return self._client._call(self._client._wallet_stub.Capture, request)
+
+    def void(self, hold_id: str, *, request_id: str | None = None) -> Any:
+        """Releases a hold without charging anything; returns the generated VoidResponse
+        (``hold``, ``remaining``)."""
+        request = wallet_service_pb2.VoidRequest(
+            hold_id=hold_id, request_id=request_id or str(uuid.uuid4())
+        )
+        return self._client._call(self._client._wallet_stub.Void, request)
 
     def create_child(
         self,

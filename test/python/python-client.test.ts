@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { apiKeysFromPairs } from "../../server/auth/api-keys.js";
 import { bearer, call, type Harness, startHarness } from "../rpc/harness.js";
 import { type StoreUnderTest, stores } from "../rpc/stores.js";
@@ -102,7 +103,7 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
   it("passes test_client.py, and the server agrees with the balances it left", async () => {
     const results = join(genDir, `results-${randomUUID()}.json`);
     const { stderr } = await runPython(h, ["test_client.py", "-v"], { TOLLGATE_RESULTS: results });
-    expect(stderr).toMatch(/Ran 7 tests in .*\n\nOK\n$/);
+    expect(stderr).toMatch(/Ran 9 tests in .*\n\nOK\n$/);
     const ids = JSON.parse(await readFile(results, "utf8")) as Record<
       string,
       Record<string, string>
@@ -145,6 +146,30 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
       available: 20n,
       byService: [{ key: "web_search", credits: 80n, callCount: 2n }],
     });
+    // A raising tool's hold was voided (a VOID line of the 40 released, nothing charged); the next
+    // call's hold was captured.
+    const lines = async (walletId: string) =>
+      (
+        await call(
+          h.receipts,
+          h.receipts.listCharges,
+          { walletId, includeDescendants: false, pageSize: 0, pageToken: "" },
+          bearer(apiKey),
+        )
+      ).charges.map((c) => [c.kind, c.amount, c.metadata.tool]);
+    expect(await lines(id("raising", "wallet"))).toEqual([
+      [ChargeKind.CHARGE_KIND_VOID, 40n, "web_search"],
+      [ChargeKind.CHARGE_KIND_CAPTURE, 40n, "web_search"],
+    ]);
+    expect(await receipt(id("raising", "wallet"))).toMatchObject({
+      totalCredits: 40n,
+      callCount: 1n,
+      available: 60n,
+    });
+    // upfront=True spends before the call, so its failed call stays charged.
+    expect(await lines(id("raising", "upfront"))).toEqual([
+      [ChargeKind.CHARGE_KIND_SPEND, 40n, "upfront_search"],
+    ]);
     expect(await receipt(id("retried", "wallet"))).toMatchObject({
       totalCredits: 60n,
       callCount: 2n,

@@ -1,0 +1,105 @@
+"""Typed errors of the tollgate Python client, decoded from a failed call's google.rpc.Status.
+
+Every refusal raises a :class:`TollgateError` subclass chosen by the ErrorInfo reason in the
+``grpc-status-details-bin`` trailer (or, without one, by the gRPC code), carrying that ErrorInfo's
+metadata, e.g. :class:`InsufficientCreditsError` with ``requested`` and ``available``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from _stubs import error_details_pb2, status_pb2
+
+_DETAILS_KEY = "grpc-status-details-bin"
+_ERROR_INFO = error_details_pb2.ErrorInfo
+
+
+class TollgateError(Exception):
+    """A failed call: the gRPC code, the ErrorInfo reason ("" if none came) and its metadata."""
+
+    def __init__(
+        self, code: grpc.StatusCode, message: str, reason: str, metadata: Mapping[str, str]
+    ) -> None:
+        super().__init__(f"{reason or code.name}: {message}")
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.metadata = dict(metadata)
+
+
+class InvalidArgumentError(TollgateError):
+    """A request field is out of its limits; ``metadata["field"]`` names it."""
+
+
+class IdempotencyKeyReusedError(InvalidArgumentError):
+    """A request id was reused with different parameters."""
+
+
+class NotFoundError(TollgateError):
+    """The wallet or hold does not exist, or belongs to another project."""
+
+
+class InsufficientCreditsError(TollgateError):
+    """A hard cap (or the parent's available credits, for a child) refused the amount."""
+
+    @property
+    def wallet_id(self) -> str:
+        """The wallet that lacked credits (the parent, for a carve-out)."""
+        return self.metadata.get("wallet_id", "")
+
+    @property
+    def requested(self) -> int:
+        """Credits the call asked for."""
+        return int(self.metadata["requested"])
+
+    @property
+    def available(self) -> int:
+        """Credits the wallet had available."""
+        return int(self.metadata["available"])
+
+
+class WalletClosedError(TollgateError):
+    """The wallet (or an ancestor) is closed."""
+
+
+class UnauthenticatedError(TollgateError):
+    """The API key is missing or wrong."""
+
+
+class UnavailableError(TollgateError):
+    """The server or its store could not be reached (after the client's retries)."""
+
+
+_BY_REASON: dict[str, type[TollgateError]] = {
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
+    "WALLET_NOT_FOUND": NotFoundError,
+    "HOLD_NOT_FOUND": NotFoundError,
+    "INSUFFICIENT_CREDITS": InsufficientCreditsError,
+    "WALLET_CLOSED": WalletClosedError,
+    "UNAUTHENTICATED": UnauthenticatedError,
+    "STORE_UNAVAILABLE": UnavailableError,
+}
+# Errors with no ErrorInfo (a proxy's refusal, a connection that never opened) go by code.
+_BY_CODE: dict[grpc.StatusCode, type[TollgateError]] = {
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+}
+
+
+def error_from_rpc(error: grpc.RpcError) -> TollgateError:
+    """Turns a failed call into its typed error, reading ErrorInfo from the status trailer."""
+    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
+    message: str = error.details() or ""  # type: ignore[attr-defined]
+    info = _ERROR_INFO()
+    for key, value in error.trailing_metadata() or ():  # type: ignore[attr-defined]
+        if key == _DETAILS_KEY:
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                if detail.Is(_ERROR_INFO.DESCRIPTOR):
+                    detail.Unpack(info)
+    cls = _BY_REASON.get(info.reason) or _BY_CODE.get(code, TollgateError)
+    return cls(code, message, info.reason, info.metadata)
