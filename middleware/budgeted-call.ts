@@ -1,5 +1,5 @@
 import { runWithCharge } from "./charge-context.js";
-import { openCharge } from "./open-charge.js";
+import { type OpenCharge, openCharge } from "./open-charge.js";
 import type { ResolvedBudget } from "./options.js";
 import { refusedResult } from "./refusal.js";
 
@@ -35,8 +35,7 @@ export async function budgetedCall<I, R, X>(
     await opened.release();
     throw error;
   }
-  if (budget.isFailure(result)) await opened.release();
-  else await opened.settle(result);
+  await finish(opened, result, () => budget.isFailure(result));
   return result;
 }
 
@@ -100,9 +99,26 @@ export async function* budgetedIterable<I, T, X>(
       }
     }
   }
-  if (result !== undefined && budget.isFailure(result)) await opened.release();
-  else await opened.settle(result as T);
+  await finish(opened, result as T, () => result !== undefined && budget.isFailure(result));
   return result;
+}
+
+/**
+ * Settles a call whose tool returned `result`, or releases it when `failed()` (the budget's
+ * `isFailure`) says so. A `failed()` that throws (a result of an unexpected shape) releases the
+ * hold too before the error propagates: a broken predicate must not leave the hold reserved
+ * until it expires.
+ */
+async function finish<R>(opened: OpenCharge<R>, result: R, failed: () => boolean): Promise<void> {
+  let failure: boolean;
+  try {
+    failure = failed();
+  } catch (error) {
+    await opened.release();
+    throw error;
+  }
+  if (failure) await opened.release();
+  else await opened.settle(result);
 }
 
 /** `promise`, unless `signal` aborts first: then a rejection with the abort reason. */

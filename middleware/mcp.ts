@@ -48,13 +48,14 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  *   `structuredContent` against the tool's output schema even on an error result, so the refusal
  *   would reach the caller as a validation failure. `onRefusal: "throw"` lets the SDK turn the
  *   error into a plain `isError` text result; a function may return any CallToolResult.
- * - A result with `isError: true` is a failed call: its hold is voided, as for a throw.
+ * - A result with `isError: true` (or no result object at all) is a failed call: its hold is
+ *   voided, as for a throw.
  * - `extra.signal` (the client's `notifications/cancelled`) voids the hold.
  * - Request ids: JSON-RPC ids are only unique within one session (every stdio or in-memory
- *   connection counts from 0 again), so `<tool>:<sessionId>:<JSON-RPC id>` is used when the
- *   transport has a session id (Streamable HTTP), and a random UUID per call otherwise; reusing
- *   a bare JSON-RPC id would replay another connection's charge. MCP itself never retries a
- *   request under the same id, so nothing is lost by this.
+ *   connection counts from 0 again), so `<tool>:<sessionId>:<JSON-RPC id>:<input fingerprint>`
+ *   is used when the transport has a session id (Streamable HTTP), and a random UUID per call
+ *   otherwise; reusing a bare JSON-RPC id would replay another connection's charge. MCP itself
+ *   never retries a request under the same id, so nothing is lost by this.
  */
 export function registerBudgetedTool<
   OutputArgs extends ZodRawShapeCompat | AnySchema,
@@ -72,7 +73,10 @@ export function registerBudgetedTool<
     {
       ...budget,
       onRefusal: onRefusal === "message" ? refusalResult : onRefusal,
-      isFailure: budget.isFailure ?? ((result) => result.isError === true),
+      // A callback that returned no result object failed as surely as one that threw.
+      isFailure:
+        budget.isFailure ??
+        ((result) => typeof result !== "object" || result === null || result.isError === true),
     },
     name,
   );

@@ -1,12 +1,8 @@
-import {
-  type Hold,
-  HoldExpiredError,
-  InsufficientCreditsError,
-  TollgateError,
-  type Wallet,
-} from "../client/index.js";
+import { InsufficientCreditsError, type SpendResult, type Wallet } from "../client/index.js";
 import type { ActiveCharge } from "./charge-context.js";
-import { type BudgetRefusal, type ResolvedBudget, toCredits } from "./options.js";
+import { warnReplayedCharge } from "./charge-warnings.js";
+import { openHold } from "./hold-charge.js";
+import type { BudgetRefusal, ResolvedBudget } from "./options.js";
 import { refusalOf } from "./refusal.js";
 import { requestIdBase, requestIdFor } from "./request-ids.js";
 
@@ -21,20 +17,19 @@ export interface OpenCharge<R> {
   release(): Promise<void>;
 }
 
-export type Opened<I, R> = OpenCharge<R> | { kind: "refused"; refusal: BudgetRefusal<I> };
-
 /**
- * Attempts of one tool call id that may have been voided before a new one starts. A framework
- * that retries the same call this often is broken; fail instead of probing the ledger forever.
+ * What {@link openCharge} decided before the tool runs: `open`, run the tool under the charge and
+ * then settle or release it exactly once; or `refused`, the wallet lacked the credits, so the tool
+ * must not run and the refusal is answered instead.
  */
-const maxAttempts = 32;
+export type Opened<I, R> = OpenCharge<R> | { kind: "refused"; refusal: BudgetRefusal<I> };
 
 const nothing = async () => {};
 
 /**
  * Asks the ledger for the credits of one call before the tool runs: one Spend (upfront) or an
- * Authorize (hold). InsufficientCreditsError becomes a refusal; every other error propagates, so
- * the tool never runs without a committed debit or hold (fail closed).
+ * Authorize (hold, see {@link openHold}). InsufficientCreditsError becomes a refusal; every other
+ * error propagates, so the tool never runs without a committed debit or hold (fail closed).
  */
 export async function openCharge<I, R>(
   budget: ResolvedBudget<I, R, unknown>,
@@ -48,12 +43,19 @@ export async function openCharge<I, R>(
     service: budget.service ?? budget.toolName,
     metadata: await budget.metadata(input),
   };
-  const { wallet } = budget;
   try {
     if (budget.settle === "upfront") {
       const requestId = requestIdFor(base, 1, "spend");
-      // A replay of the same call id returns the first SPEND: charged once however often it runs.
-      const spent = await wallet.spend(amount, { ...options, requestId });
+      // A replay of the same call id returns the first SPEND: charged once however often it
+      // runs, and however its runs interleave, so upfront runs need no call slot.
+      const spent = await budget.wallet.spend(amount, { ...options, requestId });
+      if (isReplay(budget.wallet, spent)) {
+        warnReplayedCharge(
+          budget.toolName,
+          requestId,
+          `spend ${spent.charge.id} of an earlier run`,
+        );
+      }
       const charge = {
         walletId: spent.charge.walletId,
         credential: spent.credential,
@@ -62,7 +64,7 @@ export async function openCharge<I, R>(
       };
       return { kind: "open", charge, settle: nothing, release: nothing };
     }
-    return await hold(budget, input, wallet, amount, base, options);
+    return await openHold(budget, input, amount, base, options);
   } catch (error) {
     if (error instanceof InsufficientCreditsError) {
       return { kind: "refused", refusal: refusalOf(budget, input, amount, error) };
@@ -72,110 +74,23 @@ export async function openCharge<I, R>(
 }
 
 /**
- * Authorizes `amount` under `<base>:authorize`. The ledger answers a repeated request id with the
- * hold as it is now, which tells what became of an earlier run of the same tool call:
- * - OPEN: a fresh hold, or one an earlier run left open (it crashed, or still runs): use it.
- * - CAPTURED: an earlier run succeeded and paid. Run again without charging: charged once.
- * - VOIDED/EXPIRED: an earlier run failed and was released. Replaying its ids would settle
- *   nothing, so start attempt n+1 under `<base>#<n+1>:...` and look again.
- * One extra round trip per earlier failed attempt, none on the common first run.
+ * SPEND lines this process was answered with, newest last, to recognise a replayed one. The
+ * ledger does not mark a replay, so a replay of a spend made by another process (or before a
+ * restart) is not recognised and not warned about. Bounded: a retry comes within minutes, not
+ * after ten thousand other upfront calls.
  */
-async function hold<I, R>(
-  budget: ResolvedBudget<I, R, unknown>,
-  input: I,
-  wallet: Wallet,
-  amount: bigint,
-  base: string,
-  options: { service: string; metadata: Record<string, string> },
-): Promise<OpenCharge<R>> {
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const requestId = requestIdFor(base, attempt, "authorize");
-    const granted = await wallet.authorize(amount, {
-      ...options,
-      requestId,
-      ...(budget.holdTtlSeconds === undefined ? {} : { ttlSeconds: budget.holdTtlSeconds }),
-    });
-    const held = granted.hold;
-    const charge = {
-      walletId: held.walletId,
-      credential: granted.credential,
-      holdId: held.id,
-      requestId,
-    };
-    if (held.status === "CAPTURED") {
-      return { kind: "open", charge, settle: nothing, release: nothing };
-    }
-    if (held.status === "OPEN") {
-      const ids = (op: "capture" | "void") => requestIdFor(base, attempt, op);
-      return {
-        kind: "open",
-        charge,
-        settle: (result) => capture(budget, wallet, held, input, result, ids),
-        release: () => release(wallet, held, ids("void")),
-      };
-    }
-  }
-  throw new Error(
-    `withBudget: tool call ${base} was attempted and voided ${maxAttempts} times; refusing to try again`,
-  );
-}
+const spendsSeen = new Set<string>();
+const spendsSeenMax = 10_000;
 
-/** Posts the price, or the actual cost clamped to the hold (a cost of 0 voids it). */
-async function capture<I, R>(
-  budget: ResolvedBudget<I, R, unknown>,
-  wallet: Wallet,
-  held: Hold,
-  input: I,
-  result: R,
-  ids: (op: "capture" | "void") => string,
-): Promise<void> {
-  let amount = held.amount;
-  let metadata: Record<string, string> | undefined;
-  if (budget.cost !== undefined) {
-    let actual: bigint;
-    try {
-      actual = toCredits(await budget.cost(result, input), "cost");
-    } catch (error) {
-      // A broken cost function must not leave the maximum reserved until the hold expires.
-      await release(wallet, held, ids("void"));
-      throw error;
-    }
-    if (actual === 0n) {
-      await wallet.void(held.id, { requestId: ids("void") });
-      return;
-    }
-    if (actual > held.amount) {
-      // The ledger refuses a capture above its hold (holds never overdraw a hard cap), and the
-      // work is done: post the maximum, record what it really cost, and say so.
-      metadata = { cost_over_max_price: actual.toString() };
-      process.emitWarning(
-        `${budget.toolName} cost ${actual} credits, over its maxPrice ${held.amount}; captured ${held.amount}`,
-        { code: "TOLLGATE_COST_OVER_MAX_PRICE" },
-      );
-    } else {
-      amount = actual;
+function isReplay(wallet: Wallet, spent: SpendResult): boolean {
+  const key = `${wallet.rootId}\u0000${spent.charge.id}`;
+  if (spendsSeen.has(key)) return true;
+  spendsSeen.add(key);
+  if (spendsSeen.size > spendsSeenMax) {
+    for (const oldest of spendsSeen) {
+      spendsSeen.delete(oldest);
+      break;
     }
   }
-  await wallet.capture(held.id, amount, {
-    requestId: ids("capture"),
-    ...(metadata ? { metadata } : {}),
-  });
-}
-
-/**
- * Voids a hold after a failed call. Never throws: the tool's own error is what the caller needs,
- * and a hold that cannot be voided now is released by the ledger when it expires.
- */
-async function release(wallet: Wallet, held: Hold, requestId: string): Promise<void> {
-  try {
-    await wallet.void(held.id, { requestId });
-  } catch (error) {
-    // Expired: the ledger has released it already, which is all a void would do.
-    if (error instanceof HoldExpiredError) return;
-    const reason = error instanceof TollgateError ? error.reason : String(error);
-    process.emitWarning(
-      `voiding hold ${held.id} failed (${reason}); it is released when it expires at ${held.expiresAt.toISOString()}`,
-      { code: "TOLLGATE_VOID_FAILED" },
-    );
-  }
+  return false;
 }

@@ -75,9 +75,14 @@ export interface BudgetOptions<I, R, X = string> {
   upfront?: boolean;
   /**
    * The request-id base of a call; the middleware appends `:authorize`, `:capture`, `:void` or
-   * `:spend` (and `#<attempt>` after a failed attempt). Default: `<tool>:<tool-call id>` when the
-   * framework gives a call id (so its retries are not charged twice), else a random UUID. Ids
-   * that are not 1..100 printable ASCII characters are replaced by a SHA-256 of themselves.
+   * `:spend` (and `#<attempt>` after a failed attempt). Default: `<tool>:<tool-call id>:<input
+   * fingerprint>` when the framework gives a call id, the fingerprint being the first 16 hex
+   * digits of SHA-256 over the input as canonical JSON (sorted keys): a retry (same id, same
+   * input) is not charged twice, while a reused id with another input (models reuse `call_0`) is
+   * charged as the new call it is. Without a call id: a random UUID. Ids that are not 1..100
+   * printable ASCII characters are replaced by `sha256:<hex>` of themselves. A custom base must
+   * be as specific: two different calls under one base share one charge (the second runs free,
+   * warned as `TOLLGATE_REPLAYED_CHARGE`).
    */
   requestId?: (input: I, toolCallId?: string) => string;
   /**

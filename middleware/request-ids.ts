@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { inputFingerprint } from "./fingerprint.js";
 
 /** The ledger operations one tool call may send, each under its own request id. */
 export type Operation = "authorize" | "capture" | "void" | "spend";
@@ -12,10 +13,13 @@ const printable = new RegExp(`^[\\x21-\\x7e]{1,${maxBaseChars}}$`);
 
 /**
  * The request-id base of one tool call: `custom(input, toolCallId)` when given, else
- * `<tool>:<toolCallId>` when the framework names the call (a framework retry of it then replays
- * the same ledger operations instead of charging again), else a random UUID (nothing to
- * deduplicate against). A base the ledger would refuse (spaces, non-ASCII, too long) becomes
- * `sha256:<hex>` of itself, which keeps it deterministic.
+ * `<tool>:<toolCallId>:<fingerprint>` when the framework names the call, else a random UUID
+ * (nothing to deduplicate against). A framework retry of a named call resends the same input, so
+ * it replays the same ledger operations instead of charging again; the 16-hex-digit
+ * {@link inputFingerprint} keeps a reused call id with another input (models reuse ids like
+ * `call_0` across turns) from replaying an earlier call's charge and running for free.
+ * A base the ledger would refuse (spaces, non-ASCII, over 100 characters) becomes `sha256:<hex>`
+ * of itself, which keeps it deterministic.
  */
 export function requestIdBase<I>(
   toolName: string,
@@ -25,8 +29,9 @@ export function requestIdBase<I>(
 ): string {
   let base: string;
   if (custom !== undefined) base = custom(input, toolCallId);
-  else if (toolCallId !== undefined && toolCallId !== "") base = `${toolName}:${toolCallId}`;
-  else return randomUUID();
+  else if (toolCallId !== undefined && toolCallId !== "") {
+    base = `${toolName}:${toolCallId}:${inputFingerprint(input)}`;
+  } else return randomUUID();
   return printable.test(base) ? base : `sha256:${createHash("sha256").update(base).digest("hex")}`;
 }
 

@@ -42,10 +42,16 @@ export interface WithBudgetOptions<A extends unknown[], R, X> extends BudgetOpti
  *    `onRefusal`'s result and the tool does not run;
  * 2. the tool runs with the charge as `currentCharge()`;
  * 3. success captures the price (or the actual `cost`); a throw or an abort voids the hold.
- *    If the capture itself fails (UNAVAILABLE after the client's retries, HOLD_EXPIRED for a
- *    tool that outlived `holdTtlSeconds`), the call rejects with that error rather than hand
- *    over a result nobody paid for; a framework retry under the same call id finds the open
- *    hold again and captures it.
+ *    A capture that fails UNAVAILABLE is retried under the same request id for a few more
+ *    seconds than the client's own retries (it is idempotent and the work is done). If it still
+ *    fails (or fails HOLD_EXPIRED for a tool that outlived `holdTtlSeconds`), the call rejects
+ *    with that error rather than hand over a result nobody paid for, and the result is lost. A
+ *    framework retry under the same call id and input then **runs the tool again**: on the hold
+ *    left open it runs and captures once; if the lost capture had in fact been applied it runs
+ *    without a charge (warning `TOLLGATE_REPLAYED_CHARGE`); after the hold expired it runs as a
+ *    new attempt under a new hold.
+ * 4. concurrent calls with the same call id and input run one at a time (the second waits for
+ *    the first, then behaves as a retry), so two runs never share one hold.
  *
  * An `async function*` tool is wrapped as one: the charge happens on its first `next()`, capture
  * when it finishes, void when it throws or is abandoned. The first argument is the tool's input.

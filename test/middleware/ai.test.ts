@@ -5,7 +5,14 @@ import { z } from "zod";
 import type { Wallet } from "../../client/index.js";
 import { budgetTool, walletExhausted } from "../../middleware/ai.js";
 import { currentCharge } from "../../middleware/index.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 /** The provider-spec result types, read off the mock (`@ai-sdk/provider` is not a direct dependency). */
 type LanguageModelV3GenerateResult = Awaited<ReturnType<MockLanguageModelV3["doGenerate"]>>;
@@ -94,8 +101,8 @@ describe.each(stores)("Vercel AI SDK ai@6 ($name store)", ({ open }) => {
       voidedHoldCount: 0n,
     });
     expect((await lines(wallet)).map((l) => l.requestId).sort()).toEqual([
-      "search:call-a:capture",
-      "search:call-b:capture",
+      `search:call-a:${fp.queryOne}:capture`,
+      `search:call-b:${fp.queryTwo}:capture`,
     ]);
     expect((await wallet.getReceipt()).byAgent).toEqual([
       { key: "researcher", credits: 10n, callCount: 2n },
@@ -186,7 +193,9 @@ describe.each(stores)("Vercel AI SDK ai@6 ($name store)", ({ open }) => {
       voidedHoldCredits: 5n,
       voidedHoldCount: 1n,
     });
-    expect((await lines(wallet)).map((l) => l.requestId)).toEqual(["search:call-x:void"]);
+    expect((await lines(wallet)).map((l) => l.requestId)).toEqual([
+      `search:call-x:${fp.queryTollgate}:void`,
+    ]);
   });
 
   it("an async *execute tool (preliminary results) captures its cost when it finishes", async () => {
@@ -212,7 +221,7 @@ describe.each(stores)("Vercel AI SDK ai@6 ($name store)", ({ open }) => {
     });
     expect(result.steps[0]?.toolResults[0]?.output).toEqual({ done: 3 });
     expect((await lines(wallet)).map((l) => [l.kind, l.amount, l.requestId])).toEqual([
-      ["CAPTURE", 6n, "crawl:c1:capture"],
+      ["CAPTURE", 6n, `crawl:c1:${fp.pages3}:capture`],
     ]);
   });
 

@@ -1,7 +1,14 @@
 import { Writable } from "node:stream";
-import { type Charge, createClient, type TollgateClient, type Wallet } from "../../client/index.js";
+import {
+  type Charge,
+  type ClientOptions,
+  createClient,
+  type TollgateClient,
+  type Wallet,
+} from "../../client/index.js";
 import { createLogger } from "../../server/logger.js";
 import { startTollgateServer, type TollgateServer } from "../../server/server.js";
+import type { LedgerStore } from "../../server/store/ledger-store.js";
 import { type StoreUnderTest, stores } from "../rpc/stores.js";
 
 export { stores };
@@ -17,9 +24,16 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
+/** What a test changes about the fixture: a wrapped store (faults), client options. */
+export interface FixtureOptions {
+  wrapStore?: (store: LedgerStore) => LedgerStore;
+  client?: Partial<ClientOptions>;
+}
+
 export async function startFixture(
   opened: StoreUnderTest,
   mode: "unary" | "stream" = "unary",
+  options: FixtureOptions = {},
 ): Promise<Fixture> {
   const methods: string[] = [];
   const sink = new Writable({
@@ -34,11 +48,11 @@ export async function startFixture(
   });
   // Debug: streamed operations are logged at debug, unary calls at info.
   const server = await startTollgateServer({
-    store: opened.store,
+    store: options.wrapStore ? options.wrapStore(opened.store) : opened.store,
     address: "127.0.0.1:0",
     logger: createLogger("debug", sink),
   });
-  const client = createClient({ address: server.address, mode });
+  const client = createClient({ address: server.address, mode, ...options.client });
   return {
     server,
     client,
@@ -80,3 +94,67 @@ export async function lines(
       metadata,
     }));
 }
+
+/**
+ * The `code` of every process warning `run` emitted (`TOLLGATE_VOID_FAILED`, ...), in order,
+ * after letting the warnings, which Node emits on the next tick, arrive.
+ */
+export async function warningCodes(run: () => Promise<unknown>): Promise<(string | undefined)[]> {
+  const codes: (string | undefined)[] = [];
+  const onWarning = (warning: Error) => codes.push((warning as Error & { code?: string }).code);
+  process.on("warning", onWarning);
+  try {
+    await run();
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  return codes;
+}
+
+/**
+ * The default request-id fingerprints (first 16 hex digits of SHA-256 over the canonical JSON)
+ * of the inputs the tests use, spelled out so a change of the format shows up as a failure.
+ */
+export const fingerprints = {
+  /** `"cats"` */
+  cats: "f1dbebe12b350336",
+  /** `"dogs"` */
+  dogs: "ff745dcb57397865",
+  /** `"q"` */
+  q: "90edba1c9d0bb14e",
+  /** `"https://example.com"` */
+  exampleCom: "5775c078c67ebad4",
+  /** `80` */
+  n80: "48449a14a4ff7d79",
+  /** `3` */
+  n3: "4e07408562bedb8b",
+  /** `5` */
+  n5: "ef2d127de37b942b",
+  /** `{"limit":3,"query":"cats"}` (whatever the key order) */
+  catsLimit3: "4c84457219914f5c",
+  /** `{"query":"rust"}` */
+  rust: "bf3ba9c43a8ebae5",
+  /** `{"query":"cats"}` */
+  queryCats: "fbae22b83842e344",
+  /** `{"query":"one"}` */
+  queryOne: "2acbad37fb4c7218",
+  /** `{"query":"two"}` */
+  queryTwo: "bb33ca5e94d9013f",
+  /** `{"query":"q"}` */
+  queryQ: "cf11c31927352aea",
+  /** `{"query":"x"}` */
+  queryX: "3b7b5a17b6341261",
+  /** `{"query":"tollgate"}` */
+  queryTollgate: "01c68fe230180ae3",
+  /** `{"pages":3}` */
+  pages3: "77cfe6e04689b043",
+  /** `{"pages":4}` */
+  pages4: "3bdbecf5aabcc14e",
+  /** `"https://a"` */
+  httpsA: "671df295d7a8be58",
+  /** `12` */
+  n12: "6b51d431df5d7f14",
+  /** `0` */
+  n0: "5feceb66ffc86f38",
+} as const;

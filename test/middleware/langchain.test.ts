@@ -6,7 +6,14 @@ import { z } from "zod";
 import { InsufficientCreditsError, type Wallet } from "../../client/index.js";
 import { currentCharge } from "../../middleware/index.js";
 import { budgetTool } from "../../middleware/langchain.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 const toolCall = (id: string, query: string): ToolCall => ({
   id,
@@ -78,8 +85,8 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
       voidedHoldCount: 0n,
     });
     expect((await lines(wallet)).map((l) => [l.requestId, l.metadata])).toEqual([
-      ["search:tc-1:capture", { agent: "researcher" }],
-      ["search:tc-2:capture", { agent: "researcher" }],
+      [`search:tc-1:${fp.queryOne}:capture`, { agent: "researcher" }],
+      [`search:tc-2:${fp.queryTwo}:capture`, { agent: "researcher" }],
     ]);
   });
 
@@ -98,8 +105,8 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
       voidedHoldCount: 1n,
     });
     expect((await lines(wallet)).map((l) => [l.kind, l.requestId])).toEqual([
-      ["VOID", "search:tc-r:void"],
-      ["CAPTURE", "search:tc-r#2:capture"],
+      ["VOID", `search:tc-r:${fp.queryQ}:void`],
+      ["CAPTURE", `search:tc-r:${fp.queryQ}#2:capture`],
     ]);
   });
 
@@ -148,7 +155,7 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
     })) as ToolMessage;
     expect(message.content).toBe("8");
     expect((await lines(wallet)).map((l) => [l.kind, l.amount, l.requestId])).toEqual([
-      ["CAPTURE", 8n, "crawl:tc-g:capture"],
+      ["CAPTURE", 8n, `crawl:tc-g:${fp.pages4}:capture`],
     ]);
   });
 });

@@ -7,7 +7,14 @@ import { z } from "zod";
 import type { Wallet } from "../../client/index.js";
 import { currentCharge } from "../../middleware/index.js";
 import { registerBudgetedTool } from "../../middleware/mcp.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 /** A real McpServer and Client over a linked in-memory transport pair. */
 async function connect(server: McpServer, sessionId?: string): Promise<Client> {
@@ -42,7 +49,7 @@ describe.each(stores)("MCP TypeScript SDK ($name store)", ({ open }) => {
   });
 
   const registerSearch = (
-    behaviour: "ok" | "isError" | "throw" | "hang" = "ok",
+    behaviour: "ok" | "isError" | "throw" | "hang" | "nothing" = "ok",
     outputSchema = false,
   ) =>
     registerBudgetedTool(
@@ -57,6 +64,8 @@ describe.each(stores)("MCP TypeScript SDK ($name store)", ({ open }) => {
       async ({ query }, extra) => {
         ran.push(query);
         if (behaviour === "throw") throw new Error("index offline");
+        // A callback that forgets to return: no CallToolResult at all.
+        if (behaviour === "nothing") return undefined as unknown as CallToolResult;
         if (behaviour === "isError") {
           return { isError: true, content: [{ type: "text", text: "no such index" }] };
         }
@@ -91,15 +100,15 @@ describe.each(stores)("MCP TypeScript SDK ($name store)", ({ open }) => {
     expect(line?.requestId).toMatch(/^[0-9a-f-]{36}:capture$/);
   });
 
-  it("uses <tool>:<sessionId>:<JSON-RPC id> when the transport has a session id", async () => {
+  it("uses <tool>:<sessionId>:<JSON-RPC id>:<input fingerprint> when the transport has a session id", async () => {
     registerSearch();
     client = await connect(server, "session-7");
     await client.callTool({ name: "search", arguments: { query: "one" } });
     await client.callTool({ name: "search", arguments: { query: "two" } });
     // JSON-RPC ids: 0 was `initialize`, then one per request.
     expect((await lines(wallet)).map((l) => l.requestId)).toEqual([
-      "search:session-7:1:capture",
-      "search:session-7:2:capture",
+      `search:session-7:1:${fp.queryOne}:capture`,
+      `search:session-7:2:${fp.queryTwo}:capture`,
     ]);
   });
 
@@ -149,6 +158,21 @@ describe.each(stores)("MCP TypeScript SDK ($name store)", ({ open }) => {
     const result = await client.callTool({ name: "search", arguments: { query: "q" } });
     expect(result.isError).toBe(true);
     expect(text(result)).toBe("no such index");
+    expect(await figures(wallet)).toEqual({
+      available: 12n,
+      totalCredits: 0n,
+      callCount: 0n,
+      voidedHoldCredits: 5n,
+      voidedHoldCount: 1n,
+    });
+  });
+
+  it("a callback that returns no result is a failed call: the hold is voided, not left open", async () => {
+    registerSearch("nothing");
+    client = await connect(server);
+    await client.callTool({ name: "search", arguments: { query: "q" } }).catch(() => undefined);
+    expect(ran).toEqual(["q"]);
+    expect(await wallet.refresh()).toMatchObject({ held: 0n, available: 12n });
     expect(await figures(wallet)).toEqual({
       available: 12n,
       totalCredits: 0n,

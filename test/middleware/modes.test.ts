@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Wallet } from "../../client/index.js";
 import { withBudget } from "../../middleware/index.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 type Mode = "unary" | "stream";
 type Ctx = { toolCallId?: string };
@@ -163,14 +170,14 @@ describe.each(stores)("unary and streaming modes ($name store)", ({ open }) => {
         l.requestId,
       ]),
     ).toEqual([
-      ["CAPTURE", 5n, "search:c1:capture"],
-      ["VOID", 7n, "scrape:c2:void"],
-      ["CAPTURE", 7n, "scrape:c2#2:capture"],
-      ["CAPTURE", 12n, "llm:c3:capture"],
-      ["VOID", 50n, "llm:c4:void"],
-      ["SPEND", 9n, "vendor:c5:spend"],
-      ["CAPTURE", 6n, "crawl:c6:capture"],
-      ["VOID", 20n, "crawl:c7:void"],
+      ["CAPTURE", 5n, `search:c1:${fp.cats}:capture`],
+      ["VOID", 7n, `scrape:c2:${fp.httpsA}:void`],
+      ["CAPTURE", 7n, `scrape:c2:${fp.httpsA}#2:capture`],
+      ["CAPTURE", 12n, `llm:c3:${fp.n12}:capture`],
+      ["VOID", 50n, `llm:c4:${fp.n0}:void`],
+      ["SPEND", 9n, `vendor:c5:${fp.q}:spend`],
+      ["CAPTURE", 6n, `crawl:c6:${fp.n3}:capture`],
+      ["VOID", 20n, `crawl:c7:${fp.n5}:void`],
     ]);
   });
 });

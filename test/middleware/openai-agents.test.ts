@@ -14,7 +14,14 @@ import { z } from "zod";
 import type { Wallet } from "../../client/index.js";
 import { currentCharge } from "../../middleware/index.js";
 import { budgetTool } from "../../middleware/openai-agents.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 /** A Model that answers each turn from a script: function calls, then a final message. No network. */
 class ScriptedModel implements Model {
@@ -115,8 +122,8 @@ describe.each(stores)("OpenAI Agents SDK ($name store)", ({ open }) => {
       voidedHoldCount: 0n,
     });
     expect((await lines(big)).map((l) => [l.kind, l.requestId, l.metadata])).toEqual([
-      ["CAPTURE", "search:fc-1:capture", { agent: "researcher" }],
-      ["CAPTURE", "search:fc-2:capture", { agent: "researcher" }],
+      ["CAPTURE", `search:fc-1:${fp.queryOne}:capture`, { agent: "researcher" }],
+      ["CAPTURE", `search:fc-2:${fp.queryTwo}:capture`, { agent: "researcher" }],
     ]);
   });
 
@@ -161,7 +168,9 @@ describe.each(stores)("OpenAI Agents SDK ($name store)", ({ open }) => {
       voidedHoldCredits: 5n,
       voidedHoldCount: 1n,
     });
-    expect((await lines(wallet)).map((l) => l.requestId)).toEqual(["search:fc-err:void"]);
+    expect((await lines(wallet)).map((l) => l.requestId)).toEqual([
+      `search:fc-err:${fp.queryX}:void`,
+    ]);
   });
 
   it("the tool's timeoutMs aborts details.signal: the hold is voided", async () => {

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Wallet } from "../../client/index.js";
 import { currentCharge, withBudget } from "../../middleware/index.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+} from "./fixture.js";
 
 type Ctx = { toolCallId?: string; abortSignal?: AbortSignal };
 
@@ -39,7 +46,7 @@ describe.each(stores)("withBudget: async-iterable tools ($name store)", ({ open 
       callCount: 1n,
     });
     expect((await lines(wallet)).map((l) => [l.kind, l.amount, l.requestId])).toEqual([
-      ["CAPTURE", 12n, "crawl:i1:capture"],
+      ["CAPTURE", 12n, `crawl:i1:${fp.n3}:capture`],
     ]);
   });
 
@@ -99,7 +106,7 @@ describe.each(stores)("withBudget: async-iterable tools ($name store)", ({ open 
     controller.abort(reason);
     await expect(second).rejects.toBe(reason);
     expect(await figures(wallet)).toMatchObject({ available: 100n, voidedHoldCount: 1n });
-    expect((await lines(wallet)).map((l) => l.requestId)).toEqual(["stalled:i6:void"]);
+    expect((await lines(wallet)).map((l) => l.requestId)).toEqual([`stalled:i6:${fp.q}:void`]);
   });
 
   it("charges nothing until the first next()", async () => {

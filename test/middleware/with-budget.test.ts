@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Wallet } from "../../client/index.js";
 import { type ActiveCharge, currentCharge, withBudget } from "../../middleware/index.js";
-import { type Fixture, figures, lines, startFixture, stores } from "./fixture.js";
+import {
+  type Fixture,
+  figures,
+  fingerprints as fp,
+  lines,
+  startFixture,
+  stores,
+  warningCodes,
+} from "./fixture.js";
 
 type Ctx = { toolCallId?: string; abortSignal?: AbortSignal };
 
@@ -37,7 +45,7 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
         kind: "CAPTURE",
         amount: 5n,
         service: "search",
-        requestId: "search:call-1:capture",
+        requestId: `search:call-1:${fp.cats}:capture`,
         metadata: {},
       },
     ]);
@@ -60,7 +68,13 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
       voidedHoldCount: 1n,
     });
     expect(await lines(wallet)).toEqual([
-      { kind: "VOID", amount: 7n, service: "scrape", requestId: "scrape:c1:void", metadata: {} },
+      {
+        kind: "VOID",
+        amount: 7n,
+        service: "scrape",
+        requestId: `scrape:c1:${fp.exampleCom}:void`,
+        metadata: {},
+      },
     ]);
   });
 
@@ -111,7 +125,7 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
           kind: "CAPTURE",
           amount: 50n,
           service: "llm",
-          requestId: "llm:l3:capture",
+          requestId: `llm:l3:${fp.n80}:capture`,
           metadata: { cost_over_max_price: "80" },
         },
       ]);
@@ -182,9 +196,14 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
       { wallet, price: 9, upfront: true, toolName: "vendor" },
     );
     await expect(paid("q", { toolCallId: "u1" })).rejects.toThrow("vendor 500");
-    const charge = (await paid("q", { toolCallId: "u1" })) as ActiveCharge | undefined;
+    let charge: ActiveCharge | undefined;
+    const codes = await warningCodes(async () => {
+      charge = (await paid("q", { toolCallId: "u1" })) as ActiveCharge | undefined;
+    });
+    // The retry runs on the first SPEND, free, and says so.
+    expect(codes).toEqual(["TOLLGATE_REPLAYED_CHARGE"]);
     expect(runs).toBe(2);
-    expect(charge).toMatchObject({ walletId: wallet.id, requestId: "vendor:u1:spend" });
+    expect(charge).toMatchObject({ walletId: wallet.id, requestId: `vendor:u1:${fp.q}:spend` });
     expect(charge?.chargeId).toMatch(/\./);
     expect(charge?.credential.length).toBeGreaterThan(20);
     expect(await figures(wallet)).toEqual({
@@ -195,7 +214,7 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
       voidedHoldCount: 0n,
     });
     expect((await lines(wallet)).map((l) => [l.kind, l.amount, l.requestId])).toEqual([
-      ["SPEND", 9n, "vendor:u1:spend"],
+      ["SPEND", 9n, `vendor:u1:${fp.q}:spend`],
     ]);
   });
 
@@ -206,10 +225,30 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
       toolName: "search",
     });
     const charge = (await seen("q", { toolCallId: "cc1" })) as ActiveCharge | undefined;
-    expect(charge).toMatchObject({ walletId: wallet.id, requestId: "search:cc1:authorize" });
+    expect(charge).toMatchObject({
+      walletId: wallet.id,
+      requestId: `search:cc1:${fp.q}:authorize`,
+    });
     expect(charge?.holdId).toMatch(/\.h\d+$/);
     expect(charge?.credential.split(".")).toHaveLength(3);
     expect(currentCharge()).toBeUndefined();
+  });
+
+  it("an isFailure that throws voids the hold and rejects with its error", async () => {
+    const odd = withBudget(
+      async (_q: string, _ctx?: Ctx) => undefined as unknown as { ok: boolean },
+      {
+        wallet,
+        price: 5,
+        toolName: "odd",
+        isFailure: (result) => !result.ok,
+      },
+    );
+    await expect(odd("q", { toolCallId: "f1" })).rejects.toBeInstanceOf(TypeError);
+    expect(await wallet.refresh()).toMatchObject({ held: 0n, available: 100n });
+    expect((await lines(wallet)).map((l) => [l.kind, l.amount, l.requestId])).toEqual([
+      ["VOID", 5n, `odd:f1:${fp.q}:void`],
+    ]);
   });
 
   it("rejects contradictory options when wrapping", () => {
