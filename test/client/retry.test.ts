@@ -5,7 +5,7 @@ import {
   type StatusObject,
   status,
 } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   InsufficientCreditsError,
   InvalidArgumentError,
@@ -15,7 +15,7 @@ import {
 } from "../../client/index.js";
 import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/redis-server.js";
-import { type SpendWatch, slowSpends, unavailableSpends } from "./store-faults.js";
+import { gatedSpends, type SpendWatch, slowSpends, unavailableSpends } from "./store-faults.js";
 import { type CallLog, callLog, collect, rejection, type Served, serve } from "./support.js";
 
 /**
@@ -254,18 +254,26 @@ describe("deadlines and aborts", () => {
   it.each(["unary", "stream"] as const)(
     "%s: an abort rejects with the signal's reason at once",
     async (mode) => {
-      const { client } = await slowServer(3000);
+      let gate: ReturnType<typeof gatedSpends> | undefined;
+      served = await serve({
+        wrapStore: (store) => {
+          gate = gatedSpends(store);
+          return gate.store;
+        },
+      });
       const log = callLog();
-      const tg = client({ mode, interceptors: [log.interceptor] });
+      const tg = served.client({ mode, interceptors: [log.interceptor] });
       const wallet = await tg.wallets.create({ budget: 100 });
       const reason = new Error("the user gave up");
       const controller = new AbortController();
       const pending = rejection(wallet.spend(1, { service: "s", signal: controller.signal }));
-      await eventually(async () => expect(watch?.started).toBe(1));
-      const abortedAt = Date.now();
+      // The spend reached the store, which holds it until released.
+      await eventually(async () => expect(gate?.watch.started).toBe(1));
       controller.abort(reason);
       expect(await pending).toBe(reason);
-      expect(Date.now() - abortedAt).toBeLessThan(1000);
+      // The server was still holding the spend: the rejection came from the abort alone.
+      expect(gate?.watch.finished).toBe(0);
+      gate?.release();
 
       // An already aborted signal sends nothing.
       const calls = log.calls.length;
@@ -276,20 +284,27 @@ describe("deadlines and aborts", () => {
     },
   );
 
-  it("an abort during a retry backoff rejects at once", async () => {
+  it("an abort during a retry backoff rejects without waiting it out", async () => {
     const { createClient } = await import("../../client/index.js");
+    // Full jitter pinned to its ceiling: the backoff is exactly 60 s, twice the test timeout,
+    // so only the abort can end the wait (a client that ignored it would time the test out).
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const log = callLog();
     const tg = createClient({
       address: `127.0.0.1:${await freePort()}`,
       retry: { maxAttempts: 5, initialBackoffMs: 60_000, maxBackoffMs: 60_000 },
+      interceptors: [log.interceptor],
     });
     try {
       const controller = new AbortController();
       const pending = rejection(tg.wallets.create({ budget: 1 }, { signal: controller.signal }));
-      setTimeout(() => controller.abort("stop"), 200);
-      const startedAt = Date.now();
+      // The first attempt has failed (UNAVAILABLE: nothing listens): the backoff has begun.
+      await eventually(async () => expect(log.calls[0]?.status).toBe(status.UNAVAILABLE));
+      controller.abort("stop");
       expect(await pending).toBe("stop");
-      expect(Date.now() - startedAt).toBeLessThan(5000);
+      expect(log.count("CreateWallet")).toBe(1);
     } finally {
+      vi.restoreAllMocks();
       tg.close();
     }
   });

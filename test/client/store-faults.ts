@@ -87,3 +87,39 @@ export function unavailableSpends(
   });
   return { store, watch };
 }
+
+/**
+ * The store whose spends wait, before running, until the test calls `release()`: a server that
+ * is still working for as long as the test needs, with no guessed durations. `started` counts
+ * spends that reached the store (waiting or not).
+ */
+export function gatedSpends(inner: LedgerStore): {
+  store: LedgerStore;
+  watch: SpendWatch;
+  release(): void;
+} {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
+  const store = new Proxy(inner, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof value !== "function") return value;
+      if (key !== "spend") return value.bind(target);
+      return async (...args: Parameters<LedgerStore["spend"]>) => {
+        watch.started += 1;
+        try {
+          await gate;
+          const result = await target.spend(...args);
+          watch.committed += 1;
+          return result;
+        } finally {
+          watch.finished += 1;
+        }
+      };
+    },
+  });
+  return { store, watch, release };
+}

@@ -79,8 +79,8 @@ describe("stream endings", () => {
 
   it("a reconnect leaves an operation waiting on its retry backoff to its timer: sent once per attempt", async () => {
     // Backoffs are random * ceiling: pin the jitter, long for the operation's retry backoff
-    // (about 990 ms), then short for the reconnect (about 10 ms), so the stream reopens while
-    // the operation still waits.
+    // (1980 ms: the room the test has to cut the connection), then short for the reconnect
+    // (20 ms), so the stream reopens while the operation still waits.
     let jitter = 0.99;
     vi.spyOn(Math, "random").mockImplementation(() => jitter);
     served = await serve({
@@ -96,7 +96,7 @@ describe("stream endings", () => {
       address: proxy.address,
       mode: "stream",
       deadlineMs: 30_000,
-      retry: { maxAttempts: 5, initialBackoffMs: 1000, maxBackoffMs: 1000 },
+      retry: { maxAttempts: 5, initialBackoffMs: 2000, maxBackoffMs: 2000 },
       interceptors: [log.interceptor],
     });
     const wallet = await tg.wallets.create({ budget: 100 });

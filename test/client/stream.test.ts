@@ -1,3 +1,4 @@
+import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   InsufficientCreditsError,
@@ -7,6 +8,7 @@ import {
   type Wallet,
 } from "../../client/index.js";
 import { StreamChannel } from "../../client/spend-stream.js";
+import { eventually } from "../support/eventually.js";
 import { type CallLog, callLog, collect, rejection, type Served, serve } from "./support.js";
 
 /** A fixed mixed workload; returns what a caller could observe, ids and times left out. */
@@ -148,16 +150,23 @@ describe("stream mode", () => {
     const stranger = served.client({
       mode: "stream",
       apiKey: "not-the-key-0123456789",
+      // No backoff: a reconnect, if the client wrongly tried one, would start at once.
+      retry: { initialBackoffMs: 0, maxBackoffMs: 0 },
       interceptors: [log.interceptor],
     });
     const stream = stranger.stream();
     const errors = await Promise.all(
       [1, 2, 3, 4, 5].map((n) => rejection(stream.spend(owner.id, n, { service: "s" }))),
     );
+    // Rejected with the ending's error (a resend loop would have kept them pending).
     for (const error of errors) expect(error).toBeInstanceOf(UnauthenticatedError);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(log.count("SpendStream")).toBe(1);
+    expect(log.calls.map((c) => [c.method.split("/").pop(), c.status])).toEqual([
+      ["SpendStream", status.UNAUTHENTICATED],
+    ]);
+    // A round trip to the server later (ample time for a zero-backoff reconnect to start),
+    // still the one stream.
     expect((await owner.refresh()).spent).toBe(0n);
+    expect(log.count("SpendStream")).toBe(1);
   });
 
   it("closes an idle stream and reopens it for the next operation", async () => {
@@ -166,7 +175,9 @@ describe("stream mode", () => {
     await wallet.spend(1, { service: "s" });
     await wallet.spend(1, { service: "s" });
     expect(log.count("SpendStream")).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = log.calls.find((c) => c.method.endsWith("/SpendStream"));
+    // The idle close is a half-close the server answers with OK (not a cancellation).
+    await eventually(async () => expect(first?.status).toBe(status.OK));
     expect((await wallet.spend(1, { service: "s" })).remaining).toBe(7n);
     expect(log.count("SpendStream")).toBe(2);
   });

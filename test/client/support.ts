@@ -119,21 +119,32 @@ export async function collect<T>(
   return { items, sizes };
 }
 
-/** Every call a client started (method path and the request objects it sent), in order. */
+/** Every call a client started (method path, the requests it sent, how it ended), in order. */
 export interface CallLog {
   interceptor: Interceptor;
-  calls: { method: string; requests: unknown[] }[];
+  calls: { method: string; requests: unknown[]; status?: number }[];
   /** How many calls of a method (`Spend`, `SpendStream`, ...) were started. */
   count(method: string): number;
 }
 
-/** A grpc-js interceptor that records calls without changing them. */
+/** A grpc-js interceptor that records calls (and their final status code) without changing them. */
 export function callLog(): CallLog {
   const calls: CallLog["calls"] = [];
   const interceptor: Interceptor = (options, nextCall) => {
-    const entry = { method: options.method_definition.path, requests: [] as unknown[] };
+    const entry: CallLog["calls"][number] = {
+      method: options.method_definition.path,
+      requests: [],
+    };
     calls.push(entry);
     return new InterceptingCall(nextCall(options), {
+      start(metadata, _listener, next) {
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            entry.status = status.code;
+            nextStatus(status);
+          },
+        });
+      },
       sendMessage(message, next) {
         entry.requests.push(message);
         next(message);
