@@ -79,24 +79,25 @@ describe("stream endings", () => {
 
   it("a reconnect leaves an operation waiting on its retry backoff to its timer: sent once per attempt", async () => {
     // Backoffs are random * ceiling: pin the jitter, long for the operation's retry backoff
-    // (1980 ms: the room the test has to cut the connection), then short for the reconnect
+    // (4950 ms: the room the test has to cut the connection, wide for a loaded CI machine), then short for the reconnect
     // (20 ms), so the stream reopens while the operation still waits.
     let jitter = 0.99;
     vi.spyOn(Math, "random").mockImplementation(() => jitter);
     served = await serve({
       server: { shutdownGraceMs: 0 },
-      // The first spend finds the store unavailable; the next commits and answers 2 s later, so
+      // The first spend finds the store unavailable; the next commits and answers 6 s later, so
       // a second copy sent at the reconnect would still be unanswered when the timer fires.
+      // (6 s > the 4950 ms backoff window.)
       wrapStore: (store) =>
-        unavailableSpends(slowSpends(store, { answerAfterMs: 2000 }).store, 1).store,
+        unavailableSpends(slowSpends(store, { answerAfterMs: 6000 }).store, 1).store,
     });
     proxy = await startTcpProxy(served.server.port);
     const log = callLog();
     const tg = served.client({
       address: proxy.address,
       mode: "stream",
-      deadlineMs: 30_000,
-      retry: { maxAttempts: 5, initialBackoffMs: 2000, maxBackoffMs: 2000 },
+      deadlineMs: 60_000,
+      retry: { maxAttempts: 5, initialBackoffMs: 5000, maxBackoffMs: 5000 },
       interceptors: [log.interceptor],
     });
     const wallet = await tg.wallets.create({ budget: 100 });
@@ -115,5 +116,5 @@ describe("stream endings", () => {
     // Stream 1: the first attempt. Stream 2: the retry, sent once, by its timer.
     expect(frames).toEqual([1, 1]);
     expect((await wallet.refresh()).spent).toBe(7n);
-  });
+  }, 60_000);
 });
