@@ -120,13 +120,19 @@ async function serverProcess(
     env: { ...process.env, TOLLGATE_BENCH_TARGETS: JSON.stringify(targetSettings) },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const replies: Array<(line: string) => void> = [];
+  // One exit listener for the process's life (not one per request): an early exit fails every
+  // reply still awaited.
+  const replies: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
+  child.once("exit", (code) => {
+    for (const reply of replies.splice(0)) {
+      reply.reject(new Error(`bench server process exited (${code})`));
+    }
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  lines.on("line", (line) => replies.shift()?.(line));
+  lines.on("line", (line) => replies.shift()?.resolve(line));
   const nextLine = () =>
     new Promise<string>((resolve, reject) => {
-      replies.push(resolve);
-      child.once("exit", (code) => reject(new Error(`bench server process exited (${code})`)));
+      replies.push({ resolve, reject });
     });
   const addresses = JSON.parse(await nextLine()) as Servers["addresses"];
   return {
