@@ -7,9 +7,10 @@ import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
 import { StoreHealth } from "./rpc/health.js";
+import { OpenStreams } from "./rpc/open-streams.js";
 import { receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
-import type { RpcDependencies } from "./rpc/unary-call.js";
+import type { StreamDependencies } from "./rpc/spend-stream.js";
 import { walletServiceDefinition, walletServiceHandlers } from "./rpc/wallet-service.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 
@@ -35,7 +36,10 @@ export interface TollgateServerOptions {
   logger?: Logger;
   /** Used only when `logger` is not given. Default `info`. */
   logLevel?: LogLevel;
-  /** How long `shutdown()` lets in-flight calls run before cancelling them. Default 10000. */
+  /**
+   * How long `shutdown()` lets in-flight calls run before cancelling them. Default 10000. Open
+   * SpendStreams do not count against it unless stuck: shutdown winds them down at once.
+   */
   shutdownGraceMs?: number;
   /** Largest request accepted, in bytes. Default 65536 (see `TollgateConfig`). */
   maxMessageBytes?: number;
@@ -55,8 +59,10 @@ export interface TollgateServer {
   readonly authOpen: boolean;
   /**
    * Graceful stop, idempotent: health turns NOT_SERVING, the listener closes and new calls are
-   * refused, in-flight calls get `shutdownGraceMs` to finish (then are cancelled), and the store
-   * is closed. Resolves when all of that is done.
+   * refused, every open SpendStream stops reading, answers its running operations and ends with
+   * UNAVAILABLE (so its client resends the rest elsewhere), in-flight calls get `shutdownGraceMs`
+   * to finish (then are cancelled), and the store is closed. Resolves when all of that is done:
+   * as soon as the last call ends, not at the grace deadline.
    */
   shutdown(): Promise<void>;
 }
@@ -83,10 +89,13 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     options.credentials ??
     (await CredentialIssuer.create(undefined, configDefaults.credentialTtlSeconds * 1000));
   const authenticator = new Authenticator(options.apiKeys ?? []);
-  const deps: RpcDependencies = {
+  const streams = new OpenStreams();
+  // The unary handlers ignore `streams`; SpendStream registers there (see StreamDependencies).
+  const deps: StreamDependencies = {
     ledger: new Ledger(options.store, credentials, { now: options.now }),
     authenticator,
     logger,
+    streams,
   };
 
   const server = new Server(
@@ -109,7 +118,11 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const shutdown = () => {
     stopping ??= (async () => {
       health.stop();
-      await drain(server, graceMs, logger);
+      // Close the listener first, so clients of the wound-down streams reconnect elsewhere
+      // instead of to this server.
+      const drained = drain(server, graceMs, logger);
+      streams.windDownAll();
+      await drained;
       try {
         await options.store.close();
       } catch (error) {

@@ -21,6 +21,7 @@ import {
   walletIdOf,
 } from "./call-log.js";
 import { errorToRpcStatus, errorToStatus } from "./error-status.js";
+import type { OpenStreams } from "./open-streams.js";
 import type { SpendOperations } from "./spend-operations.js";
 import type { RpcDependencies, UnaryBody } from "./unary-call.js";
 
@@ -40,6 +41,26 @@ export const maxInFlightOps = 256;
 export const spendStreamMethod = {
   ...WalletServiceService.spendStream,
   requestDeserialize: (bytes: Buffer): Buffer => bytes,
+} as const;
+
+/**
+ * What SpendStream needs besides the unary dependencies. `streams` is where the server's shutdown
+ * finds the open streams to wind down; it is optional only because `walletServiceHandlers` passes
+ * its {@link RpcDependencies} through unchanged (`startTollgateServer` always sets it). Without it
+ * a stream is never wound down, and shutdown waits for it until the grace deadline.
+ */
+export interface StreamDependencies extends RpcDependencies {
+  streams?: OpenStreams;
+}
+
+/**
+ * The status a stream ends with when the server shuts down. UNAVAILABLE, because it is one: every
+ * client treats it as "reconnect and resend what was not answered", which is exactly right, since
+ * every operation the stream read was answered first and none it did not read was run.
+ */
+const shuttingDown = {
+  code: status.UNAVAILABLE,
+  details: "server shutting down; operations not answered on this stream were not run: resend them",
 } as const;
 
 /** The status a stream gets when one of its messages does not decode, as grpc-js sends it. */
@@ -71,6 +92,13 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
  * running operations still complete in the ledger (a debit cannot be taken back half-way) but
  * their answers are dropped; the client resends them by request_id on a new stream.
  *
+ * Shutdown ({@link OpenStreams.windDownAll}): the stream stops reading at once, answers the
+ * operations already running, then ends with UNAVAILABLE (OK if the client had half-closed, since
+ * then every operation was read and answered). Operations the client sent but the stream had not
+ * read are never run, so the client resends them, by request_id, to the next server: each sent
+ * operation is either answered here or safe to resend. An UNAVAILABLE answer per operation would
+ * do the same with more wire and more code, and would spend one of the client's retry attempts.
+ *
  * A message with several operations set (ts-proto keeps every case it decodes, where protobuf
  * would keep the last one on the wire) is refused like one with none: INVALID_ARGUMENT on field
  * `operation`, and nothing runs. A message that does not decode at all ends the stream with
@@ -84,7 +112,7 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
  * "internal error").
  */
 export function spendStreamCall(
-  deps: RpcDependencies,
+  deps: StreamDependencies,
   operations: SpendOperations,
 ): handleBidiStreamingCall<Buffer, SpendStreamResponse> {
   return (call) => {
@@ -98,7 +126,7 @@ export function spendStreamCall(
   };
 }
 
-function openStream(call: Call, deps: RpcDependencies, operations: SpendOperations): void {
+function openStream(call: Call, deps: StreamDependencies, operations: SpendOperations): void {
   const { logger } = deps;
   const openedMs = performance.now();
   // Names the stream in its log lines, and stands in for an operation's missing request_id.
@@ -131,11 +159,16 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
   let inFlight = 0;
   let halfClosed = false;
   let waitingForDrain = false;
+  let windingDown = false;
+  /** Messages grpc-js delivered after shutdown began, dropped unread (the rest stay buffered). */
+  let unread = 0;
   let closed = false;
+  let forget = () => {};
 
   const close = (code: status, failure?: unknown) => {
     if (closed) return;
     closed = true;
+    forget();
     const entry = {
       method: "SpendStream",
       streamId,
@@ -144,18 +177,26 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
       ops,
       latencyMs: elapsedMs(openedMs),
     };
-    // A client's own cancel is routine; a stream the server ended with an error needs a look.
-    if (code === status.OK || code === status.CANCELLED) logger.info(entry, "stream closed");
+    // A client's own cancel, and a shutdown, are routine; a stream the server ended with an error
+    // needs a look.
+    if (windingDown) logger.info({ ...entry, shuttingDown: true, unread }, "stream closed");
+    else if (code === status.OK || code === status.CANCELLED) logger.info(entry, "stream closed");
     else logger.warn({ ...entry, err: failure }, "stream closed");
   };
   const writable = () => !closed && !call.cancelled && !call.destroyed && !call.writableEnded;
   const resumeIfReady = () => {
-    if (!closed && inFlight < maxInFlightOps && !waitingForDrain) call.resume();
+    if (!closed && !windingDown && inFlight < maxInFlightOps && !waitingForDrain) call.resume();
   };
   const endIfDone = () => {
-    if (!halfClosed || inFlight > 0 || closed) return;
-    if (writable()) call.end();
-    close(status.OK);
+    if (!(halfClosed || windingDown) || inFlight > 0 || closed) return;
+    // OK only when every message the client sent was read and answered.
+    if (halfClosed && unread === 0) {
+      if (writable()) call.end();
+      close(status.OK);
+      return;
+    }
+    close(shuttingDown.code);
+    failStream(call, shuttingDown);
   };
 
   const answer = async (message: SpendStreamRequest): Promise<SpendStreamResponse> => {
@@ -218,8 +259,13 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
   };
 
   call.on("data", (bytes: Buffer) => {
-    // Messages grpc-js had already read when the stream failed are not run.
+    // Messages grpc-js had already read when the stream failed are not run; nor are those that
+    // come after shutdown began (the client resends them, as they get no answer).
     if (closed) return;
+    if (windingDown) {
+      unread += 1;
+      return;
+    }
     let message: SpendStreamRequest;
     try {
       message = SpendStreamRequest.decode(bytes);
@@ -246,6 +292,15 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     endIfDone();
   });
   call.on("cancelled", () => close(status.CANCELLED));
+  if (deps.streams !== undefined) {
+    forget = deps.streams.add(() => {
+      if (closed || windingDown) return;
+      windingDown = true;
+      call.pause();
+      logger.debug({ method: "SpendStream", streamId, inFlight }, "stream winding down");
+      endIfDone();
+    });
+  }
   // grpc-js already turns a stream error into the call's status; this listener only keeps a write
   // racing a cancel from becoming an unhandled 'error' event.
   call.on("error", (error: unknown) => {
