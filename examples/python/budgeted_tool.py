@@ -24,6 +24,7 @@ termination condition can watch for it (or poll ``wallet.is_exhausted()``).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
@@ -63,6 +64,14 @@ def budgeted(
 
     def decorate(tool: Callable[P, R]) -> Callable[P, R | str]:
         tool_name = name or tool.__name__
+        # Calling an ``async def`` only creates its coroutine: the charge would be captured before
+        # the tool ran and a failure would never void it. The client is synchronous, so refuse
+        # such tools here rather than settle them wrongly.
+        if inspect.iscoroutinefunction(tool) or inspect.isasyncgenfunction(tool):
+            raise TypeError(
+                f"@budgeted: {tool_name} is async; wrap a synchronous function (this client is"
+                " synchronous), or charge around the await with wallet.authorize/capture/void"
+            )
         metadata = {"tool": tool_name}
 
         @functools.wraps(tool)

@@ -219,6 +219,17 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(upfront_wallet.balance().spent, 40)
         RESULTS["raising"] = {"wallet": wallet.id, "upfront": upfront_wallet.id}
 
+    def test_budgeted_refuses_async_tools(self) -> None:
+        wallet = self.client.wallets.create(name="async-tool", budget=100)
+
+        async def web_search(query: str) -> str:
+            """An async tool: its charge could not be settled when it really ran."""
+            return query
+
+        with self.assertRaisesRegex(TypeError, "web_search is async"):
+            budgeted(wallet, price=40, service="web_search")(web_search)
+        self.assertEqual(wallet.balance().spent, 0)
+
     def test_hold_calls_reuse_their_request_ids_when_retried(self) -> None:
         lossy = LoseSpendReplies(count=1, methods=("Authorize", "Capture"))
         with Tollgate(ADDRESS, api_key=API_KEY, interceptors=[lossy]) as c:

@@ -103,7 +103,7 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
   it("passes test_client.py, and the server agrees with the balances it left", async () => {
     const results = join(genDir, `results-${randomUUID()}.json`);
     const { stderr } = await runPython(h, ["test_client.py", "-v"], { TOLLGATE_RESULTS: results });
-    expect(stderr).toMatch(/Ran 9 tests in .*\n\nOK\n$/);
+    expect(stderr).toMatch(/Ran 10 tests in .*\n\nOK\n$/);
     const ids = JSON.parse(await readFile(results, "utf8")) as Record<
       string,
       Record<string, string>
