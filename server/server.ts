@@ -10,7 +10,7 @@ import { StoreHealth } from "./rpc/health.js";
 import { OpenStreams } from "./rpc/open-streams.js";
 import { receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
-import type { StreamDependencies } from "./rpc/spend-stream.js";
+import type { RpcDependencies } from "./rpc/unary-call.js";
 import { walletServiceDefinition, walletServiceHandlers } from "./rpc/wallet-service.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 
@@ -90,8 +90,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     (await CredentialIssuer.create(undefined, configDefaults.credentialTtlSeconds * 1000));
   const authenticator = new Authenticator(options.apiKeys ?? []);
   const streams = new OpenStreams();
-  // The unary handlers ignore `streams`; SpendStream registers there (see StreamDependencies).
-  const deps: StreamDependencies = {
+  const deps: RpcDependencies = {
     ledger: new Ledger(options.store, credentials, { now: options.now }),
     authenticator,
     logger,

@@ -44,16 +44,6 @@ export const spendStreamMethod = {
 } as const;
 
 /**
- * What SpendStream needs besides the unary dependencies. `streams` is where the server's shutdown
- * finds the open streams to wind down; it is optional only because `walletServiceHandlers` passes
- * its {@link RpcDependencies} through unchanged (`startTollgateServer` always sets it). Without it
- * a stream is never wound down, and shutdown waits for it until the grace deadline.
- */
-export interface StreamDependencies extends RpcDependencies {
-  streams?: OpenStreams;
-}
-
-/**
  * The status a stream ends with when the server shuts down. UNAVAILABLE, because it is one: every
  * client treats it as "reconnect and resend what was not answered", which is exactly right, since
  * every operation the stream read was answered first and none it did not read was run.
@@ -112,7 +102,7 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
  * "internal error").
  */
 export function spendStreamCall(
-  deps: StreamDependencies,
+  deps: RpcDependencies,
   operations: SpendOperations,
 ): handleBidiStreamingCall<Buffer, SpendStreamResponse> {
   return (call) => {
@@ -126,7 +116,7 @@ export function spendStreamCall(
   };
 }
 
-function openStream(call: Call, deps: StreamDependencies, operations: SpendOperations): void {
+function openStream(call: Call, deps: RpcDependencies, operations: SpendOperations): void {
   const { logger } = deps;
   const openedMs = performance.now();
   // Names the stream in its log lines, and stands in for an operation's missing request_id.
@@ -292,15 +282,13 @@ function openStream(call: Call, deps: StreamDependencies, operations: SpendOpera
     endIfDone();
   });
   call.on("cancelled", () => close(status.CANCELLED));
-  if (deps.streams !== undefined) {
-    forget = deps.streams.add(() => {
-      if (closed || windingDown) return;
-      windingDown = true;
-      call.pause();
-      logger.debug({ method: "SpendStream", streamId, inFlight }, "stream winding down");
-      endIfDone();
-    });
-  }
+  forget = deps.streams.add(() => {
+    if (closed || windingDown) return;
+    windingDown = true;
+    call.pause();
+    logger.debug({ method: "SpendStream", streamId, inFlight }, "stream winding down");
+    endIfDone();
+  });
   // grpc-js already turns a stream error into the call's status; this listener only keeps a write
   // racing a cancel from becoming an unhandled 'error' event.
   call.on("error", (error: unknown) => {

@@ -12,12 +12,18 @@ import {
   walletIdOf,
 } from "./call-log.js";
 import { errorToStatus } from "./error-status.js";
+import type { OpenStreams } from "./open-streams.js";
 
 /** What every handler needs: the ledger (all business rules), auth, and the call log. */
 export interface RpcDependencies {
   ledger: Ledger;
   authenticator: Authenticator;
   logger: Logger;
+  /**
+   * Where each open SpendStream registers, so the server's shutdown can wind them down at once
+   * instead of waiting for the grace deadline. Unary handlers do not use it.
+   */
+  streams: OpenStreams;
 }
 
 /** Per-call facts a handler may use. */
