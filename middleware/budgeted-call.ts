@@ -1,3 +1,4 @@
+import { raceAbort } from "./abort.js";
 import { runWithCharge } from "./charge-context.js";
 import { type OpenCharge, openCharge } from "./open-charge.js";
 import type { ResolvedBudget } from "./options.js";
@@ -24,7 +25,7 @@ export async function budgetedCall<I, R, X>(
   run: () => R | PromiseLike<R>,
 ): Promise<R | X | string> {
   call.signal?.throwIfAborted();
-  const opened = await openCharge(budget, call.input, call.toolCallId);
+  const opened = await openCharge(budget, call.input, call.toolCallId, call.signal);
   if (opened.kind === "refused") return refusedResult(budget, opened.refusal);
   let result: R;
   try {
@@ -56,7 +57,7 @@ export async function* budgetedIterable<I, T, X>(
   start: () => AsyncIterable<T>,
 ): AsyncGenerator<T | X | string, T | X | string | undefined, undefined> {
   call.signal?.throwIfAborted();
-  const opened = await openCharge(budget, call.input, call.toolCallId);
+  const opened = await openCharge(budget, call.input, call.toolCallId, call.signal);
   if (opened.kind === "refused") {
     const refused = await refusedResult(budget, opened.refusal);
     yield refused;
@@ -119,26 +120,6 @@ async function finish<R>(opened: OpenCharge<R>, result: R, failed: () => boolean
   }
   if (failure) await opened.release();
   else await opened.settle(result);
-}
-
-/** `promise`, unless `signal` aborts first: then a rejection with the abort reason. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** True for `async function*` (and async generator methods): calling one runs none of its code. */

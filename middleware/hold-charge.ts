@@ -48,6 +48,9 @@ type AuthorizeBase = { service: string; metadata: Record<string, string> };
  * - VOIDED/EXPIRED: an earlier run failed and was released. Replaying its ids would settle
  *   nothing, so start attempt n+1 under `<base>#<n+1>:...` and look again.
  * One extra round trip per earlier failed attempt, none on the common first run.
+ *
+ * `signal` (the call's cancellation) ends a wait for an earlier run at once with its reason; the
+ * wait authorizes nothing, and a hold it was answered with belongs to the earlier run.
  */
 export async function openHold<I, R>(
   budget: ResolvedBudget<I, R, unknown>,
@@ -55,9 +58,10 @@ export async function openHold<I, R>(
   amount: bigint,
   base: string,
   options: AuthorizeBase,
+  signal?: AbortSignal,
 ): Promise<OpenCharge<R>> {
   const { wallet } = budget;
-  const slot = await claimCallSlot(wallet.rootId, base);
+  const slot = await claimCallSlot(wallet.rootId, base, signal);
   try {
     const ttl = budget.holdTtlSeconds === undefined ? {} : { ttlSeconds: budget.holdTtlSeconds };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {

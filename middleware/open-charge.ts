@@ -35,6 +35,7 @@ export async function openCharge<I, R>(
   budget: ResolvedBudget<I, R, unknown>,
   input: I,
   toolCallId: string | undefined,
+  signal?: AbortSignal,
 ): Promise<Opened<I, R>> {
   const amount = await budget.amount(input);
   if (amount === 0n) return { kind: "open", charge: undefined, settle: nothing, release: nothing };
@@ -64,7 +65,7 @@ export async function openCharge<I, R>(
       };
       return { kind: "open", charge, settle: nothing, release: nothing };
     }
-    return await openHold(budget, input, amount, base, options);
+    return await openHold(budget, input, amount, base, options, signal);
   } catch (error) {
     if (error instanceof InsufficientCreditsError) {
       return { kind: "refused", refusal: refusalOf(budget, input, amount, error) };

@@ -30,7 +30,7 @@ export function requestIdBase<I>(
   let base: string;
   if (custom !== undefined) base = custom(input, toolCallId);
   else if (toolCallId !== undefined && toolCallId !== "") {
-    base = `${toolName}:${toolCallId}:${inputFingerprint(input)}`;
+    base = `${toolName}:${toolCallId}:${inputFingerprint(input, toolName)}`;
   } else return randomUUID();
   return printable.test(base) ? base : `sha256:${createHash("sha256").update(base).digest("hex")}`;
 }

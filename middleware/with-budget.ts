@@ -51,7 +51,8 @@ export interface WithBudgetOptions<A extends unknown[], R, X> extends BudgetOpti
  *    without a charge (warning `TOLLGATE_REPLAYED_CHARGE`); after the hold expired it runs as a
  *    new attempt under a new hold.
  * 4. concurrent calls with the same call id and input run one at a time (the second waits for
- *    the first, then behaves as a retry), so two runs never share one hold.
+ *    the first, then behaves as a retry; an abort ends its wait at once), so two runs never
+ *    share one hold.
  *
  * An `async function*` tool is wrapped as one: the charge happens on its first `next()`, capture
  * when it finishes, void when it throws or is abandoned. The first argument is the tool's input.

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Wallet } from "../../client/index.js";
-import { withBudget } from "../../middleware/index.js";
+import { currentCharge, withBudget } from "../../middleware/index.js";
 import { eventually } from "../support/eventually.js";
 import {
   type Fixture,
@@ -286,6 +286,98 @@ describe.each(stores)("withBudget: retries and request ids ($name store)", ({ op
       expect(
         (await lines(wallet)).filter((l) => l.kind !== "EXPIRE").map((l) => [l.kind, l.requestId]),
       ).toEqual([["CAPTURE", `search:call-3:${fp.q}#2:capture`]]);
+    });
+
+    it("runs waiting on one that outlived its hold go one at a time, each under its own hold", async () => {
+      // A hangs past its hold; B and C, both waiting on it, must not both take it as their
+      // earlier run and share one hold (B's void would then fail C's capture).
+      let openGate = () => {};
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let active = 0;
+      let maxActive = 0;
+      const holds: Record<string, string | undefined> = {};
+      const search = withBudget(
+        async (_q: string, ctx: Ctx & { who: string }) => {
+          holds[ctx.who] = currentCharge()?.holdId;
+          active += 1;
+          maxActive = Math.max(maxActive, active);
+          try {
+            if (ctx.who === "A") await gate;
+            else await new Promise((resolve) => setTimeout(resolve, 50));
+            if (ctx.who === "B") throw new Error("B failed");
+            return `${ctx.who} paid`;
+          } finally {
+            active -= 1;
+          }
+        },
+        { wallet, price: 10, toolName: "search", holdTtlSeconds: 1 },
+      );
+      const a = settled(search("q", { toolCallId: "call-4", who: "A" }));
+      await eventually(async () => expect((await wallet.refresh()).held).toBe(10n));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const b = settled(search("q", { toolCallId: "call-4", who: "B" }));
+      const c = settled(search("q", { toolCallId: "call-4", who: "C" }));
+      expect(await b).toEqual({ error: "B failed" });
+      expect(await c).toEqual({ value: "C paid" });
+      openGate();
+      expect(await a).toMatchObject({ error: expect.stringMatching(/expired/i) });
+      // A (hanging) and one of B, C; never B and C together.
+      expect(maxActive).toBe(2);
+      expect(holds).toEqual({
+        A: `${wallet.id}.h1`,
+        B: `${wallet.id}.h3`,
+        C: `${wallet.id}.h5`,
+      });
+      expect(await figures(wallet)).toEqual({
+        available: 90n,
+        totalCredits: 10n,
+        callCount: 1n,
+        // A's hold expired, B's was voided.
+        voidedHoldCredits: 20n,
+        voidedHoldCount: 2n,
+      });
+      expect(
+        (await lines(wallet)).filter((l) => l.kind !== "EXPIRE").map((l) => [l.kind, l.requestId]),
+      ).toEqual([
+        ["VOID", `search:call-4:${fp.q}#2:void`],
+        ["CAPTURE", `search:call-4:${fp.q}#3:capture`],
+      ]);
+    });
+
+    it("an aborted duplicate stops waiting at once: it rejects with the reason and authorizes nothing", async () => {
+      const { search, open, runs } = gated(["ok", "ok"]);
+      let firstSettled = false;
+      const first = settled(search("q", { toolCallId: "call-5" })).finally(() => {
+        firstSettled = true;
+      });
+      await eventually(async () => expect((await wallet.refresh()).held).toBe(10n));
+      const controller = new AbortController();
+      const second = search("q", { toolCallId: "call-5", abortSignal: controller.signal });
+      second.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(runs()).toBe(1);
+      const reason = new Error("the user cancelled");
+      controller.abort(reason);
+      await expect(second).rejects.toBe(reason);
+      // It did not wait for the first run, which still hangs.
+      expect(firstSettled).toBe(false);
+      expect(runs()).toBe(1);
+      open();
+      expect(await first).toEqual({ value: "run 1 paid" });
+      expect(runs()).toBe(1);
+      expect(f.methods.filter((method) => method === "Authorize")).toHaveLength(1);
+      expect(await figures(wallet)).toEqual({
+        available: 90n,
+        totalCredits: 10n,
+        callCount: 1n,
+        voidedHoldCredits: 0n,
+        voidedHoldCount: 0n,
+      });
+      expect((await lines(wallet)).map((l) => [l.kind, l.requestId])).toEqual([
+        ["CAPTURE", `search:call-5:${fp.q}:capture`],
+      ]);
     });
   });
 });
