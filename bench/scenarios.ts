@@ -49,26 +49,16 @@ export interface Scenario {
 }
 
 /** Every spend is 1 credit against a wallet with far more budget than any run can use. */
-const budget = 1_000_000_000_000n;
-const service = "search";
-const spendMetadata = { agent: "bench" };
+export const budget = 1_000_000_000_000n;
+export const service = "search";
+export const spendMetadata = { agent: "bench" };
 
 export const echoUnary: Scenario = {
   name: "echo unary",
   floor: "echo unary",
   isFloor: true,
   usesServers: true,
-  async open({ echoAddress, settings }) {
-    const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
-    const requests = spendRequests("w_echo");
-    return {
-      op: () => unarySpend(client, requests(), settings.apiKey),
-      close: async () => {
-        client.close();
-        return undefined;
-      },
-    };
-  },
+  open: (context) => openStub(context, "unary", "echo"),
 };
 
 export const unarySpendStub: Scenario = {
@@ -78,19 +68,7 @@ export const unarySpendStub: Scenario = {
   usesServers: true,
   client: "generated stub",
   role: "unary spend",
-  async open({ tollgateAddress, settings }) {
-    const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
-    const walletId = await createWallet(client, settings.apiKey);
-    const requests = spendRequests(walletId);
-    return {
-      op: () => unarySpend(client, requests(), settings.apiKey),
-      close: async (completed) => {
-        const problem = await checkSpent(client, settings.apiKey, walletId, completed);
-        client.close();
-        return problem;
-      },
-    };
-  },
+  open: (context) => openStub(context, "unary", "tollgate"),
 };
 
 export const echoStream: Scenario = {
@@ -98,21 +76,7 @@ export const echoStream: Scenario = {
   floor: "echo stream",
   isFloor: true,
   usesServers: true,
-  async open({ echoAddress, settings }) {
-    const client = new WalletServiceClient(echoAddress, credentials.createInsecure());
-    const stream = new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
-      client.spendStream(bearer(settings.apiKey)),
-    );
-    const requests = spendRequests("w_echo");
-    return {
-      op: () => stream.call({ spend: requests() }),
-      close: async () => {
-        await stream.close();
-        client.close();
-        return undefined;
-      },
-    };
-  },
+  open: (context) => openStub(context, "stream", "echo"),
 };
 
 export const streamingSpendsStub: Scenario = {
@@ -122,30 +86,48 @@ export const streamingSpendsStub: Scenario = {
   usesServers: true,
   client: "generated stub",
   role: "streaming spends",
-  async open({ tollgateAddress, settings }) {
-    const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
-    const walletId = await createWallet(client, settings.apiKey);
-    const stream = new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
-      client.spendStream(bearer(settings.apiKey)),
-    );
-    const requests = spendRequests(walletId);
-    return {
-      op: async () => {
-        const answer = await stream.call({ spend: requests() });
-        if (answer.spend === undefined) {
-          throw new Error(`spend refused: ${answer.error?.message ?? "no result"}`);
-        }
-        return answer.spend;
-      },
-      close: async (completed) => {
-        await stream.close();
-        const problem = await checkSpent(client, settings.apiKey, walletId, completed);
-        client.close();
-        return problem;
-      },
-    };
-  },
+  open: (context) => openStub(context, "stream", "tollgate"),
 };
+
+/**
+ * Spends through the generated stub, one RPC each or multiplexed on one SpendStream. The echo
+ * floors and the tollgate rows run this same code, so per call they do the same client-side work;
+ * only outside the measured run does the tollgate session differ (it creates its wallet first and
+ * checks its balance last).
+ */
+async function openStub(
+  { echoAddress, tollgateAddress, settings }: ScenarioContext,
+  mode: "unary" | "stream",
+  target: "echo" | "tollgate",
+): Promise<Session> {
+  const onTollgate = target === "tollgate";
+  const client = new WalletServiceClient(
+    onTollgate ? tollgateAddress : echoAddress,
+    credentials.createInsecure(),
+  );
+  const walletId = onTollgate ? await createWallet(client, settings.apiKey) : "w_echo";
+  const requests = spendRequests(walletId);
+  const stream =
+    mode === "stream"
+      ? new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
+          client.spendStream(bearer(settings.apiKey)),
+        )
+      : undefined;
+  return {
+    op:
+      stream === undefined
+        ? () => unarySpend(client, requests(), settings.apiKey)
+        : () => streamSpend(stream, requests()),
+    close: async (completed) => {
+      await stream?.close();
+      const problem = onTollgate
+        ? await checkSpent(client, settings.apiKey, walletId, completed)
+        : undefined;
+      client.close();
+      return problem;
+    },
+  };
+}
 
 /**
  * The spend script with nothing in front of it: the same `RedisLedgerStore.spend` (ioredis
@@ -188,14 +170,14 @@ export const rawRedisScript: Scenario = {
 };
 
 /** `authorization: Bearer <key>`, sent to the echo server too so the headers weigh the same. */
-export function bearer(apiKey: string): Metadata {
+function bearer(apiKey: string): Metadata {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${apiKey}`);
   return metadata;
 }
 
 /** A supply of spend requests on `walletId`, each with its own request id. */
-export function spendRequests(walletId: string): () => SpendRequest {
+function spendRequests(walletId: string): () => SpendRequest {
   const tag = randomBytes(4).toString("hex");
   let sequence = 0;
   return () => {
@@ -222,6 +204,17 @@ function unarySpend(
   });
 }
 
+async function streamSpend(
+  stream: StreamCaller<SpendStreamRequest, SpendStreamResponse>,
+  request: SpendRequest,
+): Promise<SpendResponse> {
+  const answer = await stream.call({ spend: request });
+  if (answer.spend === undefined) {
+    throw new Error(`spend refused: ${answer.error?.message ?? "no result"}`);
+  }
+  return answer.spend;
+}
+
 async function createWallet(client: WalletServiceClient, apiKey: string): Promise<string> {
   const response = await new Promise<{ wallet?: { id: string } }>((resolve, reject) => {
     client.createWallet(
@@ -241,7 +234,7 @@ async function createWallet(client: WalletServiceClient, apiKey: string): Promis
   return response.wallet.id;
 }
 
-/** A problem when the wallet's `spent` is not exactly one credit per successful spend. */
+/** {@link spentProblem} of the wallet as the server reports it. */
 async function checkSpent(
   client: WalletServiceClient,
   apiKey: string,
@@ -253,7 +246,15 @@ async function checkSpent(
       error ? reject(error) : resolve(got),
     );
   });
-  const spent = response.wallet?.spent;
+  return spentProblem(walletId, response.wallet?.spent, completed);
+}
+
+/** A problem when `spent` is not exactly one credit per successful spend. */
+export function spentProblem(
+  walletId: string,
+  spent: bigint | undefined,
+  completed: number,
+): string | undefined {
   return spent === BigInt(completed)
     ? undefined
     : `wallet ${walletId} spent ${spent} credits for ${completed} successful spends`;

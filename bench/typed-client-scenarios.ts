@@ -1,9 +1,15 @@
 import { createClient, type TollgateClient, type Wallet } from "../client/index.js";
-import type { Scenario, ScenarioContext, Session } from "./scenarios.js";
+import {
+  budget,
+  type Scenario,
+  type ScenarioContext,
+  type Session,
+  service,
+  spendMetadata,
+  spentProblem,
+} from "./scenarios.js";
 
-/** Every spend is 1 credit against a wallet with far more budget than any run can use. */
-const budget = 1_000_000_000_000n;
-const spendOptions = { service: "search", metadata: { agent: "bench" } };
+const spendOptions = { service, metadata: spendMetadata };
 
 /**
  * The same spends through the typed client (`tollgate/client`), as an agent would make them:
@@ -46,9 +52,7 @@ async function openTyped(
     close: async (completed) => {
       await wallet.refresh();
       tg.close();
-      return wallet.spent === BigInt(completed)
-        ? undefined
-        : `wallet ${wallet.id} spent ${wallet.spent} credits for ${completed} successful spends`;
+      return spentProblem(wallet.id, wallet.spent, completed);
     },
   };
 }
