@@ -77,32 +77,26 @@ async function runRole(
 async function main({ tg, where, mode }: ExampleContext): Promise<void> {
   console.log(`team example: ${where}, ${mode} mode`);
   const task = await tg.wallets.create({ name: "task", budget: taskBudget, hardCap: true });
-  const wallets = new Map<string, Wallet>();
+  const members: { role: Omit<Role, "budget">; wallet: Wallet }[] = [];
   for (const role of roles) {
-    wallets.set(
-      role.name,
-      await task.createChild({
-        name: role.name,
-        budget: role.budget,
-        metadata: { agent: role.name },
-      }),
-    );
+    const metadata = { agent: role.name };
+    members.push({
+      role,
+      wallet: await task.createChild({ name: role.name, budget: role.budget, metadata }),
+    });
   }
+  members.push({ role: lead, wallet: task });
   await task.refresh();
   console.log(
     `task wallet: budget ${task.budget}, ${task.allocated} allocated to ${roles.length} roles, ${task.available} unallocated`,
   );
 
   let round = 0;
-  while (!(await task.isExhausted()) && round < maxRounds) {
+  let exhausted = await task.isExhausted();
+  while (!exhausted && round < maxRounds) {
     round += 1;
-    const members = [
-      ...roles.map((r) => ({ role: r, wallet: wallets.get(r.name) })),
-      { role: lead, wallet: task },
-    ];
     const outcomes: string[] = [];
     for (const { role, wallet } of members) {
-      if (wallet === undefined) continue;
       // The lead pays from the task wallet, which reports exhausted only when the whole
       // tree is; its own credits running out is a refusal like anyone's.
       if (role !== lead && (await wallet.isExhausted())) continue;
@@ -114,8 +108,8 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
       }
     }
     console.log(`round ${round}: paid calls ${outcomes.join(", ")}`);
+    exhausted = await task.isExhausted();
   }
-  const exhausted = await task.isExhausted();
   console.log(
     exhausted
       ? `task wallet exhausted after round ${round}: run ended`

@@ -146,9 +146,7 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
       available: 20n,
       byService: [{ key: "web_search", credits: 80n, callCount: 2n }],
     });
-    // A raising tool's hold was voided (a VOID line of the 40 released, nothing charged); the next
-    // call's hold was captured.
-    const lines = async (walletId: string) =>
+    const charges = async (walletId: string) =>
       (
         await call(
           h.receipts,
@@ -156,7 +154,11 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
           { walletId, includeDescendants: false, pageSize: 0, pageToken: "" },
           bearer(apiKey),
         )
-      ).charges.map((c) => [c.kind, c.amount, c.metadata.tool]);
+      ).charges;
+    // A raising tool's hold was voided (a VOID line of the 40 released, nothing charged); the next
+    // call's hold was captured.
+    const lines = async (walletId: string) =>
+      (await charges(walletId)).map((c) => [c.kind, c.amount, c.metadata.tool]);
     expect(await lines(id("raising", "wallet"))).toEqual([
       [ChargeKind.CHARGE_KIND_VOID, 40n, "web_search"],
       [ChargeKind.CHARGE_KIND_CAPTURE, 40n, "web_search"],
@@ -183,13 +185,8 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
       { project: "py", code: "OK" },
       { project: "py", code: "OK" },
     ]);
-    const { charges } = await call(
-      h.receipts,
-      h.receipts.listCharges,
-      { walletId: id("retried", "wallet"), includeDescendants: false, pageSize: 0, pageToken: "" },
-      bearer(apiKey),
-    );
-    expect(charges.filter((c) => c.requestId === retriedId)).toHaveLength(1);
+    const retried = await charges(id("retried", "wallet"));
+    expect(retried.filter((c) => c.requestId === retriedId)).toHaveLength(1);
   });
 
   it("runs example.py: six 30-credit searches, then PAYMENT_LIMIT_REACHED", async () => {
