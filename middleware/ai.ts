@@ -74,6 +74,5 @@ export function walletExhausted<TOOLS extends ToolSet = ToolSet>(
   wallet: Wallet,
   options: { below?: Amount } = {},
 ): StopCondition<TOOLS> {
-  const check = exhaustedCheck(wallet, options);
-  return () => check();
+  return exhaustedCheck(wallet, options);
 }

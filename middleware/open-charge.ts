@@ -45,7 +45,7 @@ export async function openCharge<I, R>(
     metadata: await budget.metadata(input),
   };
   try {
-    if (budget.settle === "upfront") {
+    if (budget.upfront) {
       const requestId = requestIdFor(base, 1, "spend");
       // A replay of the same call id returns the first SPEND: charged once however often it
       // runs, and however its runs interleave, so upfront runs need no call slot.

@@ -104,7 +104,8 @@ export interface ResolvedBudget<I, R, X> {
   service: string | undefined;
   /** The amount held (or spent upfront) for an input. */
   amount: (input: I) => Promise<bigint>;
-  settle: "hold" | "upfront" | "cost";
+  /** One Spend before the tool runs instead of a hold (never with `cost`). */
+  upfront: boolean;
   cost: ((result: R, input: I) => Amount | Promise<Amount>) | undefined;
   metadata: (input: I) => Promise<Record<string, string>>;
   onRefusal: "message" | "throw" | ((refusal: BudgetRefusal<I>) => X | Promise<X>);
@@ -143,7 +144,7 @@ export function resolveBudget<I, R, X>(
     service: options.service,
     amount: async (input) =>
       toCredits(typeof priced === "function" ? await priced(input) : priced, "price"),
-    settle: cost !== undefined ? "cost" : options.upfront ? "upfront" : "hold",
+    upfront: options.upfront === true,
     cost,
     metadata: async (input) =>
       typeof metadata === "function" ? await metadata(input) : (metadata ?? {}),

@@ -1,5 +1,6 @@
 import { LedgerError } from "../../server/ledger/ledger-error.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
+import { aroundStoreMethod } from "../support/store-proxy.js";
 
 /** A store operation a fault can hit. */
 export type FaultedOperation = "authorize" | "capture" | "spend" | "void";
@@ -22,18 +23,13 @@ export function failing(
   applied: boolean,
 ): { store: LedgerStore; watch: FaultWatch } {
   const watch: FaultWatch = { calls: 0 };
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (key !== operation) return value.bind(target);
-      return async (...args: unknown[]) => {
-        watch.calls += 1;
-        if (watch.calls > failures) return value.apply(target, args);
-        if (applied) await value.apply(target, args);
-        throw new LedgerError("STORE_UNAVAILABLE", `${operation} unanswered (test)`);
-      };
-    },
-  });
-  return { store, watch };
+  type Call = (...args: unknown[]) => Promise<unknown>;
+  // One wrapper for whichever operation: the union of their signatures cannot be followed.
+  const around = async (original: Call, ...args: unknown[]) => {
+    watch.calls += 1;
+    if (watch.calls > failures) return original(...args);
+    if (applied) await original(...args);
+    throw new LedgerError("STORE_UNAVAILABLE", `${operation} unanswered (test)`);
+  };
+  return { store: aroundStoreMethod(inner, operation, around as never), watch };
 }
