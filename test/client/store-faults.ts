@@ -1,5 +1,6 @@
 import { LedgerError } from "../../server/ledger/ledger-error.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
+import { aroundStoreMethod } from "../support/store-proxy.js";
 
 /** How {@link slowSpends} slows `spend`. */
 export interface SlowSpendOptions {
@@ -22,6 +23,35 @@ export interface SpendWatch {
 }
 
 /**
+ * The store with a counted `spend` (everything else untouched): `before` runs first (it may wait
+ * or throw instead of running the spend), `afterCommit` once the inner store answered; both get
+ * the spend's number (1 for the first).
+ */
+function watchedSpends(
+  inner: LedgerStore,
+  hooks: {
+    before?: (nth: number) => Promise<void> | undefined;
+    afterCommit?: (nth: number) => Promise<void> | undefined;
+  },
+): { store: LedgerStore; watch: SpendWatch } {
+  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
+  const store = aroundStoreMethod(inner, "spend", async (spend, ...args) => {
+    watch.started += 1;
+    const nth = watch.started;
+    try {
+      await hooks.before?.(nth);
+      const result = await spend(...args);
+      watch.committed += 1;
+      await hooks.afterCommit?.(nth);
+      return result;
+    } finally {
+      watch.finished += 1;
+    }
+  });
+  return { store, watch };
+}
+
+/**
  * The store with a slowed `spend` (everything else untouched), to make a client's deadline pass
  * while the server is still working, or after it has already committed.
  */
@@ -29,31 +59,15 @@ export function slowSpends(
   inner: LedgerStore,
   options: SlowSpendOptions,
 ): { store: LedgerStore; watch: SpendWatch } {
-  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
-  const pause = (ms: number | undefined) =>
-    ms === undefined ? undefined : new Promise((resolve) => setTimeout(resolve, ms));
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (key !== "spend") return value.bind(target);
-      return async (...args: Parameters<LedgerStore["spend"]>) => {
-        watch.started += 1;
-        const first = options.firstOnly ? 1 : (options.first ?? Number.POSITIVE_INFINITY);
-        const slow = watch.started <= first;
-        try {
-          if (slow) await pause(options.beforeMs);
-          const result = await target.spend(...args);
-          watch.committed += 1;
-          if (slow) await pause(options.answerAfterMs);
-          return result;
-        } finally {
-          watch.finished += 1;
-        }
-      };
-    },
+  const first = options.firstOnly ? 1 : (options.first ?? Number.POSITIVE_INFINITY);
+  const pause = (nth: number, ms: number | undefined) =>
+    nth > first || ms === undefined
+      ? undefined
+      : new Promise<void>((resolve) => setTimeout(resolve, ms));
+  return watchedSpends(inner, {
+    before: (nth) => pause(nth, options.beforeMs),
+    afterCommit: (nth) => pause(nth, options.answerAfterMs),
   });
-  return { store, watch };
 }
 
 /**
@@ -64,28 +78,12 @@ export function unavailableSpends(
   inner: LedgerStore,
   failures: number,
 ): { store: LedgerStore; watch: SpendWatch } {
-  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (key !== "spend") return value.bind(target);
-      return async (...args: Parameters<LedgerStore["spend"]>) => {
-        watch.started += 1;
-        try {
-          if (watch.started <= failures) {
-            throw new LedgerError("STORE_UNAVAILABLE", "store unreachable (test)");
-          }
-          const result = await target.spend(...args);
-          watch.committed += 1;
-          return result;
-        } finally {
-          watch.finished += 1;
-        }
-      };
+  return watchedSpends(inner, {
+    before: (nth) => {
+      if (nth <= failures) throw new LedgerError("STORE_UNAVAILABLE", "store unreachable (test)");
+      return undefined;
     },
   });
-  return { store, watch };
 }
 
 /**
@@ -102,24 +100,5 @@ export function gatedSpends(inner: LedgerStore): {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const watch: SpendWatch = { started: 0, committed: 0, finished: 0 };
-  const store = new Proxy(inner, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (typeof value !== "function") return value;
-      if (key !== "spend") return value.bind(target);
-      return async (...args: Parameters<LedgerStore["spend"]>) => {
-        watch.started += 1;
-        try {
-          await gate;
-          const result = await target.spend(...args);
-          watch.committed += 1;
-          return result;
-        } finally {
-          watch.finished += 1;
-        }
-      };
-    },
-  });
-  return { store, watch, release };
+  return { ...watchedSpends(inner, { before: () => gate }), release };
 }

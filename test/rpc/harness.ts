@@ -84,15 +84,23 @@ export function statusDetails(error: ServiceError): {
   badRequest: BadRequest | undefined;
 } {
   const bin = error.metadata?.get("grpc-status-details-bin")[0];
-  if (!(bin instanceof Buffer))
-    return { status: undefined, errorInfo: undefined, badRequest: undefined };
-  const status = Status.decode(bin);
+  const status = bin instanceof Buffer ? Status.decode(bin) : undefined;
+  return { status, ...unpackDetails(status) };
+}
+
+/**
+ * The ErrorInfo and BadRequest packed in a google.rpc.Status: a unary call's trailer
+ * ({@link statusDetails}) or a SpendStream operation's `error`.
+ */
+export function unpackDetails(status: Status | undefined): {
+  errorInfo: ErrorInfo | undefined;
+  badRequest: BadRequest | undefined;
+} {
   const find = (type: string) =>
-    status.details.find((d) => d.typeUrl === `type.googleapis.com/${type}`);
+    status?.details.find((d) => d.typeUrl === `type.googleapis.com/${type}`);
   const info = find("google.rpc.ErrorInfo");
   const bad = find("google.rpc.BadRequest");
   return {
-    status,
     errorInfo: info && ErrorInfo.decode(info.value),
     badRequest: bad && BadRequest.decode(bad.value),
   };

@@ -9,11 +9,14 @@ import { eventually } from "../support/eventually.js";
 import { gatedSpends, type SpendGate } from "./gated-spends.js";
 import { bearer, type Harness } from "./harness.js";
 import { stores } from "./stores.js";
-import { apiKey, openStream, spendOp, streamServers } from "./stream-harness.js";
-
-const sortedIds = (answers: SpendStreamResponse[]) =>
-  answers.map((a) => a.correlationId).sort((a, b) => a - b);
-const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+import {
+  answeredIds,
+  apiKey,
+  oneTo,
+  openStream,
+  spendOp,
+  streamServers,
+} from "./stream-harness.js";
 
 /** SpendStream over the wire as bytes, to send what the generated client cannot encode. */
 function openRawStream(h: Harness): {
@@ -72,7 +75,7 @@ describe.each(stores)("WalletService.SpendStream flow ($name store)", ({ open })
     const ended = await s.ended;
     expect(ended.code).toBe(status.OK);
     expect(gate.maxRunning).toBe(20);
-    expect(sortedIds(s.answers)).toEqual(oneTo(20));
+    expect(answeredIds(s.answers)).toEqual(oneTo(20));
     expect(s.answers.every((a) => a.spend !== undefined)).toBe(true);
     expect(await getWallet(harness, walletId)).toMatchObject({ spent: 100n, available: 900n });
   });
@@ -105,7 +108,7 @@ describe.each(stores)("WalletService.SpendStream flow ($name store)", ({ open })
     expect((await s.ended).code).toBe(status.OK);
     expect(gate.calls).toBe(299);
     expect(gate.maxRunning).toBe(maxInFlightOps);
-    expect(sortedIds(s.answers)).toEqual(oneTo(300));
+    expect(answeredIds(s.answers)).toEqual(oneTo(300));
     expect(await getWallet(harness, walletId)).toMatchObject({ spent: 299n, available: 701n });
   });
 
@@ -128,7 +131,7 @@ describe.each(stores)("WalletService.SpendStream flow ($name store)", ({ open })
 
     expect(gate.calls).toBe(1000);
     expect(gate.maxRunning).toBe(maxInFlightOps);
-    expect(sortedIds(s.answers)).toEqual(oneTo(1000));
+    expect(answeredIds(s.answers)).toEqual(oneTo(1000));
     expect(s.answers.every((a) => a.spend !== undefined)).toBe(true);
     expect(new Set(s.answers.map((a) => a.spend?.charge?.id)).size).toBe(1000);
     expect(s.answers.map((a) => a.spend?.remaining).sort((a, b) => Number(a) - Number(b))[0]).toBe(

@@ -1,20 +1,15 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import type { SpendStreamResponse } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { eventually } from "../support/eventually.js";
 import { gatedSpends, type SpendGate } from "./gated-spends.js";
 import { stores } from "./stores.js";
-import { openStream, spendOp, streamServers } from "./stream-harness.js";
+import { answeredIds, oneTo, openStream, spendOp, streamServers } from "./stream-harness.js";
 
 /**
  * Far beyond the test timeout: a shutdown that waited for the grace deadline instead of winding
  * the streams down fails the test by hanging, never by a measured duration.
  */
 const shutdownGraceMs = 600_000;
-
-const sortedIds = (answers: SpendStreamResponse[]) =>
-  answers.map((a) => a.correlationId).sort((a, b) => a - b);
-const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
 /** Operations running on the stream when shutdown begins. */
 const inFlight = 8;
@@ -68,7 +63,7 @@ describe.each(stores)("SpendStream during server shutdown ($name store)", ({ ope
     await stopping;
 
     // Every running operation was answered with its result, in full, before the stream ended.
-    expect(sortedIds(s.answers)).toEqual(oneTo(inFlight));
+    expect(answeredIds(s.answers)).toEqual(oneTo(inFlight));
     expect(s.answers.every((a) => a.error === undefined)).toBe(true);
     expect(
       s.answers.map((a) => a.spend?.charge?.amount ?? 0n).sort((a, b) => Number(a - b)),
@@ -103,7 +98,7 @@ describe.each(stores)("SpendStream during server shutdown ($name store)", ({ ope
     gate.releaseAll();
     expect((await s.ended).code).toBe(status.OK);
     await stopping;
-    expect(sortedIds(s.answers)).toEqual([1, 2, 3]);
+    expect(answeredIds(s.answers)).toEqual([1, 2, 3]);
     expect(s.answers.every((a) => a.spend?.charge?.amount === 5n)).toBe(true);
   });
 

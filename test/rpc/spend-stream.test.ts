@@ -1,9 +1,9 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { defined } from "../support/grpc.js";
-import { bearer, call, failure, statusDetails } from "./harness.js";
+import { bearer, call, failure, statusDetails, unpackDetails } from "./harness.js";
 import { stores } from "./stores.js";
-import { apiKey, openStream, spendOp, streamServers, unpack } from "./stream-harness.js";
+import { apiKey, openStream, spendOp, streamServers } from "./stream-harness.js";
 
 /** The refusal of an operation with none, or several, of its cases set. */
 const exactlyOne = "exactly one of spend, authorize, capture or void must be set";
@@ -109,7 +109,7 @@ describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ o
     expect(refused.spend).toBeUndefined();
     const error = defined(refused.error, "error");
     expect(error.code).toBe(status.FAILED_PRECONDITION);
-    expect(unpack(error).errorInfo).toEqual({
+    expect(unpackDetails(error).errorInfo).toEqual({
       reason: "INSUFFICIENT_CREDITS",
       domain: "tollgate.dev",
       metadata: expect.objectContaining({ wallet_id: walletId, requested: "60", available: "40" }),
@@ -150,7 +150,7 @@ describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ o
 
     const reused = await s.send({ correlationId: 3, spend: spendOp(walletId, 11n, "once") });
     expect(reused.error?.code).toBe(status.INVALID_ARGUMENT);
-    expect(unpack(reused.error).errorInfo?.reason).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(unpackDetails(reused.error).errorInfo?.reason).toBe("IDEMPOTENCY_KEY_REUSED");
     s.stream.end();
     await s.ended;
     expect(await getWallet(harness, walletId)).toMatchObject({ spent: 10n, available: 90n });
@@ -184,7 +184,7 @@ describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ o
     const s = openStream(harness);
     const empty = await s.send({ correlationId: 5 });
     expect(empty.error?.code).toBe(status.INVALID_ARGUMENT);
-    expect(unpack(empty.error)).toEqual({
+    expect(unpackDetails(empty.error)).toEqual({
       errorInfo: {
         reason: "INVALID_ARGUMENT",
         domain: "tollgate.dev",
@@ -194,7 +194,7 @@ describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ o
     });
     const bad = await s.send({ correlationId: 6, spend: spendOp(walletId, -1n, "neg") });
     expect(bad.error?.code).toBe(status.INVALID_ARGUMENT);
-    expect(unpack(bad.error).badRequest?.fieldViolations[0]?.field).toBe("amount");
+    expect(unpackDetails(bad.error).badRequest?.fieldViolations[0]?.field).toBe("amount");
     const ok = await s.send({ correlationId: 7, spend: spendOp(walletId, 1n, "fine") });
     expect(ok.spend?.remaining).toBe(9n);
     s.stream.end();
@@ -222,7 +222,7 @@ describe.each(stores)("WalletService.SpendStream operations ($name store)", ({ o
     expect(both.authorize).toBeUndefined();
     expect(both.error?.code).toBe(status.INVALID_ARGUMENT);
     expect(both.error?.message).toBe(`operation: ${exactlyOne}`);
-    expect(unpack(both.error)).toEqual({
+    expect(unpackDetails(both.error)).toEqual({
       errorInfo: {
         reason: "INVALID_ARGUMENT",
         domain: "tollgate.dev",

@@ -1,7 +1,5 @@
 import type { ClientDuplexStream, Metadata, StatusObject } from "@grpc/grpc-js";
 import { afterEach } from "vitest";
-import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details.js";
-import type { Status } from "../../gen/ts-proto/google/rpc/status.js";
 import type {
   SpendRequest,
   SpendStreamRequest,
@@ -66,16 +64,14 @@ export function spendOp(walletId: string, amount: bigint, requestId: string): Sp
   return { walletId, amount, service: "search", metadata: { agent: "a" }, requestId };
 }
 
-/** The ErrorInfo and BadRequest packed in a per-operation google.rpc.Status. */
-export function unpack(error: Status | undefined) {
-  const find = (type: string) =>
-    error?.details.find((d) => d.typeUrl === `type.googleapis.com/${type}`);
-  const info = find("google.rpc.ErrorInfo");
-  const bad = find("google.rpc.BadRequest");
-  return {
-    errorInfo: info && ErrorInfo.decode(info.value),
-    badRequest: bad && BadRequest.decode(bad.value),
-  };
+/** The correlation ids of `answers`, ascending. */
+export function answeredIds(answers: SpendStreamResponse[]): number[] {
+  return answers.map((a) => a.correlationId).sort((a, b) => a - b);
+}
+
+/** 1, 2, ..., n: the correlation ids of n operations sent in order. */
+export function oneTo(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
 }
 
 /** Server options for one test, plus a wrapper around the store under test. */
