@@ -56,8 +56,9 @@ const holdStatuses: Partial<Record<HoldStatusEnum, HoldStatus>> = {
 };
 
 /**
- * A field the server always sets, or an INTERNAL error: a response without it is a server bug
- * (or a server newer than this client), and guessing a value would misreport money.
+ * A field the server always sets (a sub-message, or a timestamp: proto3 makes both optional), or
+ * an INTERNAL error: a response without it is a server bug (or a server newer than this client),
+ * and guessing a value would misreport money.
  */
 export function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) {
@@ -67,11 +68,6 @@ export function required<T>(value: T | undefined, what: string): T {
     });
   }
   return value;
-}
-
-/** Proto3 timestamps are optional messages; the server sets every one it documents. */
-function date(value: Date | undefined, what: string): Date {
-  return required(value, what);
 }
 
 /** A receipt line as the public {@link Charge}: a known kind and a creation time, or INTERNAL. */
@@ -86,12 +82,12 @@ export function toCharge(message: ChargeMessage): Charge {
     overBudget: message.overBudget,
     holdId: message.holdId,
     requestId: message.requestId,
-    createdAt: date(message.createdAt, "charge.created_at"),
+    createdAt: required(message.createdAt, "charge.created_at"),
   };
 }
 
 /** A hold as the public {@link Hold}: a known status and both timestamps, or INTERNAL. */
-export function toHold(message: HoldMessage): Hold {
+function toHold(message: HoldMessage): Hold {
   return {
     id: message.id,
     walletId: message.walletId,
@@ -100,8 +96,8 @@ export function toHold(message: HoldMessage): Hold {
     metadata: { ...message.metadata },
     status: required(holdStatuses[message.status], `known hold status (got ${message.status})`),
     capturedAmount: message.capturedAmount,
-    createdAt: date(message.createdAt, "hold.created_at"),
-    expiresAt: date(message.expiresAt, "hold.expires_at"),
+    createdAt: required(message.createdAt, "hold.created_at"),
+    expiresAt: required(message.expiresAt, "hold.expires_at"),
   };
 }
 
@@ -111,7 +107,7 @@ export function toSpendResult(response: SpendResponse): SpendResult {
     charge: toCharge(required(response.charge, "charge")),
     remaining: response.remaining,
     credential: response.credential,
-    credentialExpiresAt: date(response.credentialExpiresAt, "credential_expires_at"),
+    credentialExpiresAt: required(response.credentialExpiresAt, "credential_expires_at"),
   };
 }
 
@@ -121,7 +117,7 @@ export function toAuthorizeResult(response: AuthorizeResponse): AuthorizeResult 
     hold: toHold(required(response.hold, "hold")),
     remaining: response.remaining,
     credential: response.credential,
-    credentialExpiresAt: date(response.credentialExpiresAt, "credential_expires_at"),
+    credentialExpiresAt: required(response.credentialExpiresAt, "credential_expires_at"),
   };
 }
 

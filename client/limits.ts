@@ -27,7 +27,7 @@ function codePoints(s: string): number {
 }
 
 /** `value` as text of `min..max` characters, or an InvalidArgumentError naming `field`. */
-export function checkText(field: string, value: unknown, min: number, max: number): string {
+function checkText(field: string, value: unknown, min: number, max: number): string {
   if (typeof value !== "string") {
     throw invalidArgument(field, `must be a string, got ${typeof value}`);
   }
