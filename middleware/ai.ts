@@ -47,22 +47,8 @@ export function budgetTool<I, O, X = string>(
     ? (input: I, o: ToolExecutionOptions) =>
         budgetedIterable(budget, call(input, o), () => execute(input, o) as AsyncIterable<O>)
     : (input: I, o: ToolExecutionOptions) =>
-        budgetedCall(budget, call(input, o), () => unary<O>(execute(input, o), options.toolName));
+        budgetedCall(budget, call(input, o), () => execute(input, o) as O | PromiseLike<O>);
   return { ...tool, execute: budgeted } as Tool<I, O | X | string>;
-}
-
-/**
- * ai@6 decides "streaming tool" from what `execute` returns synchronously, but the charge has to
- * come first, so only an `async function*` can be wrapped as one. Anything else that hands back
- * an iterable would reach the model as an object: refuse it loudly (the hold is voided).
- */
-function unary<O>(result: unknown, toolName: string): O | PromiseLike<O> {
-  if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
-    throw new TypeError(
-      `budgetTool: ${toolName}'s execute returned an AsyncIterable; write it as \`async *execute\``,
-    );
-  }
-  return result as O | PromiseLike<O>;
 }
 
 /**

@@ -32,12 +32,27 @@ export async function budgetedCall<I, R, X>(
     // Aborted while the ledger answered: the tool must not start.
     call.signal?.throwIfAborted();
     result = await raceAbort(Promise.resolve(runWithCharge(opened.charge, run)), call.signal);
+    refuseIterable(result, budget.toolName);
   } catch (error) {
     await opened.release();
     throw error;
   }
   await finish(opened, result, () => budget.isFailure(result));
   return result;
+}
+
+/**
+ * A plain function that hands back an AsyncIterable has not done its work yet: capturing now
+ * would bill a stream nobody has read, and a failure while it is read could never be voided.
+ * Only an `async function*` can be charged as a stream (its charge comes before its first value),
+ * so anything else fails loudly here and its hold is voided.
+ */
+function refuseIterable(result: unknown, toolName: string): void {
+  if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
+    throw new TypeError(
+      `${toolName} returned an AsyncIterable from a plain function; write it as an async generator function (async function* / async *execute) so its charge settles when it finishes`,
+    );
+  }
 }
 
 /**

@@ -78,6 +78,29 @@ describe.each(stores)("withBudget: settle policies ($name store)", ({ open }) =>
     ]);
   });
 
+  it("refuses a plain function that hands back an AsyncIterable: the hold is voided, nothing charged", async () => {
+    let read = false;
+    const stream = withBudget(
+      (_query: string, _ctx?: Ctx) =>
+        (async function* () {
+          read = true;
+          yield "chunk";
+        })(),
+      { wallet, price: 6, toolName: "stream" },
+    );
+    await expect(
+      stream("cats", { toolCallId: "s1" }) as unknown as Promise<unknown>,
+    ).rejects.toThrow(/stream returned an AsyncIterable from a plain function/);
+    expect(read).toBe(false);
+    expect(await figures(wallet)).toEqual({
+      available: 100n,
+      totalCredits: 0n,
+      callCount: 0n,
+      voidedHoldCredits: 6n,
+      voidedHoldCount: 1n,
+    });
+  });
+
   describe("maxPrice and cost (billed after the fact)", () => {
     const llm = (cost: (tokens: number) => number) =>
       withBudget(async (tokens: number, _ctx?: Ctx) => ({ tokens }), {
