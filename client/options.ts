@@ -46,7 +46,7 @@ export interface ClientOptions {
    * How Wallet handles send spend/authorize/capture/void: one RPC each ("unary", default) or
    * multiplexed on the client's SpendStream ("stream"). Unary is the default because it needs
    * nothing from the server beyond the plain RPCs and suits agents that spend a few times per
-   * second; "stream" is for high rates (measured by `npm run bench` on 2 cores: 1.6x to 2.3x the
+   * second; "stream" is for high rates (measured by `npm run bench` on 2 cores: 1.6x to 2.4x the
    * spends per second of unary mode, from 1 to 64 in flight).
    */
   mode?: Mode;
