@@ -1,4 +1,3 @@
-import { Limits } from "./limits.js";
 import type { ReasonCode } from "./reasons.js";
 
 /** Structured data a caller needs to act on an error (all values are strings on the wire). */
@@ -30,9 +29,3 @@ export class LedgerError extends Error {
 export function invalidArgument(field: string, message: string): LedgerError {
   return new LedgerError("INVALID_ARGUMENT", `${field}: ${message}`, { field });
 }
-
-/**
- * Why a capture was refused when the hold's metadata overlaid by the capture's would pass the
- * per-line key limit (shared by both stores so they fail alike).
- */
-export const mergedMetadataMessage = `with the hold's metadata, at most ${Limits.metadataMaxKeys} keys`;

@@ -24,4 +24,39 @@ export const Limits = {
   holdTtlDefaultSeconds: 300,
   pageSizeMax: 1000,
   pageSizeDefault: 100,
+  /**
+   * Units of pending work (a hold expired, a hold voided or a wallet closed by a close under way)
+   * one store step does before it answers or hands the rest on. About 100 x 45 us = 5 ms of
+   * Redis time at most, so no other project's call waits behind a tree's backlog for longer.
+   */
+  workBatch: 100,
+  /** Breakdown rows a receipt carries (the rest sum into an "other" row, and page in full). */
+  receiptBreakdownTop: 20,
+  /** Direct children a receipt summarises (the rest page in full). */
+  receiptChildrenMax: 100,
 } as const;
+
+/**
+ * Per-tree limits that keep one tenant's tree from growing what every store step over it must
+ * carry. Each one is refused with its own reason (RESOURCE_EXHAUSTED) and can be configured;
+ * the reasons for the defaults are in docs/limits.md.
+ */
+export interface TreeLimits {
+  /** Open holds per tree: what a mass expiry or a close must work off. */
+  maxOpenHoldsPerTree: number;
+  /** Children per wallet, closed ones included (they stay listed). */
+  maxChildrenPerWallet: number;
+  /** Distinct service names, and separately distinct agent names, per tree's receipts. */
+  maxBreakdownKeysPerTree: number;
+}
+
+/**
+ * 10,000 each: far above what an agent run uses (a few dozen roles, tools and concurrent holds),
+ * and small enough that a close or an expiry backlog of a full tree is about a second of
+ * bounded batches, and a breakdown stays a few hundred kilobytes.
+ */
+export const defaultTreeLimits: TreeLimits = {
+  maxOpenHoldsPerTree: 10_000,
+  maxChildrenPerWallet: 10_000,
+  maxBreakdownKeysPerTree: 10_000,
+};

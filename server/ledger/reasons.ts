@@ -19,6 +19,15 @@ export const Reason = {
   HoldExpired: "HOLD_EXPIRED",
   /** The hold was already captured or voided. */
   HoldAlreadyResolved: "HOLD_ALREADY_RESOLVED",
+  /** Authorizing would pass the tree's limit on open holds (`limit`, `wallet_id`). */
+  TooManyOpenHolds: "TOO_MANY_OPEN_HOLDS",
+  /** Carving out would pass the parent's limit on children (`limit`, `wallet_id`). */
+  TooManyChildren: "TOO_MANY_CHILDREN",
+  /**
+   * A debit would add a service or agent name past the tree's limit on distinct breakdown keys
+   * (`limit`, `wallet_id`, `dimension`).
+   */
+  TooManyBreakdownKeys: "TOO_MANY_BREAKDOWN_KEYS",
   /** The call carried no valid API key. */
   Unauthenticated: "UNAUTHENTICATED",
   /** The store could not be reached; nothing was granted. */

@@ -98,10 +98,18 @@ export interface ChildReceipt {
   exhausted: boolean;
 }
 
+/** The two ways a receipt breaks debits down. */
+export type BreakdownDimension = "service" | "agent";
+
 /**
  * Aggregates for a wallet's subtree, maintained incrementally by the same atomic step as each
- * line. `totalCredits` = sum of SPEND and CAPTURE line amounts in the subtree; `byService` and
- * `byAgent` each sum to it (lines without an `agent` metadata key group under "").
+ * line. `totalCredits` = sum of SPEND and CAPTURE line amounts in the subtree. Each breakdown is
+ * its top rows plus an `other` row, and the two sum to `totalCredits` and `callCount`. A line
+ * without an `agent` metadata key counts under its wallet's name (attribution by role).
+ *
+ * A receipt is bounded whatever the tree holds: it carries the top
+ * `Limits.receiptBreakdownTop` rows of each breakdown and the first `Limits.receiptChildrenMax`
+ * children; the rest page in full (`listBreakdown`, `listChildReceipts`).
  */
 export interface Receipt {
   walletId: string;
@@ -110,10 +118,18 @@ export interface Receipt {
   callCount: number;
   ownCredits: number;
   ownCallCount: number;
-  /** Sorted by key. */
+  /** The services with the most credits (ties by name in code point order), at most 20. */
   byService: Breakdown[];
-  /** Sorted by key. */
+  /** Every service not in `byService`, summed (key ""); zero when none is left out. */
+  byServiceOther: Breakdown;
+  /** Distinct service names in the subtree. */
+  serviceKeyCount: number;
+  /** The agents with the most credits, as `byService`. */
   byAgent: Breakdown[];
+  /** Every agent not in `byAgent`, summed (key ""). */
+  byAgentOther: Breakdown;
+  /** Distinct agent names in the subtree. */
+  agentKeyCount: number;
   refillCredits: number;
   refillCount: number;
   voidedHoldCredits: number;
@@ -121,8 +137,10 @@ export interface Receipt {
   overBudgetCount: number;
   budget: number;
   available: number;
-  /** Direct children in creation order. */
+  /** The first direct children in creation order, at most 100. */
   children: ChildReceipt[];
+  /** Direct children in all. */
+  childCount: number;
 }
 
 /** A page of results; `nextCursor` is undefined on the last page. */

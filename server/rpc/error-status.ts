@@ -12,7 +12,7 @@ export const errorDomain = "tollgate.dev";
 export const statusDetailsKey = "grpc-status-details-bin";
 
 /**
- * The status code of each reason (DESIGN.md "Error model"). A `Record` over every reason, so
+ * The status code of each reason (docs/errors.md). A `Record` over every reason, so
  * adding a reason without choosing its code fails to compile.
  */
 const codeOf: Record<ReasonCode, status> = {
@@ -25,6 +25,11 @@ const codeOf: Record<ReasonCode, status> = {
   WALLET_CLOSED: status.FAILED_PRECONDITION,
   HOLD_EXPIRED: status.FAILED_PRECONDITION,
   HOLD_ALREADY_RESOLVED: status.FAILED_PRECONDITION,
+  // A per-tree quota (docs/limits.md): the caller must free some first (capture or void holds)
+  // or use another tree; retrying as is cannot succeed, but nothing about the request is wrong.
+  TOO_MANY_OPEN_HOLDS: status.RESOURCE_EXHAUSTED,
+  TOO_MANY_CHILDREN: status.RESOURCE_EXHAUSTED,
+  TOO_MANY_BREAKDOWN_KEYS: status.RESOURCE_EXHAUSTED,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
 };

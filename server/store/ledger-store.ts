@@ -1,4 +1,15 @@
-import type { ChargeLine, HoldView, Metadata, Page, Receipt, WalletView } from "../ledger/types.js";
+import { defaultTreeLimits, Limits, type TreeLimits } from "../ledger/limits.js";
+import type {
+  Breakdown,
+  BreakdownDimension,
+  ChargeLine,
+  ChildReceipt,
+  HoldView,
+  Metadata,
+  Page,
+  Receipt,
+  WalletView,
+} from "../ledger/types.js";
 
 /**
  * The storage boundary of the ledger. Two implementations share this interface and one
@@ -11,7 +22,7 @@ import type { ChargeLine, HoldView, Metadata, Page, Receipt, WalletView } from "
  * every check passes, so a failed command changes nothing. It throws `LedgerError` with the reasons
  * documented on each method. Time comes in as `nowMs` so tests can drive expiry with a fake clock.
  *
- * Semantics shared by every method (see DESIGN.md "Ledger semantics"):
+ * Semantics shared by every method (docs/ledger.md has the whole story):
  *
  * - Ids. A root's id is chosen by the ledger (`rootId`). Every other id in a tree is
  *   `${rootId}.${letter}${seq}`, letter `w` (child wallet), `c` (receipt line) or `h` (hold), with
@@ -30,14 +41,26 @@ import type { ChargeLine, HoldView, Metadata, Page, Receipt, WalletView } from "
  *   A replay returns the first outcome's ids and figures (`remaining`, `overBudget`, the line) but
  *   the wallet/hold as they are now.
  * - Hold expiry. Before any operation on a tree (reads included), every open hold of that tree
- *   whose `expiresAtMs <= nowMs` expires: its wallet's `held` drops by its amount, the hold becomes
- *   "expired", and an EXPIRE line (amount = the hold's amount, requestId "", createdAtMs = the
- *   hold's expiresAtMs) is written. So an expired hold is released with no client action.
+ *   whose `expiresAtMs <= nowMs` expires, earliest first (ties in creation order): its wallet's
+ *   `held` drops by its amount, the hold becomes "expired", and an EXPIRE line (amount = the
+ *   hold's amount, requestId "", createdAtMs = the hold's expiresAtMs) is written. So an expired
+ *   hold is released with no client action, and is never seen as held.
+ * - Bounded work. Expiry and closing are pending work of the tree, done in batches of at most
+ *   `Limits.workBatch` units (a hold expired or voided, a wallet looked at or closed): every
+ *   operation works off its tree's pending work first (a close under way, then due holds), a
+ *   batch at a time, letting other trees' operations run between batches, and only then acts. So
+ *   one tenant's backlog never makes another tenant wait longer than one batch, and nobody sees a
+ *   half-done close or a due hold still held. `sweep` works off idle trees in the background.
+ * - Limits (`StoreOptions.limits`): open holds per tree (TOO_MANY_OPEN_HOLDS), children per
+ *   wallet, closed ones included (TOO_MANY_CHILDREN), distinct service names and distinct agent
+ *   names per tree (TOO_MANY_BREAKDOWN_KEYS, checked on the root, whose breakdowns hold every
+ *   name of the tree). Each is checked with the other refusals, before any write.
  * - Lines. Every spend/capture/void/expire/refill/allocation writes one line with a fresh id;
  *   the receipt aggregates of the line's wallet and of every ancestor are updated in the same step.
  *   SPEND and CAPTURE lines are debits: they add to `spent` of the wallet, to `totalSpent` of the
  *   wallet and every ancestor, and to each of those wallets' receipt totals, call counts and
- *   by-service / by-agent breakdowns (agent = metadata.agent, or "" when absent). VOID/EXPIRE add
+ *   by-service / by-agent breakdowns (agent = metadata.agent, or the line's wallet's name when
+ *   absent: attribution by role). VOID/EXPIRE add
  *   to voided hold credits/count; REFILL to refill credits/count (subtree-wide, like the debits).
  *   `overBudget` is true on a debit line exactly when the wallet's available after the debit is < 0
  *   (possible only for soft-capped wallets) and counts in over_budget_count.
@@ -88,11 +111,14 @@ export interface LedgerStore {
   addCredits(cmd: AddCreditsCommand): Promise<WalletView>;
 
   /**
-   * Closes the wallet and every open descendant, deepest first: each one's open holds are voided
-   * (VOID lines carrying this request id), it becomes closed, and its parent's `allocated` drops by
-   * its budget while the parent's `settled` grows by its consumption (spent + settled, its subtree
-   * debits). `returned` = budget - consumption of the wallet itself (0 for a root).
-   * WALLET_CLOSED when it is already closed (unless replaying the same request id).
+   * Closes the wallet and every open descendant, children before parents (each wallet after all
+   * its children, siblings in creation order): each one's open holds are voided in creation order
+   * (VOID lines carrying this request id, dated nowMs), it becomes closed, and its parent's
+   * `allocated` drops by its budget while the parent's `settled` grows by its consumption (spent
+   * + settled, its subtree debits). `returned` = budget - consumption of the wallet itself (0 for
+   * a root). WALLET_CLOSED when it is already closed (unless replaying the same request id).
+   * A wide subtree is closed in bounded batches (see "Bounded work"); the call resolves once the
+   * whole close is done.
    */
   closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome>;
 
@@ -123,14 +149,34 @@ export interface LedgerStore {
   /** Releases the whole hold: VOID line. Same hold errors as capture. */
   void(cmd: VoidCommand): Promise<VoidOutcome>;
 
-  /** The receipt of a wallet's subtree, read from maintained aggregates (never from lines). */
+  /**
+   * The receipt of a wallet's subtree, read from maintained aggregates (never from lines): the top
+   * rows of each breakdown and the first children (see `Receipt`).
+   */
   getReceipt(query: WalletQuery): Promise<Receipt>;
+
+  /**
+   * One page of a wallet's breakdown by service or agent, in the receipt's order (most credits
+   * first, ties by key), from rank `cursor`.
+   */
+  listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>>;
+
+  /** One page of a wallet's direct children as its receipt summarises them, creation order. */
+  listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>>;
 
   /**
    * Lines of the wallet (with `includeDescendants`, of its whole subtree) oldest first, from offset
    * `cursor`.
    */
   listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>>;
+
+  /**
+   * One round of background work: a batch of pending work (a close under way, due holds) on each
+   * of a few trees whose work is due at `nowMs`, so idle trees' holds expire on time. Resolves
+   * true when more is due now (call again soon), false when nothing is. Safe to run from several
+   * processes at once: each tree is worked by one at a time.
+   */
+  sweep(nowMs: number): Promise<boolean>;
 
   /** Throws STORE_UNAVAILABLE if the backing store cannot serve requests. */
   ping(): Promise<void>;
@@ -212,6 +258,17 @@ export interface VoidCommand extends MutationBase {
   holdId: string;
 }
 
+export interface ListBreakdownQuery extends WalletQuery {
+  dimension: BreakdownDimension;
+  pageSize: number;
+  cursor: number;
+}
+
+export interface ListChildReceiptsQuery extends WalletQuery {
+  pageSize: number;
+  cursor: number;
+}
+
 export interface ListChargesQuery extends WalletQuery {
   includeDescendants: boolean;
   pageSize: number;
@@ -261,4 +318,33 @@ export interface StoreOptions {
   idempotencyTtlMs?: number;
   /** Deepest tree level allowed (root = 1). Default `Limits.maxDepth`. */
   maxDepth?: number;
+  /** Per-tree limits; each unset one is its `defaultTreeLimits` value. */
+  limits?: Partial<TreeLimits>;
+}
+
+/** {@link StoreOptions} with every default filled in. */
+export interface ResolvedStoreOptions {
+  idempotencyTtlMs: number;
+  maxDepth: number;
+  limits: TreeLimits;
+}
+
+/** Fills the defaults of {@link StoreOptions}; throws RangeError on a value no store can use. */
+export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions {
+  const resolved = {
+    idempotencyTtlMs: options.idempotencyTtlMs ?? defaultIdempotencyTtlMs,
+    maxDepth: options.maxDepth ?? Limits.maxDepth,
+    limits: { ...defaultTreeLimits, ...options.limits },
+  };
+  const positive: [string, number][] = [
+    ["idempotencyTtlMs", resolved.idempotencyTtlMs],
+    ["maxDepth", resolved.maxDepth],
+    ...Object.entries(resolved.limits),
+  ];
+  for (const [name, value] of positive) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${name} must be a positive integer`);
+    }
+  }
+  return resolved;
 }

@@ -60,17 +60,23 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       callCount: 6,
       ownCredits: 3,
       ownCallCount: 1,
+      // Most credits first; the rest (none here) sum into the "other" rows.
       byService: [
         { key: "llm", credits: 38, callCount: 3 },
-        { key: "scrape", credits: 13, callCount: 2 },
         { key: "search", credits: 20, callCount: 1 },
+        { key: "scrape", credits: 13, callCount: 2 },
       ],
+      byServiceOther: { key: "", credits: 0, callCount: 0 },
+      serviceKeyCount: 3,
+      // The root's own spend has no agent label: it counts under the root's name, its role.
       byAgent: [
-        { key: "", credits: 3, callCount: 1 },
+        { key: "writer", credits: 30, callCount: 1 },
         { key: "researcher", credits: 25, callCount: 2 },
         { key: "scraper", credits: 13, callCount: 2 },
-        { key: "writer", credits: 30, callCount: 1 },
+        { key: "task", credits: 3, callCount: 1 },
       ],
+      byAgentOther: { key: "", credits: 0, callCount: 0 },
+      agentKeyCount: 4,
       refillCredits: 50,
       refillCount: 1,
       voidedHoldCredits: 40,
@@ -78,6 +84,7 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       overBudgetCount: 0,
       budget: 1050,
       available: 547,
+      childCount: 2,
       children: [
         {
           walletId: researcher.id,
@@ -114,14 +121,18 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       ownCredits: 25,
       ownCallCount: 2,
       byService: [
-        { key: "llm", credits: 5, callCount: 1 },
-        { key: "scrape", credits: 13, callCount: 2 },
         { key: "search", credits: 20, callCount: 1 },
+        { key: "scrape", credits: 13, callCount: 2 },
+        { key: "llm", credits: 5, callCount: 1 },
       ],
+      byServiceOther: { key: "", credits: 0, callCount: 0 },
+      serviceKeyCount: 3,
       byAgent: [
         { key: "researcher", credits: 25, callCount: 2 },
         { key: "scraper", credits: 13, callCount: 2 },
       ],
+      byAgentOther: { key: "", credits: 0, callCount: 0 },
+      agentKeyCount: 2,
       refillCredits: 0,
       refillCount: 0,
       voidedHoldCredits: 0,
@@ -129,6 +140,7 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       overBudgetCount: 0,
       budget: 300,
       available: 175,
+      childCount: 1,
       children: [
         {
           walletId: scraper.id,
@@ -150,7 +162,11 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       ownCredits: 30,
       ownCallCount: 1,
       byService: [{ key: "llm", credits: 30, callCount: 1 }],
+      byServiceOther: { key: "", credits: 0, callCount: 0 },
+      serviceKeyCount: 1,
       byAgent: [{ key: "writer", credits: 30, callCount: 1 }],
+      byAgentOther: { key: "", credits: 0, callCount: 0 },
+      agentKeyCount: 1,
       refillCredits: 0,
       refillCount: 0,
       voidedHoldCredits: 40,
@@ -158,6 +174,7 @@ describe.each(storeFactories)("receipts and lines ($name store)", (factory) => {
       overBudgetCount: 0,
       budget: 200,
       available: 170,
+      childCount: 0,
       children: [],
     });
     expect(await ledger.getReceipt(project, { walletId: scraper.id })).toMatchObject({

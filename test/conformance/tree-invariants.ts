@@ -1,10 +1,11 @@
 import { expect } from "vitest";
 import type { Ledger } from "../../server/ledger/ledger.js";
+import { Limits } from "../../server/ledger/limits.js";
 import type { Breakdown, ChargeLine, Receipt, WalletView } from "../../server/ledger/types.js";
 import { type TreeState, treeState } from "./harness.js";
 
 /**
- * The five ledger invariants of DESIGN.md, checked on everything a caller can observe about one
+ * The five ledger invariants (docs/ledger.md#invariants), checked on everything a caller can observe about one
  * tree. Shared by the conformance cases and the property test, so both judge a store the same way.
  */
 
@@ -20,7 +21,8 @@ function subtreeIds(wallets: WalletView[], walletId: string): Set<string> {
   return ids;
 }
 
-function breakdown(lines: ChargeLine[], keyOf: (line: ChargeLine) => string): Breakdown[] {
+/** A breakdown of `lines` as a receipt ranks it: most credits first, ties by key (code points). */
+export function breakdown(lines: ChargeLine[], keyOf: (line: ChargeLine) => string): Breakdown[] {
   const groups = new Map<string, Breakdown>();
   for (const line of lines) {
     const key = keyOf(line);
@@ -29,7 +31,24 @@ function breakdown(lines: ChargeLine[], keyOf: (line: ChargeLine) => string): Br
     group.callCount += 1;
     groups.set(key, group);
   }
-  return [...groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...groups.values()].sort(
+    (a, b) => b.credits - a.credits || Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)),
+  );
+}
+
+/** A receipt's view of a full breakdown: its top rows, the rest summed, and the key count. */
+function topAndOther(rows: Breakdown[]) {
+  const top = rows.slice(0, Limits.receiptBreakdownTop);
+  const rest = rows.slice(Limits.receiptBreakdownTop);
+  return {
+    top,
+    other: {
+      key: "",
+      credits: sum(rest.map((r) => r.credits)),
+      callCount: sum(rest.map((r) => r.callCount)),
+    },
+    count: rows.length,
+  };
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -47,6 +66,10 @@ export function checkReceiptsAddUp({ wallets, receipts, lines }: TreeState): voi
     const voids = subtree.filter((l) => l.kind === "void" || l.kind === "expire");
     const refills = subtree.filter((l) => l.kind === "refill");
     const children = wallets.filter((w) => w.parentId === wallet.id);
+    const nameOf = (line: ChargeLine) => (walletById.get(line.walletId) as WalletView).name;
+    const byService = topAndOther(breakdown(debits, (l) => l.service));
+    // A line without an agent label counts under its wallet's name: attribution by role.
+    const byAgent = topAndOther(breakdown(debits, (l) => l.metadata.agent ?? nameOf(l)));
     expect(receipt, `receipt of ${wallet.id} against its lines`).toEqual({
       walletId: wallet.id,
       name: wallet.name,
@@ -54,8 +77,12 @@ export function checkReceiptsAddUp({ wallets, receipts, lines }: TreeState): voi
       callCount: debits.length,
       ownCredits: sum(own.map((l) => l.amount)),
       ownCallCount: own.length,
-      byService: breakdown(debits, (l) => l.service),
-      byAgent: breakdown(debits, (l) => l.metadata.agent ?? ""),
+      byService: byService.top,
+      byServiceOther: byService.other,
+      serviceKeyCount: byService.count,
+      byAgent: byAgent.top,
+      byAgentOther: byAgent.other,
+      agentKeyCount: byAgent.count,
       refillCredits: sum(refills.map((l) => l.amount)),
       refillCount: refills.length,
       voidedHoldCredits: sum(voids.map((l) => l.amount)),
@@ -63,7 +90,8 @@ export function checkReceiptsAddUp({ wallets, receipts, lines }: TreeState): voi
       overBudgetCount: debits.filter((l) => l.overBudget).length,
       budget: wallet.budget,
       available: wallet.available,
-      children: children.map((child) => {
+      childCount: children.length,
+      children: children.slice(0, Limits.receiptChildrenMax).map((child) => {
         const childReceipt = receiptById.get(child.id) as Receipt;
         return {
           walletId: child.id,

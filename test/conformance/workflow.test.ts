@@ -74,9 +74,9 @@ describe.each(storeFactories)("reference workflow ($name store)", (factory) => {
         { key: "web_search", credits: 399, callCount: 57 },
       ],
       byAgent: [
-        { key: "critic", credits: 120, callCount: 3 },
         { key: "researcher", credits: 399, callCount: 57 },
         { key: "writer", credits: 300, callCount: 12 },
+        { key: "critic", credits: 120, callCount: 3 },
       ],
       budget: 1000,
       available: 150,

@@ -49,6 +49,9 @@ function recordingStore() {
     void: record("void", { line, hold, remaining: 0 }),
     getReceipt: record("getReceipt", {} as never),
     listCharges: record("listCharges", { items: [], nextCursor: undefined }),
+    listBreakdown: record("listBreakdown", { items: [], nextCursor: undefined }),
+    listChildReceipts: record("listChildReceipts", { items: [], nextCursor: undefined }),
+    sweep: async () => false,
     ping: async () => {},
     close: async () => {},
   };

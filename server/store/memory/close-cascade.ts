@@ -3,47 +3,79 @@ import type { TreeState } from "./tree-state.js";
 import { changeBalance, markClosed, type WalletState } from "./wallet-state.js";
 
 /**
- * Closes `wallet` and every open descendant, deepest level first and, within a level, in
- * creation order (the order of their ids). Each one's open holds are voided (VOID lines with the
- * close's request id, in hold creation order), it is marked closed, and its parent takes back
- * its remainder: `allocated` drops by its budget, `settled` grows by what its subtree consumed.
- * Closing leaves before their parents means every wallet's `settled` is final by the time its
- * own turn comes, so its consumption (spent + settled) is exact.
- *
- * Returns what went back to the parent: budget - (spent + settled), or 0 for a root.
+ * A close under way, worked off in bounded batches (the memory twin of the Redis store's
+ * scripts/includes/close.lua). Closing a wallet closes its open subtree children before parents
+ * (each wallet after all its children, siblings in creation order), voiding each one's open holds
+ * in creation order before it closes; its parent then takes back its remainder: `allocated` drops
+ * by its budget, `settled` grows by its consumption (spent + settled, final because its children
+ * closed first). The walk is an explicit stack so it can stop after any unit of work and go on in
+ * a later turn; every operation on the tree finishes it first (pending-work.ts), so nobody sees
+ * it half done.
  */
-export function closeSubtree(
+export interface CloseUnderWay {
+  /** The close's request id and time: its VOID lines carry them. */
+  requestId: string;
+  atMs: number;
+  /** Wallets whose subtree is being closed, each with the index of its next child to look at. */
+  stack: { wallet: WalletState; nextChild: number }[];
+}
+
+/**
+ * Accepts the close of `wallet` and returns what it gives back to its parent: budget - its
+ * subtree's debits (which is spent + settled once every child has settled; voiding holds does
+ * not change it), or 0 for a root. The work itself is left on the tree.
+ */
+export function beginClose(
   tree: TreeState,
   wallet: WalletState,
   requestId: string,
   nowMs: number,
 ): number {
-  for (const w of closingOrder(wallet)) {
-    for (const hold of [...w.openHolds.values()]) {
-      releaseHold(tree, hold, "void", requestId, nowMs);
-    }
-    markClosed(w);
-    const parent = w.parent;
-    if (parent !== undefined) {
-      changeBalance(parent, "allocated", -w.budget);
-      changeBalance(parent, "settled", w.spent + w.settled);
-    }
-  }
-  return wallet.parent === undefined ? 0 : wallet.budget - (wallet.spent + wallet.settled);
+  tree.closing = { requestId, atMs: nowMs, stack: [{ wallet, nextChild: 0 }] };
+  return wallet.parent === undefined ? 0 : wallet.budget - wallet.receipt.totalCredits;
 }
 
 /**
- * The open wallets of the subtree, deepest first, ties by creation. A closed wallet's
- * descendants are all closed already (closing cascades), so the walk stops at closed wallets.
+ * Works the close under way for at most `budget` units (a child looked at, a hold voided, a
+ * wallet closed). Returns the budget left; above 0 means the close is done.
  */
-function closingOrder(wallet: WalletState): WalletState[] {
-  const open: WalletState[] = [];
-  const stack = [wallet];
-  for (let w = stack.pop(); w !== undefined; w = stack.pop()) {
-    if (w.status !== "open") continue;
-    open.push(w);
-    // A loop, not push(...children): spreading a very wide wallet would overflow the call stack.
-    for (const c of w.children) stack.push(c);
+export function continueClose(tree: TreeState, budget: number): number {
+  const closing = tree.closing;
+  if (closing === undefined) return budget;
+  let left = budget;
+  while (left > 0) {
+    const top = closing.stack.at(-1);
+    if (top === undefined) {
+      tree.closing = undefined;
+      return left;
+    }
+    left -= 1;
+    const child = top.wallet.children[top.nextChild];
+    if (child !== undefined) {
+      top.nextChild += 1;
+      // A closed child's subtree is closed already: closing cascades down.
+      if (child.status === "open") closing.stack.push({ wallet: child, nextChild: 0 });
+      continue;
+    }
+    for (const hold of top.wallet.openHolds.values()) {
+      if (left === 0) break;
+      releaseHold(tree, hold, "void", closing.requestId, closing.atMs);
+      left -= 1;
+    }
+    if (top.wallet.openHolds.size === 0) {
+      closeOne(top.wallet);
+      closing.stack.pop();
+    }
   }
-  return open.sort((a, b) => b.depth - a.depth || a.seq - b.seq);
+  return 0;
+}
+
+/** Marks a wallet closed (its children closed, its holds voided) and settles its parent. */
+function closeOne(wallet: WalletState): void {
+  markClosed(wallet);
+  const parent = wallet.parent;
+  if (parent !== undefined) {
+    changeBalance(parent, "allocated", -wallet.budget);
+    changeBalance(parent, "settled", wallet.spent + wallet.settled);
+  }
 }

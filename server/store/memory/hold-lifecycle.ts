@@ -35,6 +35,7 @@ export function placeHold(tree: TreeState, wallet: WalletState, req: HoldRequest
   tree.holds.set(id, hold);
   tree.holdQueue.push(hold);
   wallet.openHolds.set(id, hold);
+  tree.openHoldCount += 1;
   tree.heldTotal += req.amount;
   changeBalance(wallet, "held", req.amount);
   return hold;
@@ -94,22 +95,27 @@ export function releaseHold(
 }
 
 /**
- * Expires every open hold of the tree that is due at `nowMs`, earliest first (ties in creation
- * order), so EXPIRE lines are written in the order of their dates. Runs before every operation
- * on the tree, reads included: an expired hold is released with no client action and no timer,
- * exactly as the Redis store does it lazily inside each script.
+ * Expires at most `budget` of the holds due at `nowMs`, earliest first (ties in creation order),
+ * so EXPIRE lines are written in the order of their dates across batches. Every operation on the
+ * tree runs this (through pending-work.ts) until none is due, reads included: an expired hold is
+ * released with no client action and no timer, as the Redis store's scripts do it. Returns true
+ * when none is left due.
  */
-export function expireDueHolds(tree: TreeState, nowMs: number): void {
-  for (let hold = tree.holdQueue.popDue(nowMs); hold; hold = tree.holdQueue.popDue(nowMs)) {
+export function expireDueHolds(tree: TreeState, nowMs: number, budget: number): boolean {
+  for (let left = budget; left > 0; left--) {
+    const hold = tree.holdQueue.popDue(nowMs);
+    if (hold === undefined) return true;
     // Holds captured or voided before they were due are still queued: skip them.
     if (hold.status === "open") releaseHold(tree, hold, "expire", "", hold.expiresAtMs);
   }
+  return !tree.holdQueue.hasDue(nowMs);
 }
 
 /** Takes an open hold off its wallet's books and returns that wallet. */
 function unhold(tree: TreeState, hold: HoldState): WalletState {
   const wallet = tree.wallets.get(hold.walletId) as WalletState;
   wallet.openHolds.delete(hold.id);
+  tree.openHoldCount -= 1;
   tree.heldTotal -= hold.amount;
   changeBalance(wallet, "held", -hold.amount);
   return wallet;

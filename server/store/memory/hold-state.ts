@@ -53,6 +53,17 @@ export class HoldQueue {
     heap[i] = hold;
   }
 
+  /** Whether the earliest queued hold is due at `nowMs` (it may be resolved already). */
+  hasDue(nowMs: number): boolean {
+    const top = this.heap[0];
+    return top !== undefined && top.expiresAtMs <= nowMs;
+  }
+
+  /** The earliest queued hold's expiry, or undefined when the queue is empty. */
+  earliestMs(): number | undefined {
+    return this.heap[0]?.expiresAtMs;
+  }
+
   /** Removes and returns the earliest hold if it is due at `nowMs`, else undefined. */
   popDue(nowMs: number): HoldState | undefined {
     const heap = this.heap;

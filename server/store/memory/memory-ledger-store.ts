@@ -1,6 +1,19 @@
 import { treeOf } from "../../ledger/ids.js";
-import { Limits } from "../../ledger/limits.js";
-import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
+import type { TreeLimits } from "../../ledger/limits.js";
+import {
+  holdNotFound,
+  idempotencyKeyReused,
+  storeClosed,
+  walletNotFound,
+} from "../../ledger/refusals.js";
+import type {
+  Breakdown,
+  ChargeLine,
+  ChildReceipt,
+  Page,
+  Receipt,
+  WalletView,
+} from "../../ledger/types.js";
 import {
   type AddCreditsCommand,
   type AuthorizeCommand,
@@ -11,24 +24,25 @@ import {
   type CloseWalletCommand,
   type CreateChildCommand,
   type CreateRootCommand,
-  defaultIdempotencyTtlMs,
   type LedgerStore,
+  type ListBreakdownQuery,
   type ListChargesQuery,
+  type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
   type SpendCommand,
   type SpendOutcome,
   type StoreOptions,
   type VoidCommand,
+  resolveStoreOptions,
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
-import { expireDueHolds } from "./hold-lifecycle.js";
 import { type HoldState, holdView } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
-import { receiptView } from "./receipt-aggregates.js";
+import { nextDueMs, workOff } from "./pending-work.js";
+import { breakdownRows, childReceipt, receiptView } from "./receipt-aggregates.js";
 import { capture, debit, reserve, voidHold } from "./spend-commands.js";
-import { holdNotFound, idempotencyKeyReused, storeClosed, walletNotFound } from "./store-errors.js";
 import { createTree, lineView, type TreeState } from "./tree-state.js";
 import { carveChild, closeWallet, growBudget } from "./wallet-commands.js";
 import { type WalletState, walletView } from "./wallet-state.js";
@@ -41,9 +55,12 @@ type OutcomeOf<K extends StoredOutcome["kind"]> = Extract<StoredOutcome, { kind:
  *
  * Each operation is one synchronous run inside its async method: no `await` separates its checks
  * from its writes, so in Node's single thread it is atomic exactly as a Lua script is in Redis.
- * Every method first expires the due holds of the tree it touches, then finds the wallet or hold
- * in the caller's project, then consults the request id, then checks and writes. Nothing internal
- * is ever returned: views, lines and receipts are fresh copies. State lives only in this process.
+ * Every method first finds the tree in the caller's project and works off its pending work (a
+ * close under way, due holds) a bounded batch per event-loop turn, as the Redis scripts do it a
+ * batch per script, so one tenant's backlog never stalls the others; then, in the turn that
+ * finds none left, it finds the wallet or hold, consults the request id, checks and writes.
+ * Nothing internal is ever returned: views, lines and receipts are fresh copies. State lives only
+ * in this process.
  */
 export class MemoryLedgerStore implements LedgerStore {
   private readonly trees = new Map<string, TreeState>();
@@ -51,26 +68,26 @@ export class MemoryLedgerStore implements LedgerStore {
   private readonly projectRoots = new Map<string, string[]>();
   private readonly idempotencyTtlMs: number;
   private readonly maxDepth: number;
+  private readonly limits: TreeLimits;
+  /** The sweeper's schedule: root id -> when its tree next has pending work. */
+  private readonly due = new Map<string, number>();
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
-    this.idempotencyTtlMs = options.idempotencyTtlMs ?? defaultIdempotencyTtlMs;
-    this.maxDepth = options.maxDepth ?? Limits.maxDepth;
-    if (!Number.isSafeInteger(this.idempotencyTtlMs) || this.idempotencyTtlMs <= 0) {
-      throw new RangeError("idempotencyTtlMs must be a positive integer");
-    }
-    if (!Number.isSafeInteger(this.maxDepth) || this.maxDepth < 1) {
-      throw new RangeError("maxDepth must be a positive integer");
-    }
+    const resolved = resolveStoreOptions(options);
+    this.idempotencyTtlMs = resolved.idempotencyTtlMs;
+    this.maxDepth = resolved.maxDepth;
+    this.limits = resolved.limits;
   }
 
   async createRoot(cmd: CreateRootCommand): Promise<WalletView> {
     this.ensureOpen();
-    const existing = this.touchTree(cmd.rootId, cmd.nowMs);
+    const existing = this.trees.get(cmd.rootId);
     if (existing !== undefined) {
       // The root id hashes project and request id, so another project's tree here would take a
       // hash collision; refuse it like any reuse rather than reveal or overwrite it.
       if (existing.project !== cmd.project) throw idempotencyKeyReused();
+      await this.finishPendingWork(existing, cmd.nowMs);
       return this.mutate(
         existing,
         cmd,
@@ -103,36 +120,39 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
-    const { tree, wallet: parent } = this.findWallet(cmd.project, cmd.parentId, cmd.nowMs);
+    const { tree, wallet: parent } = await this.findWallet(cmd.project, cmd.parentId, cmd.nowMs);
     return this.mutate(
       tree,
       cmd,
       "wallet",
       (o) => this.view(tree, o.walletId),
-      () => carveChild(tree, parent, cmd, this.maxDepth),
+      () => carveChild(tree, parent, cmd, this.maxDepth, this.limits.maxChildrenPerWallet),
     );
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    return walletView(this.findWallet(query.project, query.walletId, query.nowMs).wallet);
+    return walletView((await this.findWallet(query.project, query.walletId, query.nowMs)).wallet);
   }
 
   async listWallets(query: ListWalletsQuery): Promise<Page<WalletView>> {
     if (query.parentId === "") {
       this.ensureOpen();
       const roots = this.projectRoots.get(query.project) ?? [];
-      // Each listed root is an access to its tree, so its due holds expire first (in Redis each
-      // root is read by its own script, in its own slot).
-      return page(roots, query.cursor, query.pageSize, (rootId) =>
-        walletView((this.touchTree(rootId, query.nowMs) as TreeState).root),
-      );
+      // Each listed root is an access to its tree, so its pending work is done first (in Redis
+      // each root is read by its own script, in its own slot).
+      const end = query.cursor + query.pageSize;
+      const items: WalletView[] = [];
+      for (const rootId of roots.slice(query.cursor, end)) {
+        items.push((await this.getWallet({ ...query, walletId: rootId })) as WalletView);
+      }
+      return { items, nextCursor: end < roots.length ? end : undefined };
     }
-    const { wallet } = this.findWallet(query.project, query.parentId, query.nowMs);
+    const { wallet } = await this.findWallet(query.project, query.parentId, query.nowMs);
     return page(wallet.children, query.cursor, query.pageSize, walletView);
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const { tree, wallet } = this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
+    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
     return this.mutate(
       tree,
       cmd,
@@ -143,51 +163,56 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const { tree, wallet } = this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    return this.mutate(
+    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
+    const outcome = this.mutate(
       tree,
       cmd,
       "close",
-      (o) => ({ wallet: this.view(tree, o.walletId), returned: o.returned }),
+      (o) => o,
       () => closeWallet(tree, wallet, cmd.requestId, cmd.nowMs),
     );
+    // The close is accepted and remembered; the subtree closes in batches, then it answers.
+    await this.finishPendingWork(tree, cmd.nowMs);
+    return { wallet: this.view(tree, outcome.walletId), returned: outcome.returned };
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const { tree, wallet } = this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
+    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
     return this.mutate(
       tree,
       cmd,
       "spend",
       (o) => ({ line: lineView(o.line), remaining: o.remaining }),
-      () => debit(tree, wallet, cmd),
+      () => debit(tree, wallet, cmd, this.limits),
     );
   }
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
-    const { tree, wallet } = this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    return this.mutate(
+    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
+    const outcome = this.mutate(
       tree,
       cmd,
       "authorize",
       (o) => ({ hold: holdView(this.hold(tree, o.holdId)), remaining: o.remaining }),
-      () => reserve(tree, wallet, cmd),
+      () => reserve(tree, wallet, cmd, this.limits),
     );
+    this.schedule(tree.rootId, outcome.hold.expiresAtMs);
+    return outcome;
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const { tree, hold } = this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
+    const { tree, hold } = await this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
     return this.mutate(
       tree,
       cmd,
       "resolve",
       (o) => this.resolution(tree, o),
-      () => capture(tree, hold, cmd.amount, cmd.metadata, cmd.requestId, cmd.nowMs),
+      () => capture(tree, hold, cmd.amount, cmd.metadata, cmd.requestId, cmd.nowMs, this.limits),
     );
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const { tree, hold } = this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
+    const { tree, hold } = await this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
     return this.mutate(
       tree,
       cmd,
@@ -198,13 +223,42 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    return receiptView(this.findWallet(query.project, query.walletId, query.nowMs).wallet);
+    return receiptView((await this.findWallet(query.project, query.walletId, query.nowMs)).wallet);
+  }
+
+  async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
+    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
+    return page(breakdownRows(wallet, query.dimension), query.cursor, query.pageSize, (r) => r);
+  }
+
+  async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
+    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
+    return page(wallet.children, query.cursor, query.pageSize, childReceipt);
   }
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
-    const { wallet } = this.findWallet(query.project, query.walletId, query.nowMs);
+    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
     const lines = query.includeDescendants ? wallet.subtreeLines : wallet.ownLines;
     return page(lines, query.cursor, query.pageSize, lineView);
+  }
+
+  /** Works one batch on each of up to {@link sweepTrees} trees whose pending work is due. */
+  async sweep(nowMs: number): Promise<boolean> {
+    this.ensureOpen();
+    const dueTrees = [...this.due]
+      .filter(([, dueMs]) => dueMs <= nowMs)
+      .slice(0, sweepTrees)
+      .map(([rootId]) => rootId);
+    let more = dueTrees.length === sweepTrees;
+    for (const rootId of dueTrees) {
+      const tree = this.trees.get(rootId) as TreeState;
+      workOff(tree, nowMs);
+      this.due.delete(rootId);
+      const next = nextDueMs(tree, nowMs);
+      if (next !== undefined) this.schedule(rootId, next);
+      if (next !== undefined && next <= nowMs) more = true;
+    }
+    return more;
   }
 
   async ping(): Promise<void> {
@@ -244,41 +298,61 @@ export class MemoryLedgerStore implements LedgerStore {
     return answer(outcome);
   }
 
-  /** The tree of an id with its due holds expired and its stale request ids dropped. */
-  private touchTree(id: string, nowMs: number): TreeState | undefined {
+  /**
+   * The caller's tree of an id with its pending work done and its stale request ids dropped, or
+   * undefined when it does not exist or is another project's (which does no work). Resolves in
+   * the turn that finds no work left, so the caller's synchronous rest is atomic with it.
+   */
+  private async openTree(
+    project: string,
+    id: string,
+    nowMs: number,
+  ): Promise<TreeState | undefined> {
+    this.ensureOpen();
     const tree = this.trees.get(treeOf(id));
-    if (tree !== undefined) {
-      expireDueHolds(tree, nowMs);
-      tree.idempotency.prune(nowMs);
-    }
+    if (tree === undefined || tree.project !== project) return undefined;
+    await this.finishPendingWork(tree, nowMs);
+    tree.idempotency.prune(nowMs);
     return tree;
   }
 
-  private findWallet(
+  /**
+   * Works off the tree's pending work a batch per turn, letting every other call run between
+   * batches. Leaves it on the sweeper's schedule, so the work is finished if this caller is gone.
+   */
+  private async finishPendingWork(tree: TreeState, nowMs: number): Promise<void> {
+    while (!workOff(tree, nowMs)) {
+      this.schedule(tree.rootId, nowMs);
+      await new Promise((resolve) => setImmediate(resolve));
+      this.ensureOpen();
+    }
+  }
+
+  /** Puts a tree on the sweeper's schedule at `dueMs`, unless it is there for earlier. */
+  private schedule(rootId: string, dueMs: number): void {
+    const current = this.due.get(rootId);
+    if (current === undefined || dueMs < current) this.due.set(rootId, dueMs);
+  }
+
+  private async findWallet(
     project: string,
     walletId: string,
     nowMs: number,
-  ): { tree: TreeState; wallet: WalletState } {
-    this.ensureOpen();
-    const tree = this.touchTree(walletId, nowMs);
+  ): Promise<{ tree: TreeState; wallet: WalletState }> {
+    const tree = await this.openTree(project, walletId, nowMs);
     const wallet = tree?.wallets.get(walletId);
-    if (tree === undefined || wallet === undefined || tree.project !== project) {
-      throw walletNotFound(walletId);
-    }
+    if (tree === undefined || wallet === undefined) throw walletNotFound(walletId);
     return { tree, wallet };
   }
 
-  private findHold(
+  private async findHold(
     project: string,
     holdId: string,
     nowMs: number,
-  ): { tree: TreeState; hold: HoldState } {
-    this.ensureOpen();
-    const tree = this.touchTree(holdId, nowMs);
+  ): Promise<{ tree: TreeState; hold: HoldState }> {
+    const tree = await this.openTree(project, holdId, nowMs);
     const hold = tree?.holds.get(holdId);
-    if (tree === undefined || hold === undefined || tree.project !== project) {
-      throw holdNotFound(holdId);
-    }
+    if (tree === undefined || hold === undefined) throw holdNotFound(holdId);
     return { tree, hold };
   }
 
@@ -303,6 +377,9 @@ export class MemoryLedgerStore implements LedgerStore {
     if (this.closed) throw storeClosed();
   }
 }
+
+/** Trees one sweep works on, as the Redis store claims them. */
+const sweepTrees = 16;
 
 /** One page of `items` from offset `cursor`; `nextCursor` only when more items follow. */
 function page<T, V>(

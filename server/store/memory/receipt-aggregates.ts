@@ -1,4 +1,12 @@
-import type { Breakdown, ChargeLine, ChildReceipt, Receipt } from "../../ledger/types.js";
+import { compareBreakdownRows, otherRow } from "../../ledger/breakdown.js";
+import { Limits } from "../../ledger/limits.js";
+import type {
+  Breakdown,
+  BreakdownDimension,
+  ChargeLine,
+  ChildReceipt,
+  Receipt,
+} from "../../ledger/types.js";
 import type { WalletState } from "./wallet-state.js";
 import { available } from "./wallet-state.js";
 
@@ -46,10 +54,15 @@ export function emptyAggregates(): ReceiptAggregates {
 
 /**
  * Counts one line into the aggregates of a wallet whose subtree contains it; `own` says whether
- * the line is the wallet's own. ALLOCATION lines only move credits inside the tree, so no figure
- * of the receipt counts them.
+ * the line is the wallet's own, `agent` is the name it counts under in the by-agent breakdown.
+ * ALLOCATION lines only move credits inside the tree, so no figure of the receipt counts them.
  */
-export function countLine(agg: ReceiptAggregates, line: ChargeLine, own: boolean): void {
+export function countLine(
+  agg: ReceiptAggregates,
+  line: ChargeLine,
+  own: boolean,
+  agent: string,
+): void {
   switch (line.kind) {
     case "spend":
     case "capture":
@@ -60,8 +73,7 @@ export function countLine(agg: ReceiptAggregates, line: ChargeLine, own: boolean
         agg.ownCallCount += 1;
       }
       tally(agg.byService, line.service, line.amount);
-      // Lines without an agent label group under "", so each breakdown sums to totalCredits.
-      tally(agg.byAgent, line.metadata.agent ?? "", line.amount);
+      tally(agg.byAgent, agent, line.amount);
       if (line.overBudget) agg.overBudgetCount += 1;
       return;
     case "void":
@@ -88,9 +100,14 @@ function tally(map: Map<string, Tally>, key: string, amount: number): void {
   }
 }
 
-/** The receipt of a wallet's subtree, built from its aggregates and its direct children only. */
+/**
+ * The receipt of a wallet's subtree, built from its aggregates: the top rows of each breakdown
+ * and its first children, so a read carries a bounded answer however wide the tree grew.
+ */
 export function receiptView(wallet: WalletState): Receipt {
   const agg = wallet.receipt;
+  const byService = ranked(agg.byService).slice(0, Limits.receiptBreakdownTop);
+  const byAgent = ranked(agg.byAgent).slice(0, Limits.receiptBreakdownTop);
   return {
     walletId: wallet.id,
     name: wallet.name,
@@ -98,8 +115,12 @@ export function receiptView(wallet: WalletState): Receipt {
     callCount: agg.callCount,
     ownCredits: agg.ownCredits,
     ownCallCount: agg.ownCallCount,
-    byService: breakdown(agg.byService),
-    byAgent: breakdown(agg.byAgent),
+    byService,
+    byServiceOther: otherRow(byService, agg.totalCredits, agg.callCount),
+    serviceKeyCount: agg.byService.size,
+    byAgent,
+    byAgentOther: otherRow(byAgent, agg.totalCredits, agg.callCount),
+    agentKeyCount: agg.byAgent.size,
     refillCredits: agg.refillCredits,
     refillCount: agg.refillCount,
     voidedHoldCredits: agg.voidedHoldCredits,
@@ -107,11 +128,18 @@ export function receiptView(wallet: WalletState): Receipt {
     overBudgetCount: agg.overBudgetCount,
     budget: wallet.budget,
     available: wallet.status === "open" ? available(wallet) : 0,
-    children: wallet.children.map(childReceipt),
+    children: wallet.children.slice(0, Limits.receiptChildrenMax).map(childReceipt),
+    childCount: wallet.children.length,
   };
 }
 
-function childReceipt(child: WalletState): ChildReceipt {
+/** Every row of one breakdown, in the receipt's order (most credits first, ties by key). */
+export function breakdownRows(wallet: WalletState, dimension: BreakdownDimension): Breakdown[] {
+  return ranked(dimension === "service" ? wallet.receipt.byService : wallet.receipt.byAgent);
+}
+
+/** A child's summary line in its parent's receipt. */
+export function childReceipt(child: WalletState): ChildReceipt {
   const open = child.status === "open";
   return {
     walletId: child.id,
@@ -125,17 +153,8 @@ function childReceipt(child: WalletState): ChildReceipt {
   };
 }
 
-function breakdown(map: Map<string, Tally>): Breakdown[] {
+function ranked(map: Map<string, Tally>): Breakdown[] {
   return [...map]
     .map(([key, t]) => ({ key, credits: t.credits, callCount: t.callCount }))
-    .sort((a, b) => compareCodePoints(a.key, b.key));
-}
-
-/**
- * Orders strings by Unicode code point, which is also UTF-8 byte order: the order Redis and Lua
- * compare raw strings in, so both stores sort breakdown keys alike even past the BMP (plain `<`
- * compares UTF-16 code units, which differs for astral characters).
- */
-export function compareCodePoints(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+    .sort(compareBreakdownRows);
 }

@@ -1,15 +1,19 @@
-import { invalidArgument, mergedMetadataMessage } from "../../ledger/ledger-error.js";
-import { Limits } from "../../ledger/limits.js";
+import { Limits, type TreeLimits } from "../../ledger/limits.js";
+import {
+  captureExceedsHold,
+  creditLimit,
+  holdAlreadyResolved,
+  holdExpired,
+  insufficientCredits,
+  mergedMetadataTooLarge,
+  tooManyBreakdownKeys,
+  tooManyOpenHolds,
+  walletClosed,
+} from "../../ledger/refusals.js";
 import type { AuthorizeCommand, SpendCommand } from "../ledger-store.js";
 import { captureHold, placeHold, releaseHold } from "./hold-lifecycle.js";
 import type { HoldState } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
-import {
-  holdAlreadyResolved,
-  holdExpired,
-  insufficientCredits,
-  walletClosed,
-} from "./store-errors.js";
 import { committedCredits, postLine, type TreeState } from "./tree-state.js";
 import { available, changeBalance, type WalletState } from "./wallet-state.js";
 
@@ -19,8 +23,14 @@ import { available, changeBalance, type WalletState } from "./wallet-state.js";
  */
 
 /** Posts a SPEND line; the line and the available after it are what replays return. */
-export function debit(tree: TreeState, wallet: WalletState, cmd: SpendCommand): StoredOutcome {
+export function debit(
+  tree: TreeState,
+  wallet: WalletState,
+  cmd: SpendCommand,
+  limits: TreeLimits,
+): StoredOutcome {
   checkCanReserve(tree, wallet, cmd.amount);
+  checkBreakdownRoom(tree, wallet, cmd.service, cmd.metadata.agent ?? wallet.name, limits);
   changeBalance(wallet, "spent", cmd.amount);
   const remaining = available(wallet);
   const line = postLine(tree, wallet, {
@@ -41,8 +51,12 @@ export function reserve(
   tree: TreeState,
   wallet: WalletState,
   cmd: AuthorizeCommand,
+  limits: TreeLimits,
 ): StoredOutcome {
   checkCanReserve(tree, wallet, cmd.amount);
+  if (tree.openHoldCount >= limits.maxOpenHoldsPerTree) {
+    throw tooManyOpenHolds(wallet.id, limits.maxOpenHoldsPerTree);
+  }
   const hold = placeHold(tree, wallet, cmd);
   return { kind: "authorize", holdId: hold.id, remaining: available(wallet) };
 }
@@ -58,18 +72,17 @@ export function capture(
   metadata: Record<string, string>,
   requestId: string,
   nowMs: number,
+  limits: TreeLimits,
 ): StoredOutcome {
   checkOpen(hold);
-  if (amount > hold.amount) {
-    throw invalidArgument("amount", `must not exceed the hold's ${hold.amount} credits`);
-  }
+  if (amount > hold.amount) throw captureExceedsHold(hold.amount);
   // The CAPTURE line carries the hold's metadata overlaid by the capture's; the merge obeys the
   // same 16-key limit as any line, so a line never grows past what validation allows.
-  if (Object.keys({ ...hold.metadata, ...metadata }).length > Limits.metadataMaxKeys) {
-    throw invalidArgument("metadata", mergedMetadataMessage);
-  }
-  const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
+  const merged = { ...hold.metadata, ...metadata };
+  if (Object.keys(merged).length > Limits.metadataMaxKeys) throw mergedMetadataTooLarge();
   const wallet = tree.wallets.get(hold.walletId) as WalletState;
+  checkBreakdownRoom(tree, wallet, hold.service, merged.agent ?? wallet.name, limits);
+  const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
   return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
 }
 
@@ -97,8 +110,27 @@ function checkCanReserve(tree: TreeState, wallet: WalletState, amount: number): 
   if (wallet.hardCap && walletAvailable < amount) {
     throw insufficientCredits(wallet.id, amount, walletAvailable);
   }
-  if (committedCredits(tree) + amount > Limits.maxCredits) {
-    throw invalidArgument("amount", "the tree's spend would pass 2^53-1 credits");
+  if (committedCredits(tree) + amount > Limits.maxCredits) throw creditLimit();
+}
+
+/**
+ * A debit's service and agent names must fit the tree's limit on distinct names. The root's
+ * breakdowns hold every name of the tree, so checking them bounds every receipt in it.
+ */
+function checkBreakdownRoom(
+  tree: TreeState,
+  wallet: WalletState,
+  service: string,
+  agent: string,
+  limits: TreeLimits,
+): void {
+  const root = tree.root.receipt;
+  const limit = limits.maxBreakdownKeysPerTree;
+  if (!root.byService.has(service) && root.byService.size >= limit) {
+    throw tooManyBreakdownKeys(wallet.id, "service", limit);
+  }
+  if (!root.byAgent.has(agent) && root.byAgent.size >= limit) {
+    throw tooManyBreakdownKeys(wallet.id, "agent", limit);
   }
 }
 

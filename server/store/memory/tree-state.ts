@@ -1,4 +1,5 @@
 import type { ChargeLine, Metadata } from "../../ledger/types.js";
+import type { CloseUnderWay } from "./close-cascade.js";
 import { HoldQueue, type HoldState } from "./hold-state.js";
 import { IdempotencyLog } from "./idempotency-log.js";
 import { countLine } from "./receipt-aggregates.js";
@@ -19,9 +20,13 @@ export interface TreeState {
   wallets: Map<string, WalletState>;
   holds: Map<string, HoldState>;
   holdQueue: HoldQueue;
+  /** Open holds, for the per-tree limit. */
+  openHoldCount: number;
   /** Credits held by the tree's open holds, for the tree-wide 2^53 - 1 bound. */
   heldTotal: number;
   idempotency: IdempotencyLog;
+  /** A close under way, worked off before anything else (close-cascade.ts). */
+  closing: CloseUnderWay | undefined;
 }
 
 /** What a new tree's root needs. */
@@ -64,8 +69,10 @@ export function createTree(init: NewTree): TreeState {
     wallets: new Map([[root.id, root]]),
     holds: new Map(),
     holdQueue: new HoldQueue(),
+    openHoldCount: 0,
     heldTotal: 0,
     idempotency: new IdempotencyLog(init.idempotencyTtlMs),
+    closing: undefined,
   };
 }
 
@@ -94,9 +101,11 @@ export function postLine(tree: TreeState, wallet: WalletState, draft: LineDraft)
     metadata: { ...draft.metadata },
   };
   wallet.ownLines.push(line);
+  // Without an agent label a line counts under its wallet's name: attribution by role.
+  const agent = line.metadata.agent ?? wallet.name;
   for (let w: WalletState | undefined = wallet; w !== undefined; w = w.parent) {
     w.subtreeLines.push(line);
-    countLine(w.receipt, line, w === wallet);
+    countLine(w.receipt, line, w === wallet, agent);
   }
   return line;
 }

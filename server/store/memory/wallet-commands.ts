@@ -1,9 +1,15 @@
-import { invalidArgument } from "../../ledger/ledger-error.js";
 import { Limits } from "../../ledger/limits.js";
+import {
+  creditLimit,
+  depthExceeded,
+  insufficientCredits,
+  softChildOfHard,
+  tooManyChildren,
+  walletClosed,
+} from "../../ledger/refusals.js";
 import type { AddCreditsCommand, CreateChildCommand } from "../ledger-store.js";
-import { closeSubtree } from "./close-cascade.js";
+import { beginClose } from "./close-cascade.js";
 import type { StoredOutcome } from "./idempotency-log.js";
-import { insufficientCredits, walletClosed } from "./store-errors.js";
 import { nextId, postLine, type TreeState } from "./tree-state.js";
 import { available, changeBalance, createWalletState, type WalletState } from "./wallet-state.js";
 
@@ -15,24 +21,23 @@ import { available, changeBalance, createWalletState, type WalletState } from ".
 
 /**
  * Carves a child out of `parent`. Checks in order: the parent is open, the child fits within
- * `maxDepth`, a hard-capped parent gets no soft child, and last the parent can afford the budget
- * (argument errors first: they hold whatever the balances are).
+ * `maxDepth`, a hard-capped parent gets no soft child, the parent has room for another child,
+ * and last the parent can afford the budget (argument errors first: they hold whatever the
+ * balances are).
  */
 export function carveChild(
   tree: TreeState,
   parent: WalletState,
   cmd: CreateChildCommand,
   maxDepth: number,
+  maxChildren: number,
 ): StoredOutcome {
   if (parent.status !== "open") throw walletClosed(parent.id);
-  if (parent.depth + 1 > maxDepth) {
-    throw invalidArgument("parent_id", `a tree has at most ${maxDepth} levels`);
-  }
+  if (parent.depth + 1 > maxDepth) throw depthExceeded(maxDepth);
   const hardCap = cmd.hardCap ?? parent.hardCap;
-  if (parent.hardCap && !hardCap) {
-    // A soft child could overspend and so break the cap of its hard-capped ancestors.
-    throw invalidArgument("hard_cap", "a child of a hard-capped wallet must be hard-capped");
-  }
+  if (parent.hardCap && !hardCap) throw softChildOfHard();
+  // Closed children count too: they stay listed, and the limit bounds what a listing carries.
+  if (parent.children.length >= maxChildren) throw tooManyChildren(parent.id, maxChildren);
   const parentAvailable = available(parent);
   if (parentAvailable < cmd.budget) {
     throw insufficientCredits(parent.id, cmd.budget, parentAvailable);
@@ -67,9 +72,7 @@ export function growBudget(
   if (wallet.status !== "open") throw walletClosed(wallet.id);
   const parent = wallet.parent;
   if (parent === undefined) {
-    if (wallet.budget + cmd.amount > Limits.maxCredits) {
-      throw invalidArgument("amount", "the budget would pass 2^53-1 credits");
-    }
+    if (wallet.budget + cmd.amount > Limits.maxCredits) throw creditLimit();
   } else {
     const parentAvailable = available(parent);
     if (parentAvailable < cmd.amount) {
@@ -91,7 +94,10 @@ export function growBudget(
   return { kind: "wallet", walletId: wallet.id };
 }
 
-/** Closes the wallet and its open subtree; WALLET_CLOSED when it is closed already. */
+/**
+ * Accepts the close of the wallet and its open subtree, which the tree then works off in bounded
+ * batches (close-cascade.ts); WALLET_CLOSED when it is closed already.
+ */
 export function closeWallet(
   tree: TreeState,
   wallet: WalletState,
@@ -99,6 +105,6 @@ export function closeWallet(
   nowMs: number,
 ): StoredOutcome {
   if (wallet.status !== "open") throw walletClosed(wallet.id);
-  const returned = closeSubtree(tree, wallet, requestId, nowMs);
+  const returned = beginClose(tree, wallet, requestId, nowMs);
   return { kind: "close", walletId: wallet.id, returned };
 }

@@ -1,6 +1,7 @@
 import type { ClientContext, Result } from "ioredis";
 import type { RedisClient } from "./connect.js";
 import { luaKeysInclude } from "./keys.js";
+import { luaConstantsInclude } from "./reply-codes.js";
 import { loadScript } from "./script-loader.js";
 
 /**
@@ -11,32 +12,37 @@ import { loadScript } from "./script-loader.js";
  */
 
 /**
- * A script's reply: `[0, ...payload]` on success, `[code, ...detail]` when it refused (see
- * scripts/includes/errors.lua). Payload and detail entries are strings.
+ * A script's reply: `[0, ...payload]` on success, `[code, ...detail]` when it refused, `[16]`
+ * when it must be called again (see reply-codes.ts). Payload and detail entries are strings.
  */
 export type ScriptReply = [number, ...string[]];
 
 /** Command name -> script file. The number ending each file name is its key count. */
 const scriptFiles = {
-  tollgate_v1_add_root: "add-root-1",
-  tollgate_v1_list_roots: "list-roots-1",
-  tollgate_v1_create_root: "create-root-2",
-  tollgate_v1_create_child: "create-child-2",
-  tollgate_v1_get_wallet: "get-wallet-1",
-  tollgate_v1_list_wallets: "list-wallets-1",
-  tollgate_v1_add_credits: "add-credits-2",
-  tollgate_v1_close_wallet: "close-wallet-2",
-  tollgate_v1_spend: "spend-2",
-  tollgate_v1_authorize: "authorize-2",
-  tollgate_v1_capture: "capture-2",
-  tollgate_v1_void: "void-2",
-  tollgate_v1_get_receipt: "get-receipt-1",
-  tollgate_v1_list_charges: "list-charges-1",
+  tollgate_v2_add_root: "add-root-1",
+  tollgate_v2_list_roots: "list-roots-1",
+  tollgate_v2_create_root: "create-root-2",
+  tollgate_v2_create_child: "create-child-2",
+  tollgate_v2_get_wallet: "get-wallet-1",
+  tollgate_v2_list_wallets: "list-wallets-1",
+  tollgate_v2_add_credits: "add-credits-2",
+  tollgate_v2_close_wallet: "close-wallet-2",
+  tollgate_v2_spend: "spend-2",
+  tollgate_v2_authorize: "authorize-2",
+  tollgate_v2_capture: "capture-2",
+  tollgate_v2_void: "void-2",
+  tollgate_v2_get_receipt: "get-receipt-1",
+  tollgate_v2_list_charges: "list-charges-1",
+  tollgate_v2_list_breakdown: "list-breakdown-1",
+  tollgate_v2_list_child_receipts: "list-child-receipts-1",
+  tollgate_v2_sweep: "sweep-1",
+  tollgate_v2_claim_due: "claim-due-1",
+  tollgate_v2_settle_due: "settle-due-1",
 } as const;
 
 type CommandName = keyof typeof scriptFiles;
 
-/** One key (the tree, or a project's root listing) then ARGV. */
+/** One key (the tree, a project's root listing or the sweeper's schedule) then ARGV. */
 type OneKey<Context extends ClientContext> = (
   key: string,
   ...argv: string[]
@@ -50,20 +56,25 @@ type TwoKeys<Context extends ClientContext> = (
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    tollgate_v1_add_root: OneKey<Context>;
-    tollgate_v1_list_roots: OneKey<Context>;
-    tollgate_v1_create_root: TwoKeys<Context>;
-    tollgate_v1_create_child: TwoKeys<Context>;
-    tollgate_v1_get_wallet: OneKey<Context>;
-    tollgate_v1_list_wallets: OneKey<Context>;
-    tollgate_v1_add_credits: TwoKeys<Context>;
-    tollgate_v1_close_wallet: TwoKeys<Context>;
-    tollgate_v1_spend: TwoKeys<Context>;
-    tollgate_v1_authorize: TwoKeys<Context>;
-    tollgate_v1_capture: TwoKeys<Context>;
-    tollgate_v1_void: TwoKeys<Context>;
-    tollgate_v1_get_receipt: OneKey<Context>;
-    tollgate_v1_list_charges: OneKey<Context>;
+    tollgate_v2_add_root: OneKey<Context>;
+    tollgate_v2_list_roots: OneKey<Context>;
+    tollgate_v2_create_root: TwoKeys<Context>;
+    tollgate_v2_create_child: TwoKeys<Context>;
+    tollgate_v2_get_wallet: OneKey<Context>;
+    tollgate_v2_list_wallets: OneKey<Context>;
+    tollgate_v2_add_credits: TwoKeys<Context>;
+    tollgate_v2_close_wallet: TwoKeys<Context>;
+    tollgate_v2_spend: TwoKeys<Context>;
+    tollgate_v2_authorize: TwoKeys<Context>;
+    tollgate_v2_capture: TwoKeys<Context>;
+    tollgate_v2_void: TwoKeys<Context>;
+    tollgate_v2_get_receipt: OneKey<Context>;
+    tollgate_v2_list_charges: OneKey<Context>;
+    tollgate_v2_list_breakdown: OneKey<Context>;
+    tollgate_v2_list_child_receipts: OneKey<Context>;
+    tollgate_v2_sweep: OneKey<Context>;
+    tollgate_v2_claim_due: OneKey<Context>;
+    tollgate_v2_settle_due: OneKey<Context>;
   }
 }
 
@@ -72,7 +83,7 @@ let sources: Map<CommandName, { lua: string; numberOfKeys: number }> | undefined
 /** Every script's resolved source, read once per process (on first use: nothing runs at import). */
 export function scriptSources(): ReadonlyMap<CommandName, { lua: string; numberOfKeys: number }> {
   if (sources === undefined) {
-    const generated = { keys: luaKeysInclude() };
+    const generated = { keys: luaKeysInclude(), constants: luaConstantsInclude() };
     sources = new Map();
     for (const [command, file] of Object.entries(scriptFiles) as [CommandName, string][]) {
       sources.set(command, { lua: loadScript(file, generated), numberOfKeys: keyCount(file) });

@@ -1,8 +1,10 @@
+import { otherRow } from "../../ledger/breakdown.js";
 import { treeOf } from "../../ledger/ids.js";
 import type {
   Breakdown,
   ChargeKind,
   ChargeLine,
+  ChildReceipt,
   HoldStatus,
   HoldView,
   Metadata,
@@ -64,6 +66,19 @@ interface LineWire {
 /** cjson encodes an empty Lua table as `{}`, whether it was meant as a list or not. */
 type LuaList<T> = T[] | Record<string, never>;
 
+/** A breakdown row of scripts/includes/breakdown.lua. */
+interface RowWire {
+  key: string;
+  credits: string;
+  calls: string;
+}
+
+/** A child's summary of scripts/includes/breakdown.lua. */
+interface ChildWire {
+  wallet: WalletWire;
+  calls: string;
+}
+
 interface ReceiptWire {
   wallet: WalletWire;
   calls: string;
@@ -73,9 +88,12 @@ interface ReceiptWire {
   voided_credits: string;
   voided_count: string;
   over_budget_count: string;
-  by_service: LuaList<string>;
-  by_agent: LuaList<string>;
-  children: LuaList<{ wallet: WalletWire; calls: string }>;
+  by_service: LuaList<RowWire>;
+  by_agent: LuaList<RowWire>;
+  service_keys: string;
+  agent_keys: string;
+  children: LuaList<ChildWire>;
+  child_count: string;
 }
 
 /** Decimal text from a script as an exact number; anything else is a corrupt reply. */
@@ -158,15 +176,22 @@ export function decodeLine(json: string): ChargeLine {
 export function decodeReceipt(json: string): Receipt {
   const r = JSON.parse(json) as ReceiptWire;
   const wallet = walletFrom(r.wallet);
+  const callCount = int(r.calls);
+  const byService = list(r.by_service).map(rowFrom);
+  const byAgent = list(r.by_agent).map(rowFrom);
   return {
     walletId: wallet.id,
     name: wallet.name,
     totalCredits: wallet.totalSpent,
-    callCount: int(r.calls),
+    callCount,
     ownCredits: wallet.spent,
     ownCallCount: int(r.own_calls),
-    byService: breakdown(list(r.by_service)),
-    byAgent: breakdown(list(r.by_agent)),
+    byService,
+    byServiceOther: otherRow(byService, wallet.totalSpent, callCount),
+    serviceKeyCount: int(r.service_keys),
+    byAgent,
+    byAgentOther: otherRow(byAgent, wallet.totalSpent, callCount),
+    agentKeyCount: int(r.agent_keys),
     refillCredits: int(r.refill_credits),
     refillCount: int(r.refill_count),
     voidedHoldCredits: int(r.voided_credits),
@@ -174,37 +199,35 @@ export function decodeReceipt(json: string): Receipt {
     overBudgetCount: int(r.over_budget_count),
     budget: wallet.budget,
     available: wallet.available,
-    children: list(r.children).map(({ wallet: child, calls }) => {
-      const c = walletFrom(child);
-      return {
-        walletId: c.id,
-        name: c.name,
-        budget: c.budget,
-        totalCredits: c.totalSpent,
-        callCount: int(calls),
-        available: c.available,
-        status: c.status,
-        exhausted: c.exhausted,
-      };
-    }),
+    children: list(r.children).map(childFrom),
+    childCount: int(r.child_count),
   };
 }
 
-/**
- * A breakdown hash as HGETALL pairs: `c:<key>` credits and `n:<key>` calls. Sorted by key in
- * code point (= UTF-8 byte) order, as the memory store sorts, so both agree past the BMP.
- */
-function breakdown(pairs: string[]): Breakdown[] {
-  const byKey = new Map<string, Breakdown>();
-  for (let i = 0; i + 1 < pairs.length; i += 2) {
-    const field = pairs[i] as string;
-    const key = field.slice(2);
-    const entry = byKey.get(key) ?? { key, credits: 0, callCount: 0 };
-    if (field.startsWith("c:")) entry.credits = int(pairs[i + 1] as string);
-    else entry.callCount = int(pairs[i + 1] as string);
-    byKey.set(key, entry);
-  }
-  return [...byKey.values()].sort((a, b) =>
-    Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8")),
-  );
+/** The rows JSON of list-breakdown-1.lua. */
+export function decodeBreakdownRows(json: string): Breakdown[] {
+  return list(JSON.parse(json) as LuaList<RowWire>).map(rowFrom);
+}
+
+/** The children JSON of list-child-receipts-1.lua. */
+export function decodeChildReceipts(json: string): ChildReceipt[] {
+  return list(JSON.parse(json) as LuaList<ChildWire>).map(childFrom);
+}
+
+function rowFrom(row: RowWire): Breakdown {
+  return { key: row.key, credits: int(row.credits), callCount: int(row.calls) };
+}
+
+function childFrom({ wallet, calls }: ChildWire): ChildReceipt {
+  const c = walletFrom(wallet);
+  return {
+    walletId: c.id,
+    name: c.name,
+    budget: c.budget,
+    totalCredits: c.totalSpent,
+    callCount: int(calls),
+    available: c.available,
+    status: c.status,
+    exhausted: c.exhausted,
+  };
 }

@@ -11,21 +11,30 @@
  * | -------------------------- | ------ | --------------------------------------------------- |
  * | `P{R}:tree`                | hash   | project, seq (the id counter), held (open holds'    |
  * |                            |        | credits), fingerprint (of the create, kept for good)|
+ * |                            |        | close_at, close_request (a close under way)         |
  * | `P{R}:idem:<request id>`   | string | idempotency record (JSON), PX = idempotencyTtlMs    |
  * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates    |
  * | `P{R}:w:<id>:children`     | list   | direct children, creation order                     |
  * | `P{R}:w:<id>:lines`        | list   | ids of the wallet's own lines, oldest first         |
  * | `P{R}:w:<id>:sublines`     | list   | ids of the subtree's lines, oldest first            |
- * | `P{R}:w:<id>:svc`          | hash   | by service: `c:<name>` credits, `n:<name>` calls    |
- * | `P{R}:w:<id>:agent`        | hash   | by agent, same shape                                |
+ * | `P{R}:w:<id>:svc`          | zset   | by service: name scored by minus its credits, so    |
+ * |                            |        | rank order is most credits first, ties by name      |
+ * | `P{R}:w:<id>:svc:n`        | hash   | by service: name -> calls                           |
+ * | `P{R}:w:<id>:agent`        | zset   | by agent, as `svc`                                  |
+ * | `P{R}:w:<id>:agent:n`      | hash   | by agent: name -> calls                             |
+ * | `P{R}:w:<id>:holds`        | zset   | the wallet's open hold ids, scored by creation seq  |
  * | `P{R}:h:<hold id>`         | hash   | a hold                                              |
- * | `P{R}:holds`               | zset   | the tree's open holds, scored by expiresAtMs        |
+ * | `P{R}:holds`               | zset   | the tree's open holds as 16-digit zero-padded seqs, |
+ * |                            |        | scored by expiresAtMs: due order, ties by creation  |
+ * | `P{R}:closing`             | list   | a close under way: a stack of "<child cursor> <id>" |
  * | `P{R}:lines`               | hash   | line id -> line (JSON)                              |
  * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
+ * | `P{sweep}:due`             | zset   | root ids with pending work (due holds, a close),    |
+ * |                            |        | scored by when it is due: the sweeper's schedule    |
  *
  * The hash tag `{R}` puts every key of one tree in one cluster slot, so each script touches one
- * slot and the store runs on Redis Cluster unchanged. The root listing spans trees, so it has a
- * tag of its own and its own script.
+ * slot and the store runs on Redis Cluster unchanged. The root listing and the sweeper's schedule
+ * span trees, so each has a tag of its own and scripts of its own.
  */
 
 /** The key prefix when none is configured: short, because it is on every key. */
@@ -44,9 +53,13 @@ const treeLayout = {
   ownLines: ["w:", param, ":lines"],
   subtreeLines: ["w:", param, ":sublines"],
   byService: ["w:", param, ":svc"],
+  serviceCalls: ["w:", param, ":svc:n"],
   byAgent: ["w:", param, ":agent"],
+  agentCalls: ["w:", param, ":agent:n"],
+  walletHolds: ["w:", param, ":holds"],
   hold: ["h:", param],
   openHolds: ["holds"],
+  closing: ["closing"],
   lines: ["lines"],
 } as const satisfies Record<string, readonly Part[]>;
 
@@ -79,6 +92,14 @@ export function treeKey(prefix: string, rootId: string, name: TreeKeyName, id = 
  */
 export function projectRootsKey(prefix: string, project: string): string {
   return `${prefix}p:{${encodeURIComponent(project)}}:roots`;
+}
+
+/**
+ * The sweeper's schedule: root ids with pending work, scored by when it is due. Its own hash
+ * tag, since it spans trees (on a cluster it lives on one master, like a project's listing).
+ */
+export function sweepScheduleKey(prefix: string): string {
+  return `${prefix}{sweep}:due`;
 }
 
 /**

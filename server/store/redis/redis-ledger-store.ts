@@ -1,7 +1,15 @@
 import { Cluster } from "ioredis";
 import { treeOf } from "../../ledger/ids.js";
-import { Limits } from "../../ledger/limits.js";
-import type { ChargeLine, Page, Receipt, WalletView } from "../../ledger/types.js";
+import { LedgerError } from "../../ledger/ledger-error.js";
+import { Limits, type TreeLimits } from "../../ledger/limits.js";
+import type {
+  Breakdown,
+  ChargeLine,
+  ChildReceipt,
+  Page,
+  Receipt,
+  WalletView,
+} from "../../ledger/types.js";
 import {
   type AddCreditsCommand,
   type AuthorizeCommand,
@@ -12,23 +20,38 @@ import {
   type CloseWalletCommand,
   type CreateChildCommand,
   type CreateRootCommand,
-  defaultIdempotencyTtlMs,
   type LedgerStore,
+  type ListBreakdownQuery,
   type ListChargesQuery,
+  type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
   type SpendCommand,
   type SpendOutcome,
   type StoreOptions,
   type VoidCommand,
+  resolveStoreOptions,
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
-import { defineLedgerCommands } from "./commands.js";
+import { defineLedgerCommands, type ScriptReply } from "./commands.js";
 import type { RedisClient } from "./connect.js";
-import { decodeHold, decodeLine, decodeReceipt, decodeWallet } from "./decode.js";
-import { assertKeyPrefix, defaultKeyPrefix, projectRootsKey, treeKey } from "./keys.js";
-import { ReplyCode } from "./script-errors.js";
+import {
+  decodeBreakdownRows,
+  decodeChildReceipts,
+  decodeHold,
+  decodeLine,
+  decodeReceipt,
+  decodeWallet,
+} from "./decode.js";
+import {
+  assertKeyPrefix,
+  defaultKeyPrefix,
+  projectRootsKey,
+  sweepScheduleKey,
+  treeKey,
+} from "./keys.js";
+import { ReplyCode } from "./reply-codes.js";
 import { StoreConnection } from "./store-connection.js";
 
 /** Settings of the Redis store. */
@@ -58,6 +81,7 @@ export class RedisLedgerStore implements LedgerStore {
   private readonly prefix: string;
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
+  private readonly limits: { [K in keyof TreeLimits]: string };
   private readonly connection: StoreConnection;
   private readonly redis: RedisClient;
 
@@ -68,16 +92,14 @@ export class RedisLedgerStore implements LedgerStore {
   constructor(redis: RedisClient, options: RedisStoreOptions = {}) {
     this.prefix = options.keyPrefix ?? defaultKeyPrefix;
     assertKeyPrefix(this.prefix);
-    const ttlMs = options.idempotencyTtlMs ?? defaultIdempotencyTtlMs;
-    const maxDepth = options.maxDepth ?? Limits.maxDepth;
-    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-      throw new RangeError("idempotencyTtlMs must be a positive integer");
-    }
-    if (!Number.isSafeInteger(maxDepth) || maxDepth < 1) {
-      throw new RangeError("maxDepth must be a positive integer");
-    }
-    this.idempotencyTtlMs = String(ttlMs);
-    this.maxDepth = String(maxDepth);
+    const resolved = resolveStoreOptions(options);
+    this.idempotencyTtlMs = String(resolved.idempotencyTtlMs);
+    this.maxDepth = String(resolved.maxDepth);
+    this.limits = {
+      maxOpenHoldsPerTree: String(resolved.limits.maxOpenHoldsPerTree),
+      maxChildrenPerWallet: String(resolved.limits.maxChildrenPerWallet),
+      maxBreakdownKeysPerTree: String(resolved.limits.maxBreakdownKeysPerTree),
+    };
     this.redis = redis;
     this.connection = new StoreConnection(redis, options.firstConnectTimeoutMs ?? 5_000);
     defineLedgerCommands(redis);
@@ -87,8 +109,8 @@ export class RedisLedgerStore implements LedgerStore {
     // Listing first: a crash between the two leaves a listed id with no wallet (skipped when
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
-    await this.connection.run(() => this.redis.tollgate_v1_add_root(rootsKey, cmd.rootId));
-    const [wallet] = await this.mutate("tollgate_v1_create_root", cmd.rootId, cmd, [
+    await this.connection.run(() => this.redis.tollgate_v2_add_root(rootsKey, cmd.rootId));
+    const [wallet] = await this.mutate("tollgate_v2_create_root", cmd.rootId, cmd, [
       cmd.name,
       String(cmd.budget),
       cmd.hardCap ? "1" : "0",
@@ -99,19 +121,20 @@ export class RedisLedgerStore implements LedgerStore {
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
     const hardCap = cmd.hardCap === undefined ? "" : cmd.hardCap ? "1" : "0";
-    const [wallet] = await this.mutate("tollgate_v1_create_child", cmd.parentId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v2_create_child", cmd.parentId, cmd, [
       cmd.parentId,
       cmd.name,
       String(cmd.budget),
       hardCap,
       JSON.stringify(cmd.metadata),
       this.maxDepth,
+      this.limits.maxChildrenPerWallet,
     ]);
     return decodeWallet(wallet as string);
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    const [wallet] = await this.read("tollgate_v1_get_wallet", query.walletId, query, [
+    const [wallet] = await this.read("tollgate_v2_get_wallet", query.walletId, query, [
       query.walletId,
     ]);
     return decodeWallet(wallet as string);
@@ -119,7 +142,7 @@ export class RedisLedgerStore implements LedgerStore {
 
   async listWallets(query: ListWalletsQuery): Promise<Page<WalletView>> {
     if (query.parentId === "") return this.listRoots(query);
-    const [next, ...wallets] = await this.read("tollgate_v1_list_wallets", query.parentId, query, [
+    const [next, ...wallets] = await this.read("tollgate_v2_list_wallets", query.parentId, query, [
       query.parentId,
       String(query.cursor),
       String(query.pageSize),
@@ -128,7 +151,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const [wallet] = await this.mutate("tollgate_v1_add_credits", cmd.walletId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v2_add_credits", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -137,40 +160,47 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const [wallet, returned] = await this.mutate("tollgate_v1_close_wallet", cmd.walletId, cmd, [
+    const [wallet, returned] = await this.mutate("tollgate_v2_close_wallet", cmd.walletId, cmd, [
       cmd.walletId,
     ]);
     return { wallet: decodeWallet(wallet as string), returned: Number(returned) };
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.mutate("tollgate_v1_spend", cmd.walletId, cmd, [
+    const [line, remaining] = await this.mutate("tollgate_v2_spend", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       cmd.service,
       JSON.stringify(cmd.metadata),
-      // Lines without an agent label group under "" (the receipt's by-agent breakdown).
-      Object.hasOwn(cmd.metadata, "agent") ? (cmd.metadata.agent as string) : "",
+      this.limits.maxBreakdownKeysPerTree,
+      // Without an agent label the script counts the line under its wallet's name (its role).
+      ...(Object.hasOwn(cmd.metadata, "agent") ? [cmd.metadata.agent as string] : []),
     ]);
     return { line: decodeLine(line as string), remaining: Number(remaining) };
   }
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
-    const [hold, remaining] = await this.mutate("tollgate_v1_authorize", cmd.walletId, cmd, [
+    const [hold, remaining] = await this.mutate("tollgate_v2_authorize", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       cmd.service,
       JSON.stringify(cmd.metadata),
       String(cmd.ttlMs),
+      this.limits.maxOpenHoldsPerTree,
     ]);
-    return { hold: decodeHold(hold as string), remaining: Number(remaining) };
+    const outcome = { hold: decodeHold(hold as string), remaining: Number(remaining) };
+    // On the sweeper's schedule, so the hold expires on time even if its tree goes idle. After
+    // the script: a refused call must not put a tree (perhaps a made-up one) on the schedule.
+    await this.schedule(treeOf(cmd.walletId), outcome.hold.expiresAtMs);
+    return outcome;
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v1_capture", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v2_capture", cmd.holdId, cmd, [
       cmd.holdId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
+      this.limits.maxBreakdownKeysPerTree,
     ]);
     return {
       line: decodeLine(line as string),
@@ -180,7 +210,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v1_void", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v2_void", cmd.holdId, cmd, [
       cmd.holdId,
     ]);
     return {
@@ -191,20 +221,68 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    const [receipt] = await this.read("tollgate_v1_get_receipt", query.walletId, query, [
+    const [receipt] = await this.read("tollgate_v2_get_receipt", query.walletId, query, [
       query.walletId,
     ]);
     return decodeReceipt(receipt as string);
   }
 
+  async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
+    const [next, rows] = await this.read("tollgate_v2_list_breakdown", query.walletId, query, [
+      query.walletId,
+      query.dimension,
+      String(query.cursor),
+      String(query.pageSize),
+    ]);
+    return { items: decodeBreakdownRows(rows as string), nextCursor: cursor(next) };
+  }
+
+  async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
+    const [next, children] = await this.read(
+      "tollgate_v2_list_child_receipts",
+      query.walletId,
+      query,
+      [query.walletId, String(query.cursor), String(query.pageSize)],
+    );
+    return { items: decodeChildReceipts(children as string), nextCursor: cursor(next) };
+  }
+
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
-    const [next, ...lines] = await this.read("tollgate_v1_list_charges", query.walletId, query, [
+    const [next, ...lines] = await this.read("tollgate_v2_list_charges", query.walletId, query, [
       query.walletId,
       query.includeDescendants ? "1" : "0",
       String(query.cursor),
       String(query.pageSize),
     ]);
     return { items: lines.map(decodeLine), nextCursor: cursor(next) };
+  }
+
+  /**
+   * Claims up to {@link sweepTrees} trees whose pending work is due, works one batch on each,
+   * and puts each back on the schedule at its next due time (or takes it off). Each step is its
+   * own bounded script, so the sweep interleaves with every other call.
+   */
+  async sweep(nowMs: number): Promise<boolean> {
+    const schedule = sweepScheduleKey(this.prefix);
+    // Past any hold's expiry (at most a day ahead), so a hold placed after the claim always
+    // lowers the score and is noticed at settling; a sweeper that dies mid-way leaves the tree
+    // to the next operation on it, or to a later claim.
+    const claimed = String(nowMs + claimLeaseMs);
+    const [, ...roots] = await this.connection.call(() =>
+      this.redis.tollgate_v2_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
+    );
+    const dues = await Promise.all(
+      roots.map(async (rootId) => {
+        const [, due = ""] = await this.connection.call(() =>
+          this.redis.tollgate_v2_sweep(this.key(rootId, "tree"), time(nowMs)),
+        );
+        await this.connection.call(() =>
+          this.redis.tollgate_v2_settle_due(schedule, rootId, claimed, due),
+        );
+        return due;
+      }),
+    );
+    return roots.length === sweepTrees || dues.some((due) => due !== "" && Number(due) <= nowMs);
   }
 
   /**
@@ -240,27 +318,24 @@ export class RedisLedgerStore implements LedgerStore {
    */
   private async listRoots(query: ListWalletsQuery): Promise<Page<WalletView>> {
     const [next, ...rootIds] = await this.connection.run(() =>
-      this.redis.tollgate_v1_list_roots(
+      this.redis.tollgate_v2_list_roots(
         projectRootsKey(this.prefix, query.project),
         String(query.cursor),
         String(query.pageSize),
       ),
     );
-    const replies = await Promise.all(
+    const wallets = await Promise.all(
       rootIds.map((rootId) =>
-        this.connection.call(() =>
-          this.redis.tollgate_v1_get_wallet(
-            this.key(rootId, "tree"),
-            query.project,
-            time(query.nowMs),
-            rootId,
-          ),
+        this.read("tollgate_v2_get_wallet", rootId, query, [rootId]).then(
+          ([wallet]) => decodeWallet(wallet as string),
+          (error: unknown) => {
+            if (error instanceof LedgerError && error.reason === "WALLET_NOT_FOUND") return;
+            throw error;
+          },
         ),
       ),
     );
-    const items = replies.flatMap(([code, wallet]) =>
-      code === ReplyCode.ok ? [decodeWallet(wallet as string)] : [],
-    );
+    const items = wallets.filter((wallet) => wallet !== undefined);
     return { items, nextCursor: cursor(next) };
   }
 
@@ -272,7 +347,7 @@ export class RedisLedgerStore implements LedgerStore {
     argv: string[],
   ): Promise<string[]> {
     const rootId = treeOf(id);
-    return this.connection.run(() =>
+    return this.onTree(rootId, cmd.nowMs, () =>
       this.redis[command](
         this.key(rootId, "tree"),
         this.key(rootId, "idempotency", cmd.requestId),
@@ -293,8 +368,36 @@ export class RedisLedgerStore implements LedgerStore {
     query: { project: string; nowMs: number },
     argv: string[],
   ): Promise<string[]> {
-    return this.connection.run(() =>
-      this.redis[command](this.key(treeOf(id), "tree"), query.project, time(query.nowMs), ...argv),
+    const rootId = treeOf(id);
+    return this.onTree(rootId, query.nowMs, () =>
+      this.redis[command](this.key(rootId, "tree"), query.project, time(query.nowMs), ...argv),
+    );
+  }
+
+  /**
+   * Runs a script on a tree until it answers for real: a WORK_PENDING reply means the script
+   * spent its batch on the tree's pending work (expiry, a close), so it is sent again; each round
+   * is one bounded script, and other callers' scripts run in between. The first such reply puts
+   * the tree on the sweeper's schedule, so the work is finished even if this caller gives up.
+   */
+  private async onTree(
+    rootId: string,
+    nowMs: number,
+    send: () => Promise<ScriptReply>,
+  ): Promise<string[]> {
+    for (let round = 1; round <= maxPendingRounds; round++) {
+      const reply = await this.connection.call(send);
+      if (reply[0] !== ReplyCode.workPending) return this.connection.payload(reply);
+      if (round === 1) await this.schedule(rootId, nowMs);
+    }
+    // A full tree's backlog is a few hundred rounds; this many means a script bug, not load.
+    throw new Error(`tree ${rootId} still had pending work after ${maxPendingRounds} rounds`);
+  }
+
+  /** Puts a tree on the sweeper's schedule at `dueMs`, unless it is there for earlier. */
+  private async schedule(rootId: string, dueMs: number): Promise<void> {
+    await this.connection.call(() =>
+      this.redis.zadd(sweepScheduleKey(this.prefix), "LT", time(dueMs), rootId),
     );
   }
 
@@ -303,21 +406,32 @@ export class RedisLedgerStore implements LedgerStore {
   }
 }
 
+/** Trees one sweep claims: enough to keep up, few enough that a round is a handful of scripts. */
+const sweepTrees = 16;
+
+/** How far a claim pushes a tree's schedule entry: past the longest hold TTL (a day). */
+const claimLeaseMs = (Limits.holdTtlMaxSeconds + 3600) * 1000;
+
+/** Rounds of pending work one call may wait through; see `onTree`. */
+const maxPendingRounds = 10_000;
+
 type MutationCommand =
-  | "tollgate_v1_create_root"
-  | "tollgate_v1_create_child"
-  | "tollgate_v1_add_credits"
-  | "tollgate_v1_close_wallet"
-  | "tollgate_v1_spend"
-  | "tollgate_v1_authorize"
-  | "tollgate_v1_capture"
-  | "tollgate_v1_void";
+  | "tollgate_v2_create_root"
+  | "tollgate_v2_create_child"
+  | "tollgate_v2_add_credits"
+  | "tollgate_v2_close_wallet"
+  | "tollgate_v2_spend"
+  | "tollgate_v2_authorize"
+  | "tollgate_v2_capture"
+  | "tollgate_v2_void";
 
 type ReadCommand =
-  | "tollgate_v1_get_wallet"
-  | "tollgate_v1_list_wallets"
-  | "tollgate_v1_get_receipt"
-  | "tollgate_v1_list_charges";
+  | "tollgate_v2_get_wallet"
+  | "tollgate_v2_list_wallets"
+  | "tollgate_v2_get_receipt"
+  | "tollgate_v2_list_breakdown"
+  | "tollgate_v2_list_child_receipts"
+  | "tollgate_v2_list_charges";
 
 /** A script's "" means "last page". */
 function cursor(next: string | undefined): number | undefined {

@@ -1,6 +1,7 @@
 import type { ScriptReply } from "./commands.js";
 import { type RedisClient, waitForReady } from "./connect.js";
-import { ReplyCode, refusal, storeFailure } from "./script-errors.js";
+import { ReplyCode, refusal } from "./reply-codes.js";
+import { storeFailure } from "./script-errors.js";
 
 /**
  * The store's side of its Redis client: every call goes through here, so every failure is
@@ -19,7 +20,11 @@ export class StoreConnection {
 
   /** Runs a script and returns its payload, or throws its refusal as a LedgerError. */
   async run(script: () => Promise<ScriptReply>): Promise<string[]> {
-    const [code, ...payload] = await this.call(script);
+    return this.payload(await this.call(script));
+  }
+
+  /** A script's payload, or its refusal thrown as a LedgerError. */
+  payload([code, ...payload]: ScriptReply): string[] {
     if (code !== ReplyCode.ok) throw refusal(code, payload);
     return payload;
   }

@@ -171,8 +171,8 @@ describe("Redis Cluster (3 masters, own redis-server processes)", () => {
         ownCredits: 0,
         ownCallCount: 0,
         byService: [
-          { key: "llm", credits: 75, callCount: 2 },
           { key: "search", credits: 399, callCount: 57 },
+          { key: "llm", credits: 75, callCount: 2 },
         ],
         byAgent: [
           { key: "researcher", credits: 399, callCount: 57 },

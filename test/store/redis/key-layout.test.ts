@@ -79,19 +79,23 @@ describe("key layout", () => {
     // One per mutation: the root's create and the 11 after it.
     expect(requestKeys).toBe(12);
     const walletKeys = (id: string, kinds: string[]) => kinds.map((k) => `${T}w:${id}${k}`);
+    const breakdowns = [":svc", ":svc:n", ":agent", ":agent:n"];
     const expected = [
       `${P}p:{${project}}:roots`,
+      // The sweeper's schedule: the tree went on it with its first hold.
+      `${P}{sweep}:due`,
       `${T}tree`,
       `${T}lines`,
-      // Every hold was resolved, so the open-hold set is empty and Redis dropped it.
+      // Every hold was resolved, so the open-hold sets are empty and Redis dropped them, and
+      // the close is done, so its stack is gone too.
       ...holds.map((h) => `${T}h:${h}`),
-      ...walletKeys(r.id, ["", ":children", ":lines", ":sublines", ":svc", ":agent"]),
-      ...walletKeys(a.id, ["", ":children", ":lines", ":sublines", ":svc", ":agent"]),
-      ...walletKeys(b.id, ["", ":lines", ":sublines", ":svc", ":agent"]),
+      ...walletKeys(r.id, ["", ":children", ":lines", ":sublines", ...breakdowns]),
+      ...walletKeys(a.id, ["", ":children", ":lines", ":sublines", ...breakdowns]),
+      ...walletKeys(b.id, ["", ":lines", ":sublines", ...breakdowns]),
     ];
     const keys = await keysUnder(env.observer, P);
     expect(keys.filter((k) => !k.startsWith(`${T}idem:`))).toEqual(expected.sort());
-    expect(new Set(keys.map(hashTag))).toEqual(new Set([r.id, project]));
+    expect(new Set(keys.map(hashTag))).toEqual(new Set([r.id, project, "sweep"]));
   });
 
   it("gives each tree its own tag and each project its own listing", async () => {
@@ -185,7 +189,7 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
     // 15 operations, one script each, but the root create and the root listing take two.
     expect(scripts).toBe(17);
     // Commands the scripts ran inside Redis, every one of them checked above.
-    expect(inner).toBe(255);
+    expect(inner).toBe(294);
     await env.dispose();
   });
 });

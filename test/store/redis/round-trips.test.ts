@@ -75,18 +75,24 @@ describe("Redis commands per operation (INFO commandstats)", () => {
     );
   }
 
-  it("a spend is one EVALSHA, which runs 26 commands inside Redis (depth 2)", async () => {
+  it("a spend is one EVALSHA, which runs 28 commands inside Redis (depth 2)", async () => {
     const stats = await measure(spend);
     expect(stats).toEqual({
       evalsha: 1,
-      // find the wallet: tree owner, due holds, the wallet; its request id; the 2^53 bound
-      hget: 3,
+      // find the wallet: the tree (owner, a close under way), a batch of due holds (none), the
+      // wallet; its request id
+      hmget: 2,
       zrangebyscore: 1,
-      hmget: 1,
       get: 1,
-      // spent; the id counter; own calls; then per covering wallet (2): total, calls and the
-      // by-service and by-agent credits and calls
-      hincrby: 15,
+      // the 2^53 bound: the tree's spent and held
+      hget: 2,
+      // the limit on distinct names: are the service and the agent known to the root?
+      zscore: 2,
+      // spent; the id counter; own calls; then per covering wallet (2): total, calls, and the
+      // calls of the service and the agent
+      hincrby: 11,
+      // per covering wallet: the credits of the service and the agent (ranked breakdowns)
+      zincrby: 4,
       hset: 1, // the line
       rpush: 3, // own list, subtree list of the wallet and of the root
       set: 1, // the idempotency record
@@ -104,7 +110,8 @@ describe("Redis commands per operation (INFO commandstats)", () => {
         requestId: first.line.requestId,
       }),
     );
-    expect(stats).toEqual({ evalsha: 1, hget: 2, zrangebyscore: 1, hmget: 1, get: 1 });
+    // The tree, due holds, the wallet, the request's record, the first outcome's line.
+    expect(stats).toEqual({ evalsha: 1, hmget: 2, zrangebyscore: 1, get: 1, hget: 1 });
   });
 
   it("every other operation on a tree is one EVALSHA", async () => {
@@ -133,6 +140,10 @@ describe("Redis commands per operation (INFO commandstats)", () => {
         trips: { evalsha: 1 },
       });
     }
+    // An authorize also puts its tree on the sweeper's schedule (its own slot): one ZADD round
+    // trip after the script, whose own two ZADDs file the hold for expiry and under its wallet.
+    const scheduled = await measure(authorize);
+    expect({ evalsha: scheduled.evalsha, zadd: scheduled.zadd }).toEqual({ evalsha: 1, zadd: 3 });
     const spare = await child(env.ledger, rootId, 1);
     const close = () => env.ledger.closeWallet(project, { walletId: spare.id, requestId: rid() });
     expect(roundTrips(await measure(close))).toEqual({ evalsha: 1 });

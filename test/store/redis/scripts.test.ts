@@ -1,19 +1,20 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { scriptSources } from "../../../server/store/redis/commands.js";
+import { luaConstantsInclude } from "../../../server/store/redis/reply-codes.js";
 
 /**
  * The Lua files themselves: each opens with a header naming its KEYS, ARGV, reply and every
- * error code it can return (STYLE.md, after BullMQ), and the loader resolves includes once each.
+ * error code it can return (docs/architecture.md#lua-scripts, after BullMQ), and the loader
+ * resolves includes once each.
  */
 const dir = new URL("../../../server/store/redis/scripts/", import.meta.url);
 const scripts = readdirSync(dir).filter((f) => f.endsWith(".lua"));
 const errorCodes = new Map(
-  [
-    ...readFileSync(new URL("includes/errors.lua", dir), "utf8").matchAll(
-      /^local (E_\w+) = (\d+)/gm,
-    ),
-  ].map((m) => [m[1] as string, m[2] as string]),
+  [...luaConstantsInclude().matchAll(/^local (E_\w+) = (\d+)/gm)].map((m) => [
+    m[1] as string,
+    m[2] as string,
+  ]),
 );
 
 describe("script files", () => {
@@ -34,20 +35,25 @@ describe("script files", () => {
   });
 
   it("resolve each include once, dependencies first, with no include line left", () => {
-    const spend = scriptSources().get("tollgate_v1_spend")?.lua ?? "";
+    const spend = scriptSources().get("tollgate_v2_spend")?.lua ?? "";
     expect(spend).not.toMatch(/^--- @include/m);
     // Includes nest; each one's text is complete (everything it defines usable) at its end.
     const completed = [...spend.matchAll(/^-- end include "([a-z-]+)"/gm)].map((m) => m[1]);
     expect(completed).toEqual([
+      "constants",
       "errors",
       "keys",
       "numbers",
       "wallet",
       "lines",
       "holds",
+      "close",
       "access",
       "idempotency",
     ]);
+    // Reply codes and limits are generated from reply-codes.ts and limits.ts.
+    expect(spend).toContain("local E_INSUFFICIENT_CREDITS = 4");
+    expect(spend).toContain(`local MAX_CREDITS = ${Number.MAX_SAFE_INTEGER}`);
     // The key layout is generated from keys.ts.
     expect(spend).toContain('local function key_wallet(id) return TREE_BASE .. "w:" .. id end');
   });

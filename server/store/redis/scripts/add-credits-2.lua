@@ -14,7 +14,8 @@
   ARGV[7]  amount, 1..2^53-1
   ARGV[8]  metadata, JSON (of the line)
 
-  Returns  {0, wallet JSON} (a replay: the wallet as it is now)
+  Returns  {0, wallet JSON} (a replay: the wallet as it is now), or {16} WORK_PENDING: the
+           tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, wallet id} WALLET_CLOSED, {10} CREDIT_LIMIT (a root's budget would pass 2^53-1),
            {4, parent id, requested, available} INSUFFICIENT_CREDITS (a child's parent)
@@ -29,6 +30,9 @@ local wallet_id, amount_text, meta = ARGV[6], ARGV[7], ARGV[8]
 local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)
+if w == "pending" then
+  return {WORK_PENDING}
+end
 if not w then
   return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end

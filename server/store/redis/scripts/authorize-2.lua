@@ -14,12 +14,15 @@
   ARGV[8]  service
   ARGV[9]  metadata, JSON
   ARGV[10] hold TTL, ms
+  ARGV[11] the tree's limit on open holds
 
-  Returns  {0, hold JSON, remaining} (a replay: the hold as it is now, the first remaining)
+  Returns  {0, hold JSON, remaining} (a replay: the hold as it is now, the first remaining),
+           or {16} WORK_PENDING: the tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, wallet id} WALLET_CLOSED,
            {4, wallet id, requested, available} INSUFFICIENT_CREDITS (hard cap),
-           {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1)
+           {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1),
+           {13, wallet id, limit} TOO_MANY_OPEN_HOLDS
 ]]
 --- @include "errors"
 --- @include "access"
@@ -28,10 +31,13 @@
 
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local wallet_id, amount_text, service, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local hold_ttl_ms = ARGV[10]
+local hold_ttl_ms, hold_limit = ARGV[10], ARGV[11]
 local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)
+if w == "pending" then
+  return {WORK_PENDING}
+end
 if not w then
   return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
@@ -52,13 +58,16 @@ end
 if committed_credits() + amount > MAX_CREDITS then
   return refuse(E_CREDIT_LIMIT)
 end
+if redis.call("ZCARD", key_open_holds()) >= tonumber(hold_limit) then
+  return refuse(E_TOO_MANY_OPEN_HOLDS, wallet_id, hold_limit)
+end
 
 local hold_id = next_id("h")
 local expires = fmt(tonumber(now_ms) + tonumber(hold_ttl_ms))
 redis.call("HSET", key_hold(hold_id), "wallet", wallet_id, "amount", amount_text,
   "service", service, "meta", meta, "status", "open", "captured", "0", "created", now_ms,
   "expires", expires)
-redis.call("ZADD", key_open_holds(), expires, hold_id)
+index_hold(hold_id, wallet_id, expires)
 redis.call("HINCRBY", KEYS[1], "held", amount_text)
 incr(w, "held", amount)
 sync_live(w)

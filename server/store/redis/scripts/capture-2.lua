@@ -14,12 +14,15 @@
   ARGV[6]  hold id
   ARGV[7]  amount, 1..2^53-1
   ARGV[8]  metadata, JSON
+  ARGV[9]  the tree's limit on distinct service (and agent) names
 
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
-           hold as it is now)
+           hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD,
-           {12} MERGED_METADATA_TOO_LARGE (the line's metadata would pass 16 keys)
+           {12} MERGED_METADATA_TOO_LARGE (the line's metadata would pass 16 keys),
+           {15, wallet id, "service" or "agent", limit} TOO_MANY_BREAKDOWN_KEYS (the line's
+           agent is the merged metadata's `agent`, else its wallet's name)
 ]]
 --- @include "errors"
 --- @include "access"
@@ -30,6 +33,9 @@ local hold_id, amount_text, meta = ARGV[6], ARGV[7], ARGV[8]
 local amount = tonumber(amount_text)
 
 local h = find_hold(project, hold_id, now_ms)
+if h == "pending" then
+  return {WORK_PENDING}
+end
 if not h then
   return refuse(E_HOLD_NOT_FOUND, hold_id)
 end
@@ -56,13 +62,18 @@ local merged = cjson.decode(h.meta)
 for key, value in pairs(cjson.decode(meta)) do
   merged[key] = value
 end
--- The same per-line key limit as validation (Limits.metadataMaxKeys), checked before any write.
+-- The same per-line key limit as validation, checked before any write.
 local merged_keys = 0
 for _ in pairs(merged) do
   merged_keys = merged_keys + 1
 end
-if merged_keys > 16 then
+if merged_keys > METADATA_MAX_KEYS then
   return refuse(E_MERGED_METADATA_TOO_LARGE)
+end
+local agent = merged.agent or redis.call("HGET", key_wallet(h.wallet), "name")
+local full = breakdown_full(h.service, agent, tonumber(ARGV[9]))
+if full then
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, full, ARGV[9])
 end
 local w = unhold(h, "captured")
 redis.call("HSET", key_hold(hold_id), "captured", amount_text)
@@ -71,7 +82,7 @@ local remaining = available(w)
 local over_budget = remaining < 0
 local line, line_id = post_line(w, "capture", amount, h.service, cjson.encode(merged),
   over_budget, hold_id, request_id, now_ms)
-count_debit(w, amount, h.service, merged.agent or "", over_budget)
+count_debit(w, amount, h.service, agent, over_budget)
 sync_live(w)
 remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
 return {OK, line, hold_json(hold_id), fmt(remaining)}

@@ -1,8 +1,8 @@
 --[[
   createChild: carves a child out of a parent; the parent's `allocated` grows by the budget.
   Checks after the request id, in order: the parent is open, the child fits within max depth, a
-  hard-capped parent gets no soft child, and last the parent can afford the budget (argument
-  errors first: they hold whatever the balances are).
+  hard-capped parent gets no soft child, the parent has room for another child, and last the
+  parent can afford the budget (argument errors first: they hold whatever the balances are).
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
@@ -17,10 +17,13 @@
   ARGV[9]  hard cap: "1", "0", or "" to inherit the parent's
   ARGV[10] metadata, JSON
   ARGV[11] max depth (root = 1)
+  ARGV[12] the limit on a wallet's children
 
-  Returns  {0, wallet JSON} (a replay: the child as it is now)
+  Returns  {0, wallet JSON} (a replay: the child as it is now), or {16} WORK_PENDING: the
+           tree's pending work took the batch; call again
   Errors   {1, parent id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, parent id} WALLET_CLOSED, {8, max depth} DEPTH_EXCEEDED, {9} SOFT_CHILD_OF_HARD,
+           {14, parent id, limit} TOO_MANY_CHILDREN,
            {4, parent id, requested, available} INSUFFICIENT_CREDITS
 ]]
 --- @include "errors"
@@ -34,6 +37,9 @@ local max_depth = tonumber(ARGV[11])
 local budget = tonumber(budget_text)
 
 local parent = find_wallet(project, parent_id, now_ms)
+if parent == "pending" then
+  return {WORK_PENDING}
+end
 if not parent then
   return refuse(E_WALLET_NOT_FOUND, parent_id)
 end
@@ -54,6 +60,10 @@ local hard = hard_arg == "" and parent.hard or hard_arg
 -- A soft child could overspend and so break the cap of its hard-capped ancestors.
 if parent.hard == "1" and hard ~= "1" then
   return refuse(E_SOFT_CHILD_OF_HARD)
+end
+-- Closed children count too: they stay listed, and the limit bounds what a listing must carry.
+if redis.call("LLEN", key_children(parent_id)) >= tonumber(ARGV[12]) then
+  return refuse(E_TOO_MANY_CHILDREN, parent_id, ARGV[12])
 end
 local parent_available = available(parent)
 if parent_available < budget then

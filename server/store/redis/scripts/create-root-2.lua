@@ -18,7 +18,8 @@
   ARGV[8]  hard cap: "1" or "0"
   ARGV[9]  metadata, JSON
 
-  Returns  {0, wallet JSON} (a replay: the root as it is now)
+  Returns  {0, wallet JSON} (a replay: the root as it is now), or {16} WORK_PENDING: the
+           tree's pending work took the batch; call again
   Errors   {3} IDEMPOTENCY_KEY_REUSED (different parameters; or another project, which would
            take a SHA-256 collision and is refused rather than revealed)
 ]]
@@ -31,9 +32,11 @@ local name, budget_text, hard, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
 local owner = redis.call("HGET", KEYS[1], "project")
 if owner then
-  expire_due_holds(now_ms)
   if owner ~= project then
     return refuse(E_IDEMPOTENCY_KEY_REUSED)
+  end
+  if open_tree(project, now_ms) == "pending" then
+    return {WORK_PENDING}
   end
   local record = find_record(now_ms, fingerprint)
   if record == false then

@@ -6,7 +6,7 @@
   ARGV[2]  nowMs
   ARGV[3]  wallet id
 
-  Returns  {0, wallet JSON}
+  Returns  {0, wallet JSON}, or {16} WORK_PENDING: the tree's pending work took the batch
   Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
@@ -14,6 +14,9 @@
 
 local wallet_id = ARGV[3]
 local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
+if w == "pending" then
+  return {WORK_PENDING}
+end
 if not w then
   return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end

@@ -9,14 +9,19 @@
   ARGV[5]  cursor: offset of the first line
   ARGV[6]  page size, >= 1
 
-  Returns  {0, next cursor or "" on the last page, line JSON...}
+  Returns  {0, next cursor or "" on the last page, line JSON...}, or {16} WORK_PENDING: the
+           tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
 
 local wallet_id, cursor, page_size = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
-if not find_wallet(ARGV[1], wallet_id, ARGV[2]) then
+local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
+if w == "pending" then
+  return {WORK_PENDING}
+end
+if not w then
   return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
 local key = ARGV[4] == "1" and key_subtree_lines(wallet_id) or key_own_lines(wallet_id)

@@ -8,14 +8,19 @@
   ARGV[4]  cursor: offset of the first child
   ARGV[5]  page size, >= 1
 
-  Returns  {0, next cursor or "" on the last page, wallet JSON...}
+  Returns  {0, next cursor or "" on the last page, wallet JSON...}, or {16} WORK_PENDING: the
+           tree's pending work took the batch; call again
   Errors   {1, parent id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
 
 local parent_id, cursor, page_size = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-if not find_wallet(ARGV[1], parent_id, ARGV[2]) then
+local w = find_wallet(ARGV[1], parent_id, ARGV[2])
+if w == "pending" then
+  return {WORK_PENDING}
+end
+if not w then
   return refuse(E_WALLET_NOT_FOUND, parent_id)
 end
 local key = key_children(parent_id)

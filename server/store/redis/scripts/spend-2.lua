@@ -13,23 +13,31 @@
   ARGV[7]  amount, 1..2^53-1
   ARGV[8]  service
   ARGV[9]  metadata, JSON
-  ARGV[10] agent: metadata.agent, or ""
+  ARGV[10] the tree's limit on distinct service (and agent) names
+  ARGV[11] agent: metadata.agent; absent when the metadata has none, and then the wallet's name
+           stands for it (attribution by role)
 
-  Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining)
+  Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining),
+           or {16} WORK_PENDING: the tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, wallet id} WALLET_CLOSED,
            {4, wallet id, requested, available} INSUFFICIENT_CREDITS (hard cap),
-           {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1)
+           {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1),
+           {15, wallet id, "service" or "agent", limit} TOO_MANY_BREAKDOWN_KEYS
 ]]
 --- @include "errors"
 --- @include "access"
 --- @include "idempotency"
 
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local wallet_id, amount_text, service, meta, agent = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local wallet_id, amount_text, service, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local key_limit = tonumber(ARGV[10])
 local amount = tonumber(amount_text)
 
 local w = find_wallet(project, wallet_id, now_ms)
+if w == "pending" then
+  return {WORK_PENDING}
+end
 if not w then
   return refuse(E_WALLET_NOT_FOUND, wallet_id)
 end
@@ -49,6 +57,11 @@ if w.hard == "1" and before < amount then
 end
 if committed_credits() + amount > MAX_CREDITS then
   return refuse(E_CREDIT_LIMIT)
+end
+local agent = ARGV[11] or w.name
+local full = breakdown_full(service, agent, key_limit)
+if full then
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, wallet_id, full, ARGV[10])
 end
 
 incr(w, "spent", amount)

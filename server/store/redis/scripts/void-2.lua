@@ -11,7 +11,7 @@
   ARGV[6]  hold id
 
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
-           hold as it is now)
+           hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED
 ]]
@@ -23,6 +23,9 @@ local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[
 local hold_id = ARGV[6]
 
 local h = find_hold(project, hold_id, now_ms)
+if h == "pending" then
+  return {WORK_PENDING}
+end
 if not h then
   return refuse(E_HOLD_NOT_FOUND, hold_id)
 end

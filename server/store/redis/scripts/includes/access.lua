@@ -1,33 +1,55 @@
 --[[
-  The first step of every tree script: expire the tree's due holds, then find the wallet or hold
-  in the caller's project. Anything missing, or in another project, is "not found" alike, so a
-  caller learns nothing about other projects' trees.
+  The first step of every tree script: find the tree in the caller's project, work off the tree's
+  pending work, then find the wallet or hold. Anything missing, or in another project, is "not
+  found" alike (and does no work), so a caller learns nothing about other projects' trees.
+
+  Pending work is a close under way, then the holds due at now_ms (a close logically happened
+  before anything after it, so it finishes first and its holds are voided, not expired). Each
+  script does at most WORK_BATCH units of it; when some is left it answers WORK_PENDING before
+  touching anything else, and the store calls it again. So no script's work grows with what one
+  tenant piled up, and no caller ever sees a due hold as held or a half-closed subtree.
 ]]
 --- @include "keys"
 --- @include "holds"
+--- @include "close"
 
--- Expires due holds; returns true when the tree exists and belongs to `project`.
-local function open_tree(project, now_ms)
-  local owner = redis.call("HGET", KEYS[1], "project")
-  if not owner then
-    return false
+-- Works off up to WORK_BATCH units of the tree's pending work; true when none is left.
+-- `tree` is the HMGET of KEYS[1]'s project, close_at, close_request.
+local function work_off(tree, now_ms)
+  local budget = WORK_BATCH
+  if tree[2] then
+    budget = continue_close(budget, tree[3], tree[2])
+    if budget == 0 then
+      return false
+    end
   end
-  expire_due_holds(now_ms)
-  return owner == project
+  return expire_due_holds(now_ms, budget)
 end
 
--- The wallet, or nil when the tree, the wallet or the project does not match.
+-- "missing" when the tree does not exist or is another project's, "pending" when its pending
+-- work is not done yet, "open" when the script may go on.
+local function open_tree(project, now_ms)
+  local tree = redis.call("HMGET", KEYS[1], "project", "close_at", "close_request")
+  if tree[1] ~= project then
+    return "missing"
+  end
+  return work_off(tree, now_ms) and "open" or "pending"
+end
+
+-- The wallet (nil when missing or not the project's), or the string "pending".
 local function find_wallet(project, wallet_id, now_ms)
-  if not open_tree(project, now_ms) then
-    return nil
+  local state = open_tree(project, now_ms)
+  if state ~= "open" then
+    return state == "pending" and state or nil
   end
   return load_wallet(wallet_id)
 end
 
--- The hold, or nil when the tree, the hold or the project does not match.
+-- The hold (nil when missing or not the project's), or the string "pending".
 local function find_hold(project, hold_id, now_ms)
-  if not open_tree(project, now_ms) then
-    return nil
+  local state = open_tree(project, now_ms)
+  if state ~= "open" then
+    return state == "pending" and state or nil
   end
   return load_hold(hold_id)
 end

@@ -1,6 +1,8 @@
 --[[
-  Holds (P{R}:h:<id>) and their release. Open holds are also in the tree's P{R}:holds sorted set,
-  scored by expiresAtMs, so each script finds the due ones with one ZRANGEBYSCORE.
+  Holds (P{R}:h:<id>) and their release. Open holds are in two sorted sets: the tree's P{R}:holds
+  (members are 16-digit zero-padded creation seqs scored by expiresAtMs, so rank order is due
+  order with ties in creation order, and a bounded batch of the due ones is one ZRANGEBYSCORE
+  ... LIMIT) and their wallet's P{R}:w:<id>:holds (ids scored by seq: what a close voids).
 ]]
 --- @include "keys"
 --- @include "numbers"
@@ -10,6 +12,16 @@
 local HOLD_FIELDS = {
   "wallet", "amount", "service", "meta", "status", "captured", "created", "expires",
 }
+
+-- A hold's member of the tree's P{R}:holds: its seq, zero-padded so text order is seq order.
+local function due_member(hold_id)
+  return string.format("%016d", seq_of(hold_id))
+end
+
+-- The hold id of a P{R}:holds member.
+local function hold_of_member(member)
+  return ROOT_ID .. ".h" .. fmt(tonumber(member))
+end
 
 -- The hold as a table (amounts as numbers, times as text), or nil when it does not exist.
 local function load_hold(id)
@@ -35,13 +47,20 @@ local function hold_json(id)
   })
 end
 
+-- Files a new open hold under its tree (for expiry) and its wallet (for a close).
+local function index_hold(hold_id, wallet_id, expires)
+  redis.call("ZADD", key_open_holds(), expires, due_member(hold_id))
+  redis.call("ZADD", key_wallet_holds(wallet_id), fmt(seq_of(hold_id)), hold_id)
+end
+
 -- Takes an open hold off its wallet's books; returns the wallet.
 local function unhold(h, status)
   local w = load_wallet(h.wallet)
   incr(w, "held", -h.amount)
   redis.call("HINCRBY", KEYS[1], "held", fmt(-h.amount))
   redis.call("HSET", key_hold(h.id), "status", status)
-  redis.call("ZREM", key_open_holds(), h.id)
+  redis.call("ZREM", key_open_holds(), due_member(h.id))
+  redis.call("ZREM", key_wallet_holds(h.wallet), h.id)
   return w
 end
 
@@ -56,26 +75,19 @@ local function release_hold(h, kind, request_id, created)
   return line, line_id, w
 end
 
--- Expires every open hold due at `now_ms`, earliest first and ties in creation order, so EXPIRE
--- lines follow their dates. Every script runs this before anything else on the tree (reads
--- too): an expired hold is released with no client action and no timer.
-local function expire_due_holds(now_ms)
-  local due = redis.call("ZRANGEBYSCORE", key_open_holds(), "-inf", now_ms, "WITHSCORES")
-  if #due == 0 then
-    return
-  end
-  local order = {}
-  for i = 1, #due, 2 do
-    order[#order + 1] = {id = due[i], at = tonumber(due[i + 1]), seq = seq_of(due[i])}
-  end
-  table.sort(order, function(a, b)
-    if a.at ~= b.at then
-      return a.at < b.at
-    end
-    return a.seq < b.seq
-  end)
-  for _, entry in ipairs(order) do
-    local h = load_hold(entry.id)
+-- Expires at most `budget` of the holds due at `now_ms`, earliest first and ties in creation
+-- order, so EXPIRE lines follow their dates across batches. Returns true when none is left due.
+local function expire_due_holds(now_ms, budget)
+  local due = redis.call("ZRANGEBYSCORE", key_open_holds(), "-inf", now_ms, "LIMIT", 0, budget + 1)
+  for i = 1, math.min(#due, budget) do
+    local h = load_hold(hold_of_member(due[i]))
     release_hold(h, "expire", "", h.expires)
   end
+  return #due <= budget
+end
+
+-- When the tree's next hold falls due (decimal text), or nil when it has no open hold.
+local function next_expiry()
+  local first = redis.call("ZRANGE", key_open_holds(), 0, 0, "WITHSCORES")
+  return first[2]
 end

@@ -2,6 +2,10 @@
   Receipt lines and the aggregates they feed. A line is JSON in the tree's P{R}:lines hash; its id
   goes on the wallet's own list and on the subtree list of the wallet and every ancestor (at most
   maxDepth entries), so listing a subtree pages by offset instead of filtering the tree's lines.
+
+  Breakdowns: per covering wallet, a zset scores each service (agent) name by minus its credits,
+  so rank order is the receipt's order (most credits first, ties by name) and its top rows are one
+  ZRANGE; a hash beside it counts the calls.
 ]]
 --- @include "keys"
 --- @include "numbers"
@@ -27,9 +31,24 @@ local function post_line(w, kind, amount, service, meta, over_budget, hold_id, r
   return line, id
 end
 
+-- The breakdown that a new name of a debit would push past `limit` distinct names, or nil.
+-- The root's breakdowns hold every name of the tree, so checking them bounds every receipt.
+local function breakdown_full(service, agent, limit)
+  if not redis.call("ZSCORE", key_by_service(ROOT_ID), service)
+      and redis.call("ZCARD", key_by_service(ROOT_ID)) >= limit then
+    return "service"
+  end
+  if not redis.call("ZSCORE", key_by_agent(ROOT_ID), agent)
+      and redis.call("ZCARD", key_by_agent(ROOT_ID)) >= limit then
+    return "agent"
+  end
+  return nil
+end
+
 -- A SPEND or CAPTURE of `w`: totals, calls and breakdowns of every covering receipt.
 local function count_debit(w, amount, service, agent, over_budget)
   local credits = fmt(amount)
+  local minus = fmt(-amount)
   redis.call("HINCRBY", key_wallet(w.id), "own_calls", "1")
   for _, id in ipairs(covering(w)) do
     local key = key_wallet(id)
@@ -38,10 +57,10 @@ local function count_debit(w, amount, service, agent, over_budget)
     if over_budget then
       redis.call("HINCRBY", key, "over_budget_count", "1")
     end
-    redis.call("HINCRBY", key_by_service(id), "c:" .. service, credits)
-    redis.call("HINCRBY", key_by_service(id), "n:" .. service, "1")
-    redis.call("HINCRBY", key_by_agent(id), "c:" .. agent, credits)
-    redis.call("HINCRBY", key_by_agent(id), "n:" .. agent, "1")
+    redis.call("ZINCRBY", key_by_service(id), minus, service)
+    redis.call("HINCRBY", key_service_calls(id), service, "1")
+    redis.call("ZINCRBY", key_by_agent(id), minus, agent)
+    redis.call("HINCRBY", key_agent_calls(id), agent, "1")
   end
 end
 

@@ -1,11 +1,9 @@
 --[[
   Lua numbers are doubles: exact for integers up to 2^53, which the ledger never lets an amount or
-  balance pass. Their text is the trap: tostring() and ".." use %.14g, which rounds any integer
-  past 10^14. So every number that leaves a script, as an argument or in a reply, goes through fmt.
+  balance pass (MAX_CREDITS). Their text is the trap: tostring() and ".." use %.14g, which rounds
+  any integer past 10^14. So every number that leaves a script, as an argument or in a reply,
+  goes through fmt.
 ]]
-
--- 2^53 - 1, the most credits any budget or tree spend may reach (Limits.maxCredits).
-local MAX_CREDITS = 9007199254740991
 
 -- The exact decimal text of an integer-valued number.
 local function fmt(n)

@@ -1,0 +1,24 @@
+--[[
+  sweep: the background sweeper's step on one tree: works off one batch of its pending work (a
+  close under way, then the holds due at nowMs), so an idle tree's holds expire on time and a
+  close left half done by a caller that went away is finished, in bounded batches.
+
+  KEYS[1]  P{R}:tree                    the tree
+  ARGV[1]  nowMs
+
+  Returns  {0, due}: when the tree next has pending work, decimal ms: nowMs when some is left
+           now, the earliest open hold's expiry, or "" when it has none (or no longer exists)
+  Errors   none
+]]
+--- @include "errors"
+--- @include "access"
+
+local now_ms = ARGV[1]
+local tree = redis.call("HMGET", KEYS[1], "project", "close_at", "close_request")
+if not tree[1] then
+  return {OK, ""}
+end
+if not work_off(tree, now_ms) then
+  return {OK, now_ms}
+end
+return {OK, next_expiry() or ""}
