@@ -4,14 +4,23 @@ import type { LedgerStore } from "../store/ledger-store.js";
 import { fingerprint } from "./fingerprint.js";
 import { rootIdFor } from "./ids.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
-import type { ChargeLine, HoldView, Receipt, WalletView } from "./types.js";
+import type {
+  Breakdown,
+  ChargeLine,
+  ChildReceipt,
+  HoldView,
+  Receipt,
+  WalletView,
+} from "./types.js";
 import {
   addCreditsInput,
   authorizeInput,
   captureInput,
   closeWalletInput,
   createWalletInput,
+  listBreakdownInput,
   listChargesInput,
+  listChildReceiptsInput,
   listWalletsInput,
   parse,
   spendInput,
@@ -30,6 +39,8 @@ export type AuthorizeInput = z.input<typeof authorizeInput>;
 export type CaptureInput = z.input<typeof captureInput>;
 export type VoidInput = z.input<typeof voidInput>;
 export type ListChargesInput = z.input<typeof listChargesInput>;
+export type ListBreakdownInput = z.input<typeof listBreakdownInput>;
+export type ListChildReceiptsInput = z.input<typeof listChildReceiptsInput>;
 
 /** A page of results with the token for the next one ("" on the last page). */
 export interface ListResult<T> {
@@ -205,6 +216,36 @@ export class Ledger {
   async getReceipt(project: string, input: WalletInput): Promise<Receipt> {
     const { walletId } = parse(walletInput, input);
     return this.store.getReceipt({ project, walletId, nowMs: this.now() });
+  }
+
+  async listBreakdown(project: string, input: ListBreakdownInput): Promise<ListResult<Breakdown>> {
+    const { walletId, dimension, pageSize, pageToken } = parse(listBreakdownInput, input);
+    const query = `breakdown:${project}:${walletId}:${dimension}`;
+    const page = await this.store.listBreakdown({
+      project,
+      walletId,
+      dimension,
+      pageSize,
+      cursor: decodePageToken(pageToken, query),
+      nowMs: this.now(),
+    });
+    return { items: page.items, nextPageToken: encodePageToken(page.nextCursor, query) };
+  }
+
+  async listChildReceipts(
+    project: string,
+    input: ListChildReceiptsInput,
+  ): Promise<ListResult<ChildReceipt>> {
+    const { walletId, pageSize, pageToken } = parse(listChildReceiptsInput, input);
+    const query = `children:${project}:${walletId}`;
+    const page = await this.store.listChildReceipts({
+      project,
+      walletId,
+      pageSize,
+      cursor: decodePageToken(pageToken, query),
+      nowMs: this.now(),
+    });
+    return { items: page.items, nextPageToken: encodePageToken(page.nextCursor, query) };
   }
 
   async listCharges(project: string, input: ListChargesInput): Promise<ListResult<ChargeLine>> {

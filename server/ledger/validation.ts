@@ -2,6 +2,7 @@ import { z } from "zod";
 import { isHoldId, isWalletId } from "./ids.js";
 import { invalidArgument } from "./ledger-error.js";
 import { Limits } from "./limits.js";
+import type { BreakdownDimension } from "./types.js";
 
 /**
  * Request validation: every limit of the contract in one place. A violation becomes
@@ -125,6 +126,21 @@ export const listChargesInput = z.object({
   pageSize,
   pageToken,
 });
+
+export const listBreakdownInput = z.object({
+  walletId,
+  // A string in, so a transport can hand over whatever it decoded and this names the field.
+  dimension: z
+    .string()
+    .refine((d): d is BreakdownDimension => d === "service" || d === "agent", {
+      error: "must be SERVICE or AGENT",
+    })
+    .transform((d) => d as BreakdownDimension),
+  pageSize,
+  pageToken,
+});
+
+export const listChildReceiptsInput = z.object({ walletId, pageSize, pageToken });
 
 /**
  * Parses `input` or throws INVALID_ARGUMENT naming the first offending field in snake_case

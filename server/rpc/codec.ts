@@ -117,7 +117,11 @@ export function receiptToMessage(r: Receipt): ReceiptMessage {
     ownCredits: int64(r.ownCredits),
     ownCallCount: int64(r.ownCallCount),
     byService: r.byService.map(breakdownToMessage),
+    byServiceOther: breakdownToMessage(r.byServiceOther),
+    serviceKeyCount: int64(r.serviceKeyCount),
     byAgent: r.byAgent.map(breakdownToMessage),
+    byAgentOther: breakdownToMessage(r.byAgentOther),
+    agentKeyCount: int64(r.agentKeyCount),
     refillCredits: int64(r.refillCredits),
     refillCount: int64(r.refillCount),
     voidedHoldCredits: int64(r.voidedHoldCredits),
@@ -126,14 +130,17 @@ export function receiptToMessage(r: Receipt): ReceiptMessage {
     budget: int64(r.budget),
     available: int64(r.available),
     children: r.children.map(childReceiptToMessage),
+    childCount: int64(r.childCount),
   };
 }
 
-function breakdownToMessage(b: Breakdown): ReceiptBreakdown {
+/** One breakdown row, as `tollgate.v1.ReceiptBreakdown`. */
+export function breakdownToMessage(b: Breakdown): ReceiptBreakdown {
   return { key: b.key, credits: int64(b.credits), callCount: int64(b.callCount) };
 }
 
-function childReceiptToMessage(c: ChildReceipt): ChildReceiptMessage {
+/** A child's summary, as `tollgate.v1.ChildReceipt`. */
+export function childReceiptToMessage(c: ChildReceipt): ChildReceiptMessage {
   return {
     walletId: c.walletId,
     name: c.name,

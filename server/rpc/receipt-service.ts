@@ -1,11 +1,21 @@
-import type {
-  GetReceiptRequest,
-  GetReceiptResponse,
-  ListChargesRequest,
-  ListChargesResponse,
-  ReceiptServiceServer,
+import {
+  BreakdownDimension,
+  type GetReceiptRequest,
+  type GetReceiptResponse,
+  type ListBreakdownRequest,
+  type ListBreakdownResponse,
+  type ListChargesRequest,
+  type ListChargesResponse,
+  type ListChildReceiptsRequest,
+  type ListChildReceiptsResponse,
+  type ReceiptServiceServer,
 } from "../../gen/ts-proto/tollgate/v1/receipt_service.js";
-import { chargeToMessage, receiptToMessage } from "./codec.js";
+import {
+  breakdownToMessage,
+  chargeToMessage,
+  childReceiptToMessage,
+  receiptToMessage,
+} from "./codec.js";
 import { type RpcDependencies, unaryCall } from "./unary-call.js";
 
 /**
@@ -24,6 +34,37 @@ export function receiptServiceHandlers(deps: RpcDependencies): ReceiptServiceSer
       },
     ),
 
+    listBreakdown: unaryCall<ListBreakdownRequest, ListBreakdownResponse>(
+      "ListBreakdown",
+      deps,
+      async (req, { project }) => {
+        const page = await ledger.listBreakdown(project, {
+          walletId: req.walletId,
+          // UNSPECIFIED (or an unknown value) stays invalid: the ledger names the field.
+          dimension: dimensionNames[req.dimension] ?? "",
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        });
+        return { rows: page.items.map(breakdownToMessage), nextPageToken: page.nextPageToken };
+      },
+    ),
+
+    listChildReceipts: unaryCall<ListChildReceiptsRequest, ListChildReceiptsResponse>(
+      "ListChildReceipts",
+      deps,
+      async (req, { project }) => {
+        const page = await ledger.listChildReceipts(project, {
+          walletId: req.walletId,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        });
+        return {
+          children: page.items.map(childReceiptToMessage),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+    ),
+
     listCharges: unaryCall<ListChargesRequest, ListChargesResponse>(
       "ListCharges",
       deps,
@@ -39,3 +80,8 @@ export function receiptServiceHandlers(deps: RpcDependencies): ReceiptServiceSer
     ),
   };
 }
+
+const dimensionNames: Partial<Record<BreakdownDimension, string>> = {
+  [BreakdownDimension.BREAKDOWN_DIMENSION_SERVICE]: "service",
+  [BreakdownDimension.BREAKDOWN_DIMENSION_AGENT]: "agent",
+};

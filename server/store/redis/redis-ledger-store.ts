@@ -26,11 +26,11 @@ import {
   type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
+  resolveStoreOptions,
   type SpendCommand,
   type SpendOutcome,
   type StoreOptions,
   type VoidCommand,
-  resolveStoreOptions,
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";

@@ -2,8 +2,8 @@
 // @generated from file tollgate/v1/receipt_service.proto (package tollgate.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Charge } from "./charge_pb.js";
 import { file_tollgate_v1_charge } from "./charge_pb.js";
 import type { WalletStatus } from "./wallet_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/receipt_service.proto.
  */
 export const file_tollgate_v1_receipt_service: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b2xsZ2F0ZS92MS9yZWNlaXB0X3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIiYKEUdldFJlY2VpcHRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCSI7ChJHZXRSZWNlaXB0UmVzcG9uc2USJQoHcmVjZWlwdBgBIAEoCzIULnRvbGxnYXRlLnYxLlJlY2VpcHQitwMKB1JlY2VpcHQSEQoJd2FsbGV0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNdG90YWxfY3JlZGl0cxgDIAEoAxISCgpjYWxsX2NvdW50GAQgASgDEhMKC293bl9jcmVkaXRzGAUgASgDEhYKDm93bl9jYWxsX2NvdW50GAYgASgDEjEKCmJ5X3NlcnZpY2UYByADKAsyHS50b2xsZ2F0ZS52MS5SZWNlaXB0QnJlYWtkb3duEi8KCGJ5X2FnZW50GAggAygLMh0udG9sbGdhdGUudjEuUmVjZWlwdEJyZWFrZG93bhIWCg5yZWZpbGxfY3JlZGl0cxgJIAEoAxIUCgxyZWZpbGxfY291bnQYCiABKAMSGwoTdm9pZGVkX2hvbGRfY3JlZGl0cxgLIAEoAxIZChF2b2lkZWRfaG9sZF9jb3VudBgMIAEoAxIZChFvdmVyX2J1ZGdldF9jb3VudBgNIAEoAxIOCgZidWRnZXQYDiABKAMSEQoJYXZhaWxhYmxlGA8gASgDEisKCGNoaWxkcmVuGBAgAygLMhkudG9sbGdhdGUudjEuQ2hpbGRSZWNlaXB0IkQKEFJlY2VpcHRCcmVha2Rvd24SCwoDa2V5GAEgASgJEg8KB2NyZWRpdHMYAiABKAMSEgoKY2FsbF9jb3VudBgDIAEoAyK7AQoMQ2hpbGRSZWNlaXB0EhEKCXdhbGxldF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmJ1ZGdldBgDIAEoAxIVCg10b3RhbF9jcmVkaXRzGAQgASgDEhIKCmNhbGxfY291bnQYBSABKAMSEQoJYXZhaWxhYmxlGAYgASgDEikKBnN0YXR1cxgHIAEoDjIZLnRvbGxnYXRlLnYxLldhbGxldFN0YXR1cxIRCglleGhhdXN0ZWQYCCABKAgiawoSTGlzdENoYXJnZXNSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIbChNpbmNsdWRlX2Rlc2NlbmRhbnRzGAIgASgIEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlQKE0xpc3RDaGFyZ2VzUmVzcG9uc2USJAoHY2hhcmdlcxgBIAMoCzITLnRvbGxnYXRlLnYxLkNoYXJnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkysQEKDlJlY2VpcHRTZXJ2aWNlEk0KCkdldFJlY2VpcHQSHi50b2xsZ2F0ZS52MS5HZXRSZWNlaXB0UmVxdWVzdBofLnRvbGxnYXRlLnYxLkdldFJlY2VpcHRSZXNwb25zZRJQCgtMaXN0Q2hhcmdlcxIfLnRvbGxnYXRlLnYxLkxpc3RDaGFyZ2VzUmVxdWVzdBogLnRvbGxnYXRlLnYxLkxpc3RDaGFyZ2VzUmVzcG9uc2ViBnByb3RvMw", [file_tollgate_v1_charge, file_tollgate_v1_wallet]);
+  fileDesc("CiF0b2xsZ2F0ZS92MS9yZWNlaXB0X3NlcnZpY2UucHJvdG8SC3RvbGxnYXRlLnYxIiYKEUdldFJlY2VpcHRSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCSI7ChJHZXRSZWNlaXB0UmVzcG9uc2USJQoHcmVjZWlwdBgBIAEoCzIULnRvbGxnYXRlLnYxLlJlY2VpcHQi8AQKB1JlY2VpcHQSEQoJd2FsbGV0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSFQoNdG90YWxfY3JlZGl0cxgDIAEoAxISCgpjYWxsX2NvdW50GAQgASgDEhMKC293bl9jcmVkaXRzGAUgASgDEhYKDm93bl9jYWxsX2NvdW50GAYgASgDEjEKCmJ5X3NlcnZpY2UYByADKAsyHS50b2xsZ2F0ZS52MS5SZWNlaXB0QnJlYWtkb3duEi8KCGJ5X2FnZW50GAggAygLMh0udG9sbGdhdGUudjEuUmVjZWlwdEJyZWFrZG93bhIWCg5yZWZpbGxfY3JlZGl0cxgJIAEoAxIUCgxyZWZpbGxfY291bnQYCiABKAMSGwoTdm9pZGVkX2hvbGRfY3JlZGl0cxgLIAEoAxIZChF2b2lkZWRfaG9sZF9jb3VudBgMIAEoAxIZChFvdmVyX2J1ZGdldF9jb3VudBgNIAEoAxIOCgZidWRnZXQYDiABKAMSEQoJYXZhaWxhYmxlGA8gASgDEisKCGNoaWxkcmVuGBAgAygLMhkudG9sbGdhdGUudjEuQ2hpbGRSZWNlaXB0EjcKEGJ5X3NlcnZpY2Vfb3RoZXIYESABKAsyHS50b2xsZ2F0ZS52MS5SZWNlaXB0QnJlYWtkb3duEhkKEXNlcnZpY2Vfa2V5X2NvdW50GBIgASgDEjUKDmJ5X2FnZW50X290aGVyGBMgASgLMh0udG9sbGdhdGUudjEuUmVjZWlwdEJyZWFrZG93bhIXCg9hZ2VudF9rZXlfY291bnQYFCABKAMSEwoLY2hpbGRfY291bnQYFSABKAMiRAoQUmVjZWlwdEJyZWFrZG93bhILCgNrZXkYASABKAkSDwoHY3JlZGl0cxgCIAEoAxISCgpjYWxsX2NvdW50GAMgASgDIrsBCgxDaGlsZFJlY2VpcHQSEQoJd2FsbGV0X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGYnVkZ2V0GAMgASgDEhUKDXRvdGFsX2NyZWRpdHMYBCABKAMSEgoKY2FsbF9jb3VudBgFIAEoAxIRCglhdmFpbGFibGUYBiABKAMSKQoGc3RhdHVzGAcgASgOMhkudG9sbGdhdGUudjEuV2FsbGV0U3RhdHVzEhEKCWV4aGF1c3RlZBgIIAEoCCKEAQoUTGlzdEJyZWFrZG93blJlcXVlc3QSEQoJd2FsbGV0X2lkGAEgASgJEjIKCWRpbWVuc2lvbhgCIAEoDjIfLnRvbGxnYXRlLnYxLkJyZWFrZG93bkRpbWVuc2lvbhIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJdChVMaXN0QnJlYWtkb3duUmVzcG9uc2USKwoEcm93cxgBIAMoCzIdLnRvbGxnYXRlLnYxLlJlY2VpcHRCcmVha2Rvd24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlQKGExpc3RDaGlsZFJlY2VpcHRzUmVxdWVzdBIRCgl3YWxsZXRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoZTGlzdENoaWxkUmVjZWlwdHNSZXNwb25zZRIrCghjaGlsZHJlbhgBIAMoCzIZLnRvbGxnYXRlLnYxLkNoaWxkUmVjZWlwdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiawoSTGlzdENoYXJnZXNSZXF1ZXN0EhEKCXdhbGxldF9pZBgBIAEoCRIbChNpbmNsdWRlX2Rlc2NlbmRhbnRzGAIgASgIEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlQKE0xpc3RDaGFyZ2VzUmVzcG9uc2USJAoHY2hhcmdlcxgBIAMoCzITLnRvbGxnYXRlLnYxLkNoYXJnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqeQoSQnJlYWtkb3duRGltZW5zaW9uEiMKH0JSRUFLRE9XTl9ESU1FTlNJT05fVU5TUEVDSUZJRUQQABIfChtCUkVBS0RPV05fRElNRU5TSU9OX1NFUlZJQ0UQARIdChlCUkVBS0RPV05fRElNRU5TSU9OX0FHRU5UEAIy7QIKDlJlY2VpcHRTZXJ2aWNlEk0KCkdldFJlY2VpcHQSHi50b2xsZ2F0ZS52MS5HZXRSZWNlaXB0UmVxdWVzdBofLnRvbGxnYXRlLnYxLkdldFJlY2VpcHRSZXNwb25zZRJWCg1MaXN0QnJlYWtkb3duEiEudG9sbGdhdGUudjEuTGlzdEJyZWFrZG93blJlcXVlc3QaIi50b2xsZ2F0ZS52MS5MaXN0QnJlYWtkb3duUmVzcG9uc2USYgoRTGlzdENoaWxkUmVjZWlwdHMSJS50b2xsZ2F0ZS52MS5MaXN0Q2hpbGRSZWNlaXB0c1JlcXVlc3QaJi50b2xsZ2F0ZS52MS5MaXN0Q2hpbGRSZWNlaXB0c1Jlc3BvbnNlElAKC0xpc3RDaGFyZ2VzEh8udG9sbGdhdGUudjEuTGlzdENoYXJnZXNSZXF1ZXN0GiAudG9sbGdhdGUudjEuTGlzdENoYXJnZXNSZXNwb25zZWIGcHJvdG8z", [file_tollgate_v1_charge, file_tollgate_v1_wallet]);
 
 /**
  * Request of ReceiptService.GetReceipt.
@@ -60,7 +60,7 @@ export const GetReceiptResponseSchema: GenMessage<GetReceiptResponse> = /*@__PUR
 
 /**
  * Totals for a wallet and its subtree. `total_credits` equals the sum of SPEND and CAPTURE lines
- * in the subtree, and each breakdown sums to it.
+ * in the subtree, and each breakdown's rows plus its `other` row sum to it.
  *
  * @generated from message tollgate.v1.Receipt
  */
@@ -108,14 +108,16 @@ export type Receipt = Message<"tollgate.v1.Receipt"> & {
   ownCallCount: bigint;
 
   /**
-   * Subtree debits by service.
+   * Subtree debits by service: the 20 services with the most credits, most first, ties by name
+   * (ListBreakdown pages through all of them).
    *
    * @generated from field: repeated tollgate.v1.ReceiptBreakdown by_service = 7;
    */
   byService: ReceiptBreakdown[];
 
   /**
-   * Subtree debits by the `agent` metadata key (empty key: lines without one).
+   * Subtree debits by the `agent` metadata key, or the line's wallet name for a line without one
+   * (attribution by role): the top 20, as `by_service`.
    *
    * @generated from field: repeated tollgate.v1.ReceiptBreakdown by_agent = 8;
    */
@@ -171,11 +173,47 @@ export type Receipt = Message<"tollgate.v1.Receipt"> & {
   available: bigint;
 
   /**
-   * One summary per direct child, in creation order.
+   * A summary of each of the first 100 direct children, in creation order (ListChildReceipts
+   * pages through all of them).
    *
    * @generated from field: repeated tollgate.v1.ChildReceipt children = 16;
    */
   children: ChildReceipt[];
+
+  /**
+   * The services not in `by_service`, summed (empty key; zero when none is left out).
+   *
+   * @generated from field: tollgate.v1.ReceiptBreakdown by_service_other = 17;
+   */
+  byServiceOther?: ReceiptBreakdown | undefined;
+
+  /**
+   * Distinct services in the subtree.
+   *
+   * @generated from field: int64 service_key_count = 18;
+   */
+  serviceKeyCount: bigint;
+
+  /**
+   * The agents not in `by_agent`, summed (empty key).
+   *
+   * @generated from field: tollgate.v1.ReceiptBreakdown by_agent_other = 19;
+   */
+  byAgentOther?: ReceiptBreakdown | undefined;
+
+  /**
+   * Distinct agents in the subtree.
+   *
+   * @generated from field: int64 agent_key_count = 20;
+   */
+  agentKeyCount: bigint;
+
+  /**
+   * Direct children in all.
+   *
+   * @generated from field: int64 child_count = 21;
+   */
+  childCount: bigint;
 };
 
 /**
@@ -291,6 +329,140 @@ export const ChildReceiptSchema: GenMessage<ChildReceipt> = /*@__PURE__*/
   messageDesc(file_tollgate_v1_receipt_service, 4);
 
 /**
+ * Request of ReceiptService.ListBreakdown.
+ *
+ * @generated from message tollgate.v1.ListBreakdownRequest
+ */
+export type ListBreakdownRequest = Message<"tollgate.v1.ListBreakdownRequest"> & {
+  /**
+   * The wallet whose subtree receipt to read.
+   *
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * Which breakdown.
+   *
+   * @generated from field: tollgate.v1.BreakdownDimension dimension = 2;
+   */
+  dimension: BreakdownDimension;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's `next_page_token`; empty for the first page. It is a position in
+   * the ranking, so pages read while the subtree spends reflect the ranking of their moment.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListBreakdownRequest.
+ * Use `create(ListBreakdownRequestSchema)` to create a new message.
+ */
+export const ListBreakdownRequestSchema: GenMessage<ListBreakdownRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_receipt_service, 5);
+
+/**
+ * Response of ReceiptService.ListBreakdown.
+ *
+ * @generated from message tollgate.v1.ListBreakdownResponse
+ */
+export type ListBreakdownResponse = Message<"tollgate.v1.ListBreakdownResponse"> & {
+  /**
+   * Rows, most credits first, ties by name.
+   *
+   * @generated from field: repeated tollgate.v1.ReceiptBreakdown rows = 1;
+   */
+  rows: ReceiptBreakdown[];
+
+  /**
+   * Empty when there are no more pages.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListBreakdownResponse.
+ * Use `create(ListBreakdownResponseSchema)` to create a new message.
+ */
+export const ListBreakdownResponseSchema: GenMessage<ListBreakdownResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_receipt_service, 6);
+
+/**
+ * Request of ReceiptService.ListChildReceipts.
+ *
+ * @generated from message tollgate.v1.ListChildReceiptsRequest
+ */
+export type ListChildReceiptsRequest = Message<"tollgate.v1.ListChildReceiptsRequest"> & {
+  /**
+   * The parent wallet.
+   *
+   * @generated from field: string wallet_id = 1;
+   */
+  walletId: string;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous response's `next_page_token`; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListChildReceiptsRequest.
+ * Use `create(ListChildReceiptsRequestSchema)` to create a new message.
+ */
+export const ListChildReceiptsRequestSchema: GenMessage<ListChildReceiptsRequest> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_receipt_service, 7);
+
+/**
+ * Response of ReceiptService.ListChildReceipts.
+ *
+ * @generated from message tollgate.v1.ListChildReceiptsResponse
+ */
+export type ListChildReceiptsResponse = Message<"tollgate.v1.ListChildReceiptsResponse"> & {
+  /**
+   * Children in creation order.
+   *
+   * @generated from field: repeated tollgate.v1.ChildReceipt children = 1;
+   */
+  children: ChildReceipt[];
+
+  /**
+   * Empty when there are no more pages.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tollgate.v1.ListChildReceiptsResponse.
+ * Use `create(ListChildReceiptsResponseSchema)` to create a new message.
+ */
+export const ListChildReceiptsResponseSchema: GenMessage<ListChildReceiptsResponse> = /*@__PURE__*/
+  messageDesc(file_tollgate_v1_receipt_service, 8);
+
+/**
  * Request of ReceiptService.ListCharges.
  *
  * @generated from message tollgate.v1.ListChargesRequest
@@ -330,7 +502,7 @@ export type ListChargesRequest = Message<"tollgate.v1.ListChargesRequest"> & {
  * Use `create(ListChargesRequestSchema)` to create a new message.
  */
 export const ListChargesRequestSchema: GenMessage<ListChargesRequest> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_receipt_service, 5);
+  messageDesc(file_tollgate_v1_receipt_service, 9);
 
 /**
  * Response of ReceiptService.ListCharges.
@@ -358,7 +530,41 @@ export type ListChargesResponse = Message<"tollgate.v1.ListChargesResponse"> & {
  * Use `create(ListChargesResponseSchema)` to create a new message.
  */
 export const ListChargesResponseSchema: GenMessage<ListChargesResponse> = /*@__PURE__*/
-  messageDesc(file_tollgate_v1_receipt_service, 6);
+  messageDesc(file_tollgate_v1_receipt_service, 10);
+
+/**
+ * Which breakdown of a receipt.
+ *
+ * @generated from enum tollgate.v1.BreakdownDimension
+ */
+export enum BreakdownDimension {
+  /**
+   * Never valid in a request.
+   *
+   * @generated from enum value: BREAKDOWN_DIMENSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * By service name.
+   *
+   * @generated from enum value: BREAKDOWN_DIMENSION_SERVICE = 1;
+   */
+  SERVICE = 1,
+
+  /**
+   * By agent name (the `agent` metadata key, or the wallet's name).
+   *
+   * @generated from enum value: BREAKDOWN_DIMENSION_AGENT = 2;
+   */
+  AGENT = 2,
+}
+
+/**
+ * Describes the enum tollgate.v1.BreakdownDimension.
+ */
+export const BreakdownDimensionSchema: GenEnum<BreakdownDimension> = /*@__PURE__*/
+  enumDesc(file_tollgate_v1_receipt_service, 0);
 
 /**
  * Receipts: who spent what on which service. Aggregates are maintained by the same atomic step as
@@ -368,7 +574,8 @@ export const ListChargesResponseSchema: GenMessage<ListChargesResponse> = /*@__P
  */
 export const ReceiptService: GenService<{
   /**
-   * Aggregates for a wallet and its subtree, with a summary line per child.
+   * Aggregates for a wallet and its subtree: the top rows of each breakdown and the first
+   * children, so the answer stays small however wide the tree is.
    *
    * @generated from rpc tollgate.v1.ReceiptService.GetReceipt
    */
@@ -376,6 +583,26 @@ export const ReceiptService: GenService<{
     methodKind: "unary";
     input: typeof GetReceiptRequestSchema;
     output: typeof GetReceiptResponseSchema;
+  },
+  /**
+   * Every row of one breakdown of a wallet's receipt, paged, in the receipt's order.
+   *
+   * @generated from rpc tollgate.v1.ReceiptService.ListBreakdown
+   */
+  listBreakdown: {
+    methodKind: "unary";
+    input: typeof ListBreakdownRequestSchema;
+    output: typeof ListBreakdownResponseSchema;
+  },
+  /**
+   * Every direct child of a wallet as its receipt summarises it, paged, in creation order.
+   *
+   * @generated from rpc tollgate.v1.ReceiptService.ListChildReceipts
+   */
+  listChildReceipts: {
+    methodKind: "unary";
+    input: typeof ListChildReceiptsRequestSchema;
+    output: typeof ListChildReceiptsResponseSchema;
   },
   /**
    * Receipt lines of a wallet, optionally with its descendants', oldest first.

@@ -25,6 +25,49 @@ export const protobufPackage = "tollgate.v1";
 
 export const protobufFileName = "tollgate/v1/receipt_service.proto";
 
+/** Which breakdown of a receipt. */
+export enum BreakdownDimension {
+  /** BREAKDOWN_DIMENSION_UNSPECIFIED - Never valid in a request. */
+  BREAKDOWN_DIMENSION_UNSPECIFIED = 0,
+  /** BREAKDOWN_DIMENSION_SERVICE - By service name. */
+  BREAKDOWN_DIMENSION_SERVICE = 1,
+  /** BREAKDOWN_DIMENSION_AGENT - By agent name (the `agent` metadata key, or the wallet's name). */
+  BREAKDOWN_DIMENSION_AGENT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function breakdownDimensionFromJSON(object: any): BreakdownDimension {
+  switch (object) {
+    case 0:
+    case "BREAKDOWN_DIMENSION_UNSPECIFIED":
+      return BreakdownDimension.BREAKDOWN_DIMENSION_UNSPECIFIED;
+    case 1:
+    case "BREAKDOWN_DIMENSION_SERVICE":
+      return BreakdownDimension.BREAKDOWN_DIMENSION_SERVICE;
+    case 2:
+    case "BREAKDOWN_DIMENSION_AGENT":
+      return BreakdownDimension.BREAKDOWN_DIMENSION_AGENT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return BreakdownDimension.UNRECOGNIZED;
+  }
+}
+
+export function breakdownDimensionToJSON(object: BreakdownDimension): string {
+  switch (object) {
+    case BreakdownDimension.BREAKDOWN_DIMENSION_UNSPECIFIED:
+      return "BREAKDOWN_DIMENSION_UNSPECIFIED";
+    case BreakdownDimension.BREAKDOWN_DIMENSION_SERVICE:
+      return "BREAKDOWN_DIMENSION_SERVICE";
+    case BreakdownDimension.BREAKDOWN_DIMENSION_AGENT:
+      return "BREAKDOWN_DIMENSION_AGENT";
+    case BreakdownDimension.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Request of ReceiptService.GetReceipt. */
 export interface GetReceiptRequest {
   /** The wallet whose subtree to total. */
@@ -39,7 +82,7 @@ export interface GetReceiptResponse {
 
 /**
  * Totals for a wallet and its subtree. `total_credits` equals the sum of SPEND and CAPTURE lines
- * in the subtree, and each breakdown sums to it.
+ * in the subtree, and each breakdown's rows plus its `other` row sum to it.
  */
 export interface Receipt {
   /** The wallet this receipt is for. */
@@ -54,9 +97,15 @@ export interface Receipt {
   ownCredits: bigint;
   /** Debits by this wallet itself. */
   ownCallCount: bigint;
-  /** Subtree debits by service. */
+  /**
+   * Subtree debits by service: the 20 services with the most credits, most first, ties by name
+   * (ListBreakdown pages through all of them).
+   */
   byService: ReceiptBreakdown[];
-  /** Subtree debits by the `agent` metadata key (empty key: lines without one). */
+  /**
+   * Subtree debits by the `agent` metadata key, or the line's wallet name for a line without one
+   * (attribution by role): the top 20, as `by_service`.
+   */
   byAgent: ReceiptBreakdown[];
   /** Credits added to roots in the subtree by top-ups (REFILL lines). */
   refillCredits: bigint;
@@ -72,8 +121,25 @@ export interface Receipt {
   budget: bigint;
   /** The wallet's available credits. */
   available: bigint;
-  /** One summary per direct child, in creation order. */
+  /**
+   * A summary of each of the first 100 direct children, in creation order (ListChildReceipts
+   * pages through all of them).
+   */
   children: ChildReceipt[];
+  /** The services not in `by_service`, summed (empty key; zero when none is left out). */
+  byServiceOther:
+    | ReceiptBreakdown
+    | undefined;
+  /** Distinct services in the subtree. */
+  serviceKeyCount: bigint;
+  /** The agents not in `by_agent`, summed (empty key). */
+  byAgentOther:
+    | ReceiptBreakdown
+    | undefined;
+  /** Distinct agents in the subtree. */
+  agentKeyCount: bigint;
+  /** Direct children in all. */
+  childCount: bigint;
 }
 
 /** Debits grouped by one key. */
@@ -104,6 +170,47 @@ export interface ChildReceipt {
   status: WalletStatus;
   /** Whether its subtree can spend any more. */
   exhausted: boolean;
+}
+
+/** Request of ReceiptService.ListBreakdown. */
+export interface ListBreakdownRequest {
+  /** The wallet whose subtree receipt to read. */
+  walletId: string;
+  /** Which breakdown. */
+  dimension: BreakdownDimension;
+  /** 1..1000; 0 means 100. */
+  pageSize: number;
+  /**
+   * From a previous response's `next_page_token`; empty for the first page. It is a position in
+   * the ranking, so pages read while the subtree spends reflect the ranking of their moment.
+   */
+  pageToken: string;
+}
+
+/** Response of ReceiptService.ListBreakdown. */
+export interface ListBreakdownResponse {
+  /** Rows, most credits first, ties by name. */
+  rows: ReceiptBreakdown[];
+  /** Empty when there are no more pages. */
+  nextPageToken: string;
+}
+
+/** Request of ReceiptService.ListChildReceipts. */
+export interface ListChildReceiptsRequest {
+  /** The parent wallet. */
+  walletId: string;
+  /** 1..1000; 0 means 100. */
+  pageSize: number;
+  /** From a previous response's `next_page_token`; empty for the first page. */
+  pageToken: string;
+}
+
+/** Response of ReceiptService.ListChildReceipts. */
+export interface ListChildReceiptsResponse {
+  /** Children in creation order. */
+  children: ChildReceipt[];
+  /** Empty when there are no more pages. */
+  nextPageToken: string;
 }
 
 /** Request of ReceiptService.ListCharges. */
@@ -286,6 +393,11 @@ function createBaseReceipt(): Receipt {
     budget: 0n,
     available: 0n,
     children: [],
+    byServiceOther: undefined,
+    serviceKeyCount: 0n,
+    byAgentOther: undefined,
+    agentKeyCount: 0n,
+    childCount: 0n,
   };
 }
 
@@ -371,6 +483,30 @@ export const Receipt: MessageFns<Receipt> = {
     }
     for (const v of message.children) {
       ChildReceipt.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.byServiceOther !== undefined) {
+      ReceiptBreakdown.encode(message.byServiceOther, writer.uint32(138).fork()).join();
+    }
+    if (message.serviceKeyCount !== 0n) {
+      if (BigInt.asIntN(64, message.serviceKeyCount) !== message.serviceKeyCount) {
+        throw new globalThis.Error("value provided for field message.serviceKeyCount of type int64 too large");
+      }
+      writer.uint32(144).int64(message.serviceKeyCount);
+    }
+    if (message.byAgentOther !== undefined) {
+      ReceiptBreakdown.encode(message.byAgentOther, writer.uint32(154).fork()).join();
+    }
+    if (message.agentKeyCount !== 0n) {
+      if (BigInt.asIntN(64, message.agentKeyCount) !== message.agentKeyCount) {
+        throw new globalThis.Error("value provided for field message.agentKeyCount of type int64 too large");
+      }
+      writer.uint32(160).int64(message.agentKeyCount);
+    }
+    if (message.childCount !== 0n) {
+      if (BigInt.asIntN(64, message.childCount) !== message.childCount) {
+        throw new globalThis.Error("value provided for field message.childCount of type int64 too large");
+      }
+      writer.uint32(168).int64(message.childCount);
     }
     return writer;
   },
@@ -516,6 +652,46 @@ export const Receipt: MessageFns<Receipt> = {
             message.children.push(ChildReceipt.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.byServiceOther = ReceiptBreakdown.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.serviceKeyCount = reader.int64() as bigint;
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.byAgentOther = ReceiptBreakdown.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.agentKeyCount = reader.int64() as bigint;
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.childCount = reader.int64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -596,6 +772,31 @@ export const Receipt: MessageFns<Receipt> = {
       children: globalThis.Array.isArray(object?.children)
         ? object.children.map((e: any) => ChildReceipt.fromJSON(e))
         : [],
+      byServiceOther: isSet(object.byServiceOther)
+        ? ReceiptBreakdown.fromJSON(object.byServiceOther)
+        : isSet(object.by_service_other)
+        ? ReceiptBreakdown.fromJSON(object.by_service_other)
+        : undefined,
+      serviceKeyCount: isSet(object.serviceKeyCount)
+        ? BigInt(object.serviceKeyCount)
+        : isSet(object.service_key_count)
+        ? BigInt(object.service_key_count)
+        : 0n,
+      byAgentOther: isSet(object.byAgentOther)
+        ? ReceiptBreakdown.fromJSON(object.byAgentOther)
+        : isSet(object.by_agent_other)
+        ? ReceiptBreakdown.fromJSON(object.by_agent_other)
+        : undefined,
+      agentKeyCount: isSet(object.agentKeyCount)
+        ? BigInt(object.agentKeyCount)
+        : isSet(object.agent_key_count)
+        ? BigInt(object.agent_key_count)
+        : 0n,
+      childCount: isSet(object.childCount)
+        ? BigInt(object.childCount)
+        : isSet(object.child_count)
+        ? BigInt(object.child_count)
+        : 0n,
     };
   },
 
@@ -649,6 +850,21 @@ export const Receipt: MessageFns<Receipt> = {
     if (message.children?.length) {
       obj.children = message.children.map((e) => ChildReceipt.toJSON(e));
     }
+    if (message.byServiceOther !== undefined) {
+      obj.byServiceOther = ReceiptBreakdown.toJSON(message.byServiceOther);
+    }
+    if (message.serviceKeyCount !== 0n) {
+      obj.serviceKeyCount = message.serviceKeyCount.toString();
+    }
+    if (message.byAgentOther !== undefined) {
+      obj.byAgentOther = ReceiptBreakdown.toJSON(message.byAgentOther);
+    }
+    if (message.agentKeyCount !== 0n) {
+      obj.agentKeyCount = message.agentKeyCount.toString();
+    }
+    if (message.childCount !== 0n) {
+      obj.childCount = message.childCount.toString();
+    }
     return obj;
   },
 
@@ -689,6 +905,21 @@ export const Receipt: MessageFns<Receipt> = {
     message.budget = (object.budget !== undefined && object.budget !== null) ? BigInt(object.budget) : 0n;
     message.available = (object.available !== undefined && object.available !== null) ? BigInt(object.available) : 0n;
     message.children = object.children?.map((e) => ChildReceipt.fromPartial(e)) || [];
+    message.byServiceOther = (object.byServiceOther !== undefined && object.byServiceOther !== null)
+      ? ReceiptBreakdown.fromPartial(object.byServiceOther)
+      : undefined;
+    message.serviceKeyCount = (object.serviceKeyCount !== undefined && object.serviceKeyCount !== null)
+      ? BigInt(object.serviceKeyCount)
+      : 0n;
+    message.byAgentOther = (object.byAgentOther !== undefined && object.byAgentOther !== null)
+      ? ReceiptBreakdown.fromPartial(object.byAgentOther)
+      : undefined;
+    message.agentKeyCount = (object.agentKeyCount !== undefined && object.agentKeyCount !== null)
+      ? BigInt(object.agentKeyCount)
+      : 0n;
+    message.childCount = (object.childCount !== undefined && object.childCount !== null)
+      ? BigInt(object.childCount)
+      : 0n;
     return message;
   },
 };
@@ -1020,6 +1251,428 @@ export const ChildReceipt: MessageFns<ChildReceipt> = {
   },
 };
 
+function createBaseListBreakdownRequest(): ListBreakdownRequest {
+  return { walletId: "", dimension: 0, pageSize: 0, pageToken: "" };
+}
+
+export const ListBreakdownRequest: MessageFns<ListBreakdownRequest> = {
+  encode(message: ListBreakdownRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.walletId !== "") {
+      writer.uint32(10).string(message.walletId);
+    }
+    if (message.dimension !== 0) {
+      writer.uint32(16).int32(message.dimension);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBreakdownRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBreakdownRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.walletId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.dimension = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBreakdownRequest {
+    return {
+      walletId: isSet(object.walletId)
+        ? globalThis.String(object.walletId)
+        : isSet(object.wallet_id)
+        ? globalThis.String(object.wallet_id)
+        : "",
+      dimension: isSet(object.dimension) ? breakdownDimensionFromJSON(object.dimension) : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBreakdownRequest): unknown {
+    const obj: any = {};
+    if (message.walletId !== "") {
+      obj.walletId = message.walletId;
+    }
+    if (message.dimension !== 0) {
+      obj.dimension = breakdownDimensionToJSON(message.dimension);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBreakdownRequest>): ListBreakdownRequest {
+    return ListBreakdownRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBreakdownRequest>): ListBreakdownRequest {
+    const message = createBaseListBreakdownRequest();
+    message.walletId = object.walletId ?? "";
+    message.dimension = object.dimension ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListBreakdownResponse(): ListBreakdownResponse {
+  return { rows: [], nextPageToken: "" };
+}
+
+export const ListBreakdownResponse: MessageFns<ListBreakdownResponse> = {
+  encode(message: ListBreakdownResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rows) {
+      ReceiptBreakdown.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBreakdownResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBreakdownResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rows.push(ReceiptBreakdown.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBreakdownResponse {
+    return {
+      rows: globalThis.Array.isArray(object?.rows) ? object.rows.map((e: any) => ReceiptBreakdown.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBreakdownResponse): unknown {
+    const obj: any = {};
+    if (message.rows?.length) {
+      obj.rows = message.rows.map((e) => ReceiptBreakdown.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBreakdownResponse>): ListBreakdownResponse {
+    return ListBreakdownResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBreakdownResponse>): ListBreakdownResponse {
+    const message = createBaseListBreakdownResponse();
+    message.rows = object.rows?.map((e) => ReceiptBreakdown.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListChildReceiptsRequest(): ListChildReceiptsRequest {
+  return { walletId: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListChildReceiptsRequest: MessageFns<ListChildReceiptsRequest> = {
+  encode(message: ListChildReceiptsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.walletId !== "") {
+      writer.uint32(10).string(message.walletId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListChildReceiptsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListChildReceiptsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.walletId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListChildReceiptsRequest {
+    return {
+      walletId: isSet(object.walletId)
+        ? globalThis.String(object.walletId)
+        : isSet(object.wallet_id)
+        ? globalThis.String(object.wallet_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListChildReceiptsRequest): unknown {
+    const obj: any = {};
+    if (message.walletId !== "") {
+      obj.walletId = message.walletId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListChildReceiptsRequest>): ListChildReceiptsRequest {
+    return ListChildReceiptsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListChildReceiptsRequest>): ListChildReceiptsRequest {
+    const message = createBaseListChildReceiptsRequest();
+    message.walletId = object.walletId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListChildReceiptsResponse(): ListChildReceiptsResponse {
+  return { children: [], nextPageToken: "" };
+}
+
+export const ListChildReceiptsResponse: MessageFns<ListChildReceiptsResponse> = {
+  encode(message: ListChildReceiptsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.children) {
+      ChildReceipt.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListChildReceiptsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListChildReceiptsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.children.push(ChildReceipt.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListChildReceiptsResponse {
+    return {
+      children: globalThis.Array.isArray(object?.children)
+        ? object.children.map((e: any) => ChildReceipt.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListChildReceiptsResponse): unknown {
+    const obj: any = {};
+    if (message.children?.length) {
+      obj.children = message.children.map((e) => ChildReceipt.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListChildReceiptsResponse>): ListChildReceiptsResponse {
+    return ListChildReceiptsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListChildReceiptsResponse>): ListChildReceiptsResponse {
+    const message = createBaseListChildReceiptsResponse();
+    message.children = object.children?.map((e) => ChildReceipt.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseListChargesRequest(): ListChargesRequest {
   return { walletId: "", includeDescendants: false, pageSize: 0, pageToken: "" };
 }
@@ -1248,7 +1901,10 @@ export const ListChargesResponse: MessageFns<ListChargesResponse> = {
  */
 export type ReceiptServiceService = typeof ReceiptServiceService;
 export const ReceiptServiceService = {
-  /** Aggregates for a wallet and its subtree, with a summary line per child. */
+  /**
+   * Aggregates for a wallet and its subtree: the top rows of each breakdown and the first
+   * children, so the answer stays small however wide the tree is.
+   */
   getReceipt: {
     path: "/tollgate.v1.ReceiptService/GetReceipt" as const,
     requestStream: false as const,
@@ -1257,6 +1913,29 @@ export const ReceiptServiceService = {
     requestDeserialize: (value: Buffer): GetReceiptRequest => GetReceiptRequest.decode(value),
     responseSerialize: (value: GetReceiptResponse): Buffer => Buffer.from(GetReceiptResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetReceiptResponse => GetReceiptResponse.decode(value),
+  },
+  /** Every row of one breakdown of a wallet's receipt, paged, in the receipt's order. */
+  listBreakdown: {
+    path: "/tollgate.v1.ReceiptService/ListBreakdown" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBreakdownRequest): Buffer => Buffer.from(ListBreakdownRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBreakdownRequest => ListBreakdownRequest.decode(value),
+    responseSerialize: (value: ListBreakdownResponse): Buffer =>
+      Buffer.from(ListBreakdownResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBreakdownResponse => ListBreakdownResponse.decode(value),
+  },
+  /** Every direct child of a wallet as its receipt summarises it, paged, in creation order. */
+  listChildReceipts: {
+    path: "/tollgate.v1.ReceiptService/ListChildReceipts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListChildReceiptsRequest): Buffer =>
+      Buffer.from(ListChildReceiptsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListChildReceiptsRequest => ListChildReceiptsRequest.decode(value),
+    responseSerialize: (value: ListChildReceiptsResponse): Buffer =>
+      Buffer.from(ListChildReceiptsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListChildReceiptsResponse => ListChildReceiptsResponse.decode(value),
   },
   /** Receipt lines of a wallet, optionally with its descendants', oldest first. */
   listCharges: {
@@ -1271,14 +1950,24 @@ export const ReceiptServiceService = {
 } as const;
 
 export interface ReceiptServiceServer extends UntypedServiceImplementation {
-  /** Aggregates for a wallet and its subtree, with a summary line per child. */
+  /**
+   * Aggregates for a wallet and its subtree: the top rows of each breakdown and the first
+   * children, so the answer stays small however wide the tree is.
+   */
   getReceipt: handleUnaryCall<GetReceiptRequest, GetReceiptResponse>;
+  /** Every row of one breakdown of a wallet's receipt, paged, in the receipt's order. */
+  listBreakdown: handleUnaryCall<ListBreakdownRequest, ListBreakdownResponse>;
+  /** Every direct child of a wallet as its receipt summarises it, paged, in creation order. */
+  listChildReceipts: handleUnaryCall<ListChildReceiptsRequest, ListChildReceiptsResponse>;
   /** Receipt lines of a wallet, optionally with its descendants', oldest first. */
   listCharges: handleUnaryCall<ListChargesRequest, ListChargesResponse>;
 }
 
 export interface ReceiptServiceClient extends Client {
-  /** Aggregates for a wallet and its subtree, with a summary line per child. */
+  /**
+   * Aggregates for a wallet and its subtree: the top rows of each breakdown and the first
+   * children, so the answer stays small however wide the tree is.
+   */
   getReceipt(
     request: GetReceiptRequest,
     callback: (error: ServiceError | null, response: GetReceiptResponse) => void,
@@ -1293,6 +1982,38 @@ export interface ReceiptServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetReceiptResponse) => void,
+  ): ClientUnaryCall;
+  /** Every row of one breakdown of a wallet's receipt, paged, in the receipt's order. */
+  listBreakdown(
+    request: ListBreakdownRequest,
+    callback: (error: ServiceError | null, response: ListBreakdownResponse) => void,
+  ): ClientUnaryCall;
+  listBreakdown(
+    request: ListBreakdownRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBreakdownResponse) => void,
+  ): ClientUnaryCall;
+  listBreakdown(
+    request: ListBreakdownRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBreakdownResponse) => void,
+  ): ClientUnaryCall;
+  /** Every direct child of a wallet as its receipt summarises it, paged, in creation order. */
+  listChildReceipts(
+    request: ListChildReceiptsRequest,
+    callback: (error: ServiceError | null, response: ListChildReceiptsResponse) => void,
+  ): ClientUnaryCall;
+  listChildReceipts(
+    request: ListChildReceiptsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListChildReceiptsResponse) => void,
+  ): ClientUnaryCall;
+  listChildReceipts(
+    request: ListChildReceiptsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListChildReceiptsResponse) => void,
   ): ClientUnaryCall;
   /** Receipt lines of a wallet, optionally with its descendants', oldest first. */
   listCharges(
