@@ -1,5 +1,6 @@
 /**
- * The process entry point (`npm start`): the only place that reads the environment. It loads the
+ * The process entry point (`npm start`, and `tollgate serve` of the installed package, which
+ * imports this module from server/cli.ts): the only place that reads the environment. It loads the
  * config, opens the store (memory by default, Redis with REDIS_URL, Redis Cluster when
  * REDIS_CLUSTER is also set), starts the server, prints a banner, and shuts down gracefully on
  * SIGTERM/SIGINT with exit code 0.

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 
 /**
  * `npm start` as a real process (`npx tsx server/main.ts`), for tests of the entry point: the
- * environment it reads, its banner, its exit codes.
+ * environment it reads, its banner, its exit codes. Also runs the installed package's
+ * `npx tollgate serve` (test/package), which starts the same entry point.
  */
 
 /** A running `server/main.ts`. */
@@ -24,9 +25,26 @@ function cleanEnv(): Record<string, string | undefined> {
   );
 }
 
-/** `npx tsx server/main.ts` with only the given tollgate settings, waiting for its banner. */
-export async function startMain(settings: Record<string, string>): Promise<Started> {
-  const child = spawn("npx", ["tsx", "server/main.ts"], {
+/** How to start the server: `npx <args>` in `cwd`. */
+export interface Command {
+  args: string[];
+  cwd?: string;
+}
+
+/** `npm start`'s command, run from the repository (the working directory of the test run). */
+const npmStart: Command = { args: ["tsx", "server/main.ts"] };
+
+/**
+ * `npx tsx server/main.ts` (or another `npx` command that starts the same server, such as an
+ * installed package's `tollgate serve`) with only the given tollgate settings, waiting for its
+ * banner.
+ */
+export async function startMain(
+  settings: Record<string, string>,
+  command: Command = npmStart,
+): Promise<Started> {
+  const child = spawn("npx", command.args, {
+    cwd: command.cwd,
     env: { ...cleanEnv(), ...settings },
     stdio: ["ignore", "pipe", "pipe"],
   });
