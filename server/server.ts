@@ -150,8 +150,9 @@ function serverOptions(maxMessageBytes: number): ServerOptions {
     // before typical cloud load-balancer idle timeouts (350 s AWS NLB) cut them silently.
     "grpc.keepalive_time_ms": 60_000,
     "grpc.keepalive_timeout_ms": 20_000,
-    // No max connection age: long-lived streaming sessions are the high-rate path (DESIGN.md), and
-    // forcing reconnects would cut them for no benefit while there is one replica per address.
+    // No max connection age: long-lived streaming sessions are the high-rate path
+    // (docs/architecture.md#why-a-streaming-mode), and forcing reconnects would cut them for no
+    // benefit while there is one replica per address.
     // Cap concurrent streams per connection so one client cannot open unbounded work; 1000 is far
     // above the 16-64 in flight the benchmarks use.
     "grpc.max_concurrent_streams": 1000,

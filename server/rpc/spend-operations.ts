@@ -22,7 +22,7 @@ export interface SpendOperations {
 
 /**
  * Decode -> ledger -> encode for Spend, Authorize, Capture and Void, shared by the unary handlers
- * and SpendStream so an operation means exactly the same on both (DESIGN.md: adapters hold no
+ * and SpendStream so an operation means exactly the same on both (docs/architecture.md#data-flow: adapters hold no
  * rules, the ledger validates every field).
  */
 export function spendOperations(ledger: Ledger): SpendOperations {

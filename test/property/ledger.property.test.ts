@@ -22,7 +22,7 @@ import { ReferenceLedger, type SpendFields } from "./reference-model.js";
  * Random sequences of ledger operations, run against a store (through the real `Ledger`) and
  * against the reference model side by side. Every reply must match the model's (same value, or a
  * refusal the model allows), and after every step the whole tree must equal the model's and
- * satisfy the five invariants of DESIGN.md.
+ * satisfy the five invariants of docs/ledger.md#invariants.
  */
 
 const maxDepth = 4;

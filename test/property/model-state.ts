@@ -43,7 +43,7 @@ export class ModelState {
   readonly lines: ChargeLine[] = [];
   private readonly counters = new Map<string, number>();
 
-  // ---- derived figures (DESIGN.md "Ledger semantics") ---------------------------------------
+  // ---- derived figures (docs/ledger.md#wallet-figures) ---------------------------------------
 
   protected children(walletId: string): ModelWallet[] {
     return [...this.wallets.values()].filter((w) => w.parentId === walletId);

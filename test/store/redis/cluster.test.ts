@@ -32,7 +32,7 @@ import { freePort } from "../../support/redis-server.js";
 import { countBy, keyPlacement, runTree } from "./cluster-workload.js";
 
 /**
- * DESIGN.md says every key of a tree shares one hash tag, so the store runs unchanged on Redis
+ * docs/architecture.md#one-hash-tag-per-tree says every key of a tree shares one hash tag, so the store runs unchanged on Redis
  * Cluster. This proves it on a real 3-master cluster this file starts (and tears down): trees land
  * on different masters, every script of a real workload runs on the master of its tree's slot, the
  * root listing crosses slots, `npm start` with REDIS_CLUSTER=true serves from it (and refuses a
