@@ -135,11 +135,13 @@ export function toVoidResult(response: VoidResponse): VoidResult {
   return { hold: toHold(required(response.hold, "hold")), remaining: response.remaining };
 }
 
-function toBreakdown(message: ReceiptBreakdown): Breakdown {
+/** One breakdown row. */
+export function toBreakdown(message: ReceiptBreakdown): Breakdown {
   return { key: message.key, credits: message.credits, callCount: message.callCount };
 }
 
-function toChildReceipt(message: ChildReceiptMessage): ChildReceipt {
+/** One child's summary in its parent's receipt. */
+export function toChildReceipt(message: ChildReceiptMessage): ChildReceipt {
   return {
     walletId: message.walletId,
     name: message.name,
@@ -162,7 +164,11 @@ export function toReceipt(message: ReceiptMessage): Receipt {
     ownCredits: message.ownCredits,
     ownCallCount: message.ownCallCount,
     byService: message.byService.map(toBreakdown),
+    byServiceOther: toBreakdown(required(message.byServiceOther, "by_service_other")),
+    serviceKeyCount: message.serviceKeyCount,
     byAgent: message.byAgent.map(toBreakdown),
+    byAgentOther: toBreakdown(required(message.byAgentOther, "by_agent_other")),
+    agentKeyCount: message.agentKeyCount,
     refillCredits: message.refillCredits,
     refillCount: message.refillCount,
     voidedHoldCredits: message.voidedHoldCredits,
@@ -171,5 +177,6 @@ export function toReceipt(message: ReceiptMessage): Receipt {
     budget: message.budget,
     available: message.available,
     children: message.children.map(toChildReceipt),
+    childCount: message.childCount,
   };
 }

@@ -11,12 +11,14 @@ export { HoldExpiredError } from "./errors/hold-expired-error.js";
 export { IdempotencyKeyReusedError } from "./errors/idempotency-key-reused-error.js";
 export { InsufficientCreditsError } from "./errors/insufficient-credits-error.js";
 export { InvalidArgumentError } from "./errors/invalid-argument-error.js";
+export { LimitExceededError } from "./errors/limit-exceeded-error.js";
 export { NotFoundError } from "./errors/not-found-error.js";
 export { TollgateError, type TollgateErrorInit } from "./errors/tollgate-error.js";
 export { UnauthenticatedError } from "./errors/unauthenticated-error.js";
 export { UnavailableError } from "./errors/unavailable-error.js";
 export { WalletClosedError } from "./errors/wallet-closed-error.js";
 export type { CallOptions, ClientOptions, Mode, RetryOptions } from "./options.js";
+export type { BreakdownBy, ReceiptPageInput } from "./receipt-pages.js";
 export type { SpendStream } from "./spend-stream.js";
 export type {
   Authorization,

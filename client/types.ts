@@ -106,7 +106,7 @@ export interface Authorization extends AuthorizeResult {
   void(options?: CallOptions): Promise<VoidResult>;
 }
 
-/** Debits grouped by one key (a service, or an `agent` label). */
+/** Debits grouped by one key (a service, or an agent: the `agent` label or the wallet's name). */
 export interface Breakdown {
   key: string;
   credits: bigint;
@@ -141,9 +141,21 @@ export interface Receipt {
   /** Credits debited by this wallet itself. */
   ownCredits: bigint;
   ownCallCount: bigint;
+  /** The 20 services with the most credits, most first (`wallet.listBreakdown` pages all). */
   byService: Breakdown[];
-  /** By the `agent` metadata key; key "" collects lines without one. */
+  /** Every service not in `byService`, summed (key ""). */
+  byServiceOther: Breakdown;
+  /** Distinct services in the subtree. */
+  serviceKeyCount: bigint;
+  /**
+   * The 20 agents with the most credits: the `agent` metadata key, or for a line without one its
+   * wallet's name (its role), so a team's receipt breaks down by role with no metadata at all.
+   */
   byAgent: Breakdown[];
+  /** Every agent not in `byAgent`, summed (key ""). */
+  byAgentOther: Breakdown;
+  /** Distinct agents in the subtree. */
+  agentKeyCount: bigint;
   /** Root top-ups in the subtree. */
   refillCredits: bigint;
   refillCount: bigint;
@@ -153,6 +165,8 @@ export interface Receipt {
   overBudgetCount: bigint;
   budget: bigint;
   available: bigint;
-  /** One summary per direct child, in creation order. */
+  /** The first 100 direct children, in creation order (`wallet.listChildReceipts` pages all). */
   children: ChildReceipt[];
+  /** Direct children in all. */
+  childCount: bigint;
 }

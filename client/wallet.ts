@@ -12,12 +12,20 @@ import { checkMetadata, checkName } from "./limits.js";
 import { checkMessageSize } from "./message-size.js";
 import { requestIdOf } from "./operations.js";
 import type { CallOptions, Mode } from "./options.js";
+import {
+  type BreakdownBy,
+  breakdownPages,
+  childReceiptPages,
+  type ReceiptPageInput,
+} from "./receipt-pages.js";
 import type {
   Authorization,
   AuthorizeOptions,
+  Breakdown,
   CaptureOptions,
   CaptureResult,
   Charge,
+  ChildReceipt,
   Receipt,
   SpendOptions,
   SpendResult,
@@ -163,7 +171,30 @@ export class Wallet {
     return this;
   }
 
-  /** Totals for this wallet and its subtree, with a summary per child. */
+  /**
+   * Every row of this wallet's receipt breakdown by service or by agent, most credits first
+   * (ties by name), one page per iteration.
+   */
+  listBreakdown(
+    by: BreakdownBy,
+    input: ReceiptPageInput = {},
+    options?: CallOptions,
+  ): AsyncIterable<Breakdown[]> {
+    return breakdownPages(this.core, this.id, by, input, options);
+  }
+
+  /** Every direct child's receipt summary, in creation order, one page per iteration. */
+  listChildReceipts(
+    input: ReceiptPageInput = {},
+    options?: CallOptions,
+  ): AsyncIterable<ChildReceipt[]> {
+    return childReceiptPages(this.core, this.id, input, options);
+  }
+
+  /**
+   * Totals for this wallet and its subtree: the top rows of each breakdown and the first children
+   * (see {@link Receipt}).
+   */
   async getReceipt(options?: CallOptions): Promise<Receipt> {
     const { receipts } = this.core;
     const response = await this.core.invoker.call(

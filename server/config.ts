@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type ApiKey, apiKeysFromFile, apiKeysFromPairs } from "./auth/api-keys.js";
+import { defaultTreeLimits, type TreeLimits } from "./ledger/limits.js";
 import { defaultIdempotencyTtlMs } from "./store/ledger-store.js";
 
 /** pino's levels, plus "silent" to turn logging off (tests). */
@@ -22,6 +23,7 @@ export const configDefaults = {
   shutdownGraceMs: 10_000,
   maxMessageBytes: 64 * 1024,
   healthIntervalMs: 5000,
+  sweepIntervalMs: 1000,
 } as const;
 
 /**
@@ -104,6 +106,20 @@ export interface TollgateConfig {
    * similar period, so a dead store shows as NOT_SERVING within one probe.
    */
   healthIntervalMs: number;
+  /**
+   * Per-tree limits, each refused with its own reason (docs/limits.md):
+   * `TOLLGATE_MAX_OPEN_HOLDS_PER_TREE`, `TOLLGATE_MAX_CHILDREN_PER_WALLET`,
+   * `TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE`, each 1..1000000. Default 10000 each: far above
+   * what an agent run uses, small enough that a full tree's expiry or close backlog is about a
+   * second of bounded batches.
+   */
+  limits: TreeLimits;
+  /**
+   * `TOLLGATE_SWEEP_INTERVAL_MS`, how often idle trees are checked for due holds, 100..60000.
+   * Default 1000: an idle tree's expired hold is released (and its EXPIRE line written) within
+   * about a second, for one cheap schedule read per second when nothing is due.
+   */
+  sweepIntervalMs: number;
 }
 
 /** Reads a file named by a `*_FILE` variable; injectable so {@link loadConfig} stays testable. */
@@ -169,6 +185,14 @@ const envSchema = z.object({
   TOLLGATE_SHUTDOWN_GRACE_MS: int(0, 600_000, configDefaults.shutdownGraceMs),
   TOLLGATE_MAX_MESSAGE_BYTES: int(1024, 64 * 1024 * 1024, configDefaults.maxMessageBytes),
   TOLLGATE_HEALTH_INTERVAL_MS: int(100, 600_000, configDefaults.healthIntervalMs),
+  TOLLGATE_MAX_OPEN_HOLDS_PER_TREE: int(1, 1_000_000, defaultTreeLimits.maxOpenHoldsPerTree),
+  TOLLGATE_MAX_CHILDREN_PER_WALLET: int(1, 1_000_000, defaultTreeLimits.maxChildrenPerWallet),
+  TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE: int(
+    1,
+    1_000_000,
+    defaultTreeLimits.maxBreakdownKeysPerTree,
+  ),
+  TOLLGATE_SWEEP_INTERVAL_MS: int(100, 60_000, configDefaults.sweepIntervalMs),
 });
 
 /** Rules across variables, checked once each one is valid on its own. */
@@ -246,6 +270,12 @@ export function loadConfig(
     shutdownGraceMs: e.TOLLGATE_SHUTDOWN_GRACE_MS,
     maxMessageBytes: e.TOLLGATE_MAX_MESSAGE_BYTES,
     healthIntervalMs: e.TOLLGATE_HEALTH_INTERVAL_MS,
+    limits: {
+      maxOpenHoldsPerTree: e.TOLLGATE_MAX_OPEN_HOLDS_PER_TREE,
+      maxChildrenPerWallet: e.TOLLGATE_MAX_CHILDREN_PER_WALLET,
+      maxBreakdownKeysPerTree: e.TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE,
+    },
+    sweepIntervalMs: e.TOLLGATE_SWEEP_INTERVAL_MS,
   };
 }
 

@@ -33,7 +33,7 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
   const url = config.redisUrl;
   if (url === undefined) {
     return {
-      store: new MemoryLedgerStore({ idempotencyTtlMs }),
+      store: new MemoryLedgerStore({ idempotencyTtlMs, limits: config.limits }),
       description: "memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
     };
   }
@@ -61,7 +61,11 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
       );
     }
     return {
-      store: new RedisLedgerStore(redis, { keyPrefix: config.keyPrefix, idempotencyTtlMs }),
+      store: new RedisLedgerStore(redis, {
+        keyPrefix: config.keyPrefix,
+        idempotencyTtlMs,
+        limits: config.limits,
+      }),
       description: `${kind} ${redactUrl(url)} (key prefix ${config.keyPrefix}, maxmemory-policy ${policy})`,
     };
   } catch (error) {
@@ -195,6 +199,7 @@ async function main(): Promise<void> {
       shutdownGraceMs: config.shutdownGraceMs,
       maxMessageBytes: config.maxMessageBytes,
       healthIntervalMs: config.healthIntervalMs,
+      sweepIntervalMs: config.sweepIntervalMs,
     });
   } catch (error) {
     await store.close();

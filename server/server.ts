@@ -13,6 +13,7 @@ import { reflectionService } from "./rpc/reflection.js";
 import type { RpcDependencies } from "./rpc/unary-call.js";
 import { walletServiceDefinition, walletServiceHandlers } from "./rpc/wallet-service.js";
 import type { LedgerStore } from "./store/ledger-store.js";
+import { Sweeper } from "./sweeper.js";
 
 /** Everything {@link startTollgateServer} needs; only `store` is required. */
 export interface TollgateServerOptions {
@@ -45,6 +46,8 @@ export interface TollgateServerOptions {
   maxMessageBytes?: number;
   /** Store ping period for the health service. Default 5000. */
   healthIntervalMs?: number;
+  /** How often idle trees are swept for due holds (see `Sweeper`). Default 1000. */
+  sweepIntervalMs?: number;
   /** TLS, e.g. `ServerCredentials.createSsl(...)`. Default plaintext (TLS terminated in front). */
   tls?: ServerCredentials;
 }
@@ -90,8 +93,9 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     (await CredentialIssuer.create(undefined, configDefaults.credentialTtlSeconds * 1000));
   const authenticator = new Authenticator(options.apiKeys ?? []);
   const streams = new OpenStreams();
+  const now = options.now ?? Date.now;
   const deps: RpcDependencies = {
-    ledger: new Ledger(options.store, credentials, { now: options.now }),
+    ledger: new Ledger(options.store, credentials, { now }),
     authenticator,
     logger,
     streams,
@@ -112,6 +116,13 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const port = await bind(server, address, options.tls ?? ServerCredentials.createInsecure());
   health.start();
   void health.probe();
+  const sweeper = new Sweeper(
+    options.store,
+    options.sweepIntervalMs ?? configDefaults.sweepIntervalMs,
+    now,
+    logger,
+  );
+  sweeper.start();
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -121,7 +132,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
       // instead of to this server.
       const drained = drain(server, graceMs, logger);
       streams.windDownAll();
-      await drained;
+      await Promise.all([drained, sweeper.stop()]);
       try {
         await options.store.close();
       } catch (error) {

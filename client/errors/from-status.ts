@@ -7,6 +7,7 @@ import { HoldExpiredError } from "./hold-expired-error.js";
 import { IdempotencyKeyReusedError } from "./idempotency-key-reused-error.js";
 import { InsufficientCreditsError } from "./insufficient-credits-error.js";
 import { InvalidArgumentError } from "./invalid-argument-error.js";
+import { LimitExceededError } from "./limit-exceeded-error.js";
 import { NotFoundError } from "./not-found-error.js";
 import { TollgateError, type TollgateErrorInit } from "./tollgate-error.js";
 import { UnauthenticatedError } from "./unauthenticated-error.js";
@@ -107,6 +108,10 @@ export function errorFromStatus(
       return new NotFoundError(message, init);
     case "STORE_UNAVAILABLE":
       return new UnavailableError(message, init);
+    case "TOO_MANY_OPEN_HOLDS":
+    case "TOO_MANY_CHILDREN":
+    case "TOO_MANY_BREAKDOWN_KEYS":
+      return new LimitExceededError(message, init);
   }
   switch (parts.code) {
     case status.INVALID_ARGUMENT:
