@@ -87,18 +87,19 @@ export class MemoryLedgerStore implements LedgerStore {
       // The root id hashes project and request id, so another project's tree here would take a
       // hash collision; refuse it like any reuse rather than reveal or overwrite it.
       if (existing.project !== cmd.project) throw idempotencyKeyReused();
-      await this.finishPendingWork(existing, cmd.nowMs);
-      return this.mutate(
-        existing,
-        cmd,
-        "wallet",
-        (o) => this.view(existing, o.walletId),
-        () => {
-          // The log forgot the request (older than its TTL) but the tree it created is still
-          // here: the same create is answered, a different one refused.
-          if (existing.createFingerprint !== cmd.fingerprint) throw idempotencyKeyReused();
-          return { kind: "wallet", walletId: existing.rootId };
-        },
+      return this.onTree(existing, cmd.nowMs, () =>
+        this.mutate(
+          existing,
+          cmd,
+          "wallet",
+          (o) => this.view(existing, o.walletId),
+          () => {
+            // The log forgot the request (older than its TTL) but the tree it created is still
+            // here: the same create is answered, a different one refused.
+            if (existing.createFingerprint !== cmd.fingerprint) throw idempotencyKeyReused();
+            return { kind: "wallet", walletId: existing.rootId };
+          },
+        ),
       );
     }
     const tree = createTree({
@@ -120,18 +121,19 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
-    const { tree, wallet: parent } = await this.findWallet(cmd.project, cmd.parentId, cmd.nowMs);
-    return this.mutate(
-      tree,
-      cmd,
-      "wallet",
-      (o) => this.view(tree, o.walletId),
-      () => carveChild(tree, parent, cmd, this.maxDepth, this.limits.maxChildrenPerWallet),
+    return this.onWallet(cmd.project, cmd.parentId, cmd.nowMs, (tree, parent) =>
+      this.mutate(
+        tree,
+        cmd,
+        "wallet",
+        (o) => this.view(tree, o.walletId),
+        () => carveChild(tree, parent, cmd, this.maxDepth, this.limits.maxChildrenPerWallet),
+      ),
     );
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    return walletView((await this.findWallet(query.project, query.walletId, query.nowMs)).wallet);
+    return this.onWallet(query.project, query.walletId, query.nowMs, (_, w) => walletView(w));
   }
 
   async listWallets(query: ListWalletsQuery): Promise<Page<WalletView>> {
@@ -147,99 +149,117 @@ export class MemoryLedgerStore implements LedgerStore {
       }
       return { items, nextCursor: end < roots.length ? end : undefined };
     }
-    const { wallet } = await this.findWallet(query.project, query.parentId, query.nowMs);
-    return page(wallet.children, query.cursor, query.pageSize, walletView);
+    return this.onWallet(query.project, query.parentId, query.nowMs, (_, wallet) =>
+      page(wallet.children, query.cursor, query.pageSize, walletView),
+    );
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    return this.mutate(
-      tree,
-      cmd,
-      "wallet",
-      (o) => this.view(tree, o.walletId),
-      () => growBudget(tree, wallet, cmd),
+    return this.onWallet(cmd.project, cmd.walletId, cmd.nowMs, (tree, wallet) =>
+      this.mutate(
+        tree,
+        cmd,
+        "wallet",
+        (o) => this.view(tree, o.walletId),
+        () => growBudget(tree, wallet, cmd),
+      ),
     );
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    const outcome = this.mutate(
-      tree,
-      cmd,
-      "close",
-      (o) => o,
-      () => closeWallet(tree, wallet, cmd.requestId, cmd.nowMs),
+    const { tree, outcome } = await this.onWallet(
+      cmd.project,
+      cmd.walletId,
+      cmd.nowMs,
+      (tree, wallet) => ({
+        tree,
+        outcome: this.mutate(
+          tree,
+          cmd,
+          "close",
+          (o) => o,
+          () => closeWallet(tree, wallet, cmd.requestId, cmd.nowMs),
+        ),
+      }),
     );
     // The close is accepted and remembered; the subtree closes in batches, then it answers.
-    await this.finishPendingWork(tree, cmd.nowMs);
-    return { wallet: this.view(tree, outcome.walletId), returned: outcome.returned };
+    return this.onTree(tree, cmd.nowMs, () => ({
+      wallet: this.view(tree, outcome.walletId),
+      returned: outcome.returned,
+    }));
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    return this.mutate(
-      tree,
-      cmd,
-      "spend",
-      (o) => ({ line: lineView(o.line), remaining: o.remaining }),
-      () => debit(tree, wallet, cmd, this.limits),
+    return this.onWallet(cmd.project, cmd.walletId, cmd.nowMs, (tree, wallet) =>
+      this.mutate(
+        tree,
+        cmd,
+        "spend",
+        (o) => ({ line: lineView(o.line), remaining: o.remaining }),
+        () => debit(tree, wallet, cmd, this.limits),
+      ),
     );
   }
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
-    const { tree, wallet } = await this.findWallet(cmd.project, cmd.walletId, cmd.nowMs);
-    const outcome = this.mutate(
-      tree,
-      cmd,
-      "authorize",
-      (o) => ({ hold: holdView(this.hold(tree, o.holdId)), remaining: o.remaining }),
-      () => reserve(tree, wallet, cmd, this.limits),
-    );
-    this.schedule(tree.rootId, outcome.hold.expiresAtMs);
-    return outcome;
+    return this.onWallet(cmd.project, cmd.walletId, cmd.nowMs, (tree, wallet) => {
+      const outcome = this.mutate(
+        tree,
+        cmd,
+        "authorize",
+        (o) => ({ hold: holdView(this.hold(tree, o.holdId)), remaining: o.remaining }),
+        () => reserve(tree, wallet, cmd, this.limits),
+      );
+      this.schedule(tree.rootId, outcome.hold.expiresAtMs);
+      return outcome;
+    });
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const { tree, hold } = await this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
-    return this.mutate(
-      tree,
-      cmd,
-      "resolve",
-      (o) => this.resolution(tree, o),
-      () => capture(tree, hold, cmd.amount, cmd.metadata, cmd.requestId, cmd.nowMs, this.limits),
+    return this.onHold(cmd.project, cmd.holdId, cmd.nowMs, (tree, hold) =>
+      this.mutate(
+        tree,
+        cmd,
+        "resolve",
+        (o) => this.resolution(tree, o),
+        () => capture(tree, hold, cmd.amount, cmd.metadata, cmd.requestId, cmd.nowMs, this.limits),
+      ),
     );
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const { tree, hold } = await this.findHold(cmd.project, cmd.holdId, cmd.nowMs);
-    return this.mutate(
-      tree,
-      cmd,
-      "resolve",
-      (o) => this.resolution(tree, o),
-      () => voidHold(tree, hold, cmd.requestId, cmd.nowMs),
+    return this.onHold(cmd.project, cmd.holdId, cmd.nowMs, (tree, hold) =>
+      this.mutate(
+        tree,
+        cmd,
+        "resolve",
+        (o) => this.resolution(tree, o),
+        () => voidHold(tree, hold, cmd.requestId, cmd.nowMs),
+      ),
     );
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    return receiptView((await this.findWallet(query.project, query.walletId, query.nowMs)).wallet);
+    return this.onWallet(query.project, query.walletId, query.nowMs, (_, w) => receiptView(w));
   }
 
   async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
-    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
-    return page(breakdownRows(wallet, query.dimension), query.cursor, query.pageSize, (r) => r);
+    return this.onWallet(query.project, query.walletId, query.nowMs, (_, wallet) =>
+      page(breakdownRows(wallet, query.dimension), query.cursor, query.pageSize, (r) => r),
+    );
   }
 
   async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
-    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
-    return page(wallet.children, query.cursor, query.pageSize, childReceipt);
+    return this.onWallet(query.project, query.walletId, query.nowMs, (_, wallet) =>
+      page(wallet.children, query.cursor, query.pageSize, childReceipt),
+    );
   }
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
-    const { wallet } = await this.findWallet(query.project, query.walletId, query.nowMs);
-    const lines = query.includeDescendants ? wallet.subtreeLines : wallet.ownLines;
-    return page(lines, query.cursor, query.pageSize, lineView);
+    return this.onWallet(query.project, query.walletId, query.nowMs, (_, wallet) => {
+      const lines = query.includeDescendants ? wallet.subtreeLines : wallet.ownLines;
+      return page(lines, query.cursor, query.pageSize, lineView);
+    });
   }
 
   /** Works one batch on each of up to {@link sweepTrees} trees whose pending work is due. */
@@ -299,61 +319,69 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   /**
-   * The caller's tree of an id with its pending work done and its stale request ids dropped, or
-   * undefined when it does not exist or is another project's (which does no work). Resolves in
-   * the turn that finds no work left, so the caller's synchronous rest is atomic with it.
+   * Runs `act` on the tree once its pending work is done, a batch per event-loop turn so every
+   * other call runs between batches. `act` runs in the very turn that found no work left (no
+   * `await` in between), which is what keeps an operation atomic with the work it waited for.
+   * While work is left the tree stays on the sweeper's schedule, so it is finished even if this
+   * caller goes away.
    */
-  private async openTree(
-    project: string,
-    id: string,
-    nowMs: number,
-  ): Promise<TreeState | undefined> {
+  private async onTree<R>(tree: TreeState, nowMs: number, act: () => R): Promise<R> {
     this.ensureOpen();
-    const tree = this.trees.get(treeOf(id));
-    if (tree === undefined || tree.project !== project) return undefined;
-    await this.finishPendingWork(tree, nowMs);
-    tree.idempotency.prune(nowMs);
-    return tree;
-  }
-
-  /**
-   * Works off the tree's pending work a batch per turn, letting every other call run between
-   * batches. Leaves it on the sweeper's schedule, so the work is finished if this caller is gone.
-   */
-  private async finishPendingWork(tree: TreeState, nowMs: number): Promise<void> {
     while (!workOff(tree, nowMs)) {
       this.schedule(tree.rootId, nowMs);
       await new Promise((resolve) => setImmediate(resolve));
       this.ensureOpen();
     }
+    tree.idempotency.prune(nowMs);
+    return act();
+  }
+
+  /**
+   * Runs `act` on a wallet of the caller's project (see {@link onTree}). Missing, or in another
+   * project: WALLET_NOT_FOUND, with no work done on the tree.
+   */
+  private onWallet<R>(
+    project: string,
+    walletId: string,
+    nowMs: number,
+    act: (tree: TreeState, wallet: WalletState) => R,
+  ): Promise<R> {
+    const tree = this.callersTree(project, walletId);
+    if (tree === undefined) throw walletNotFound(walletId);
+    return this.onTree(tree, nowMs, () => {
+      const wallet = tree.wallets.get(walletId);
+      if (wallet === undefined) throw walletNotFound(walletId);
+      return act(tree, wallet);
+    });
+  }
+
+  /** Runs `act` on a hold of the caller's project, as {@link onWallet} does on a wallet. */
+  private onHold<R>(
+    project: string,
+    holdId: string,
+    nowMs: number,
+    act: (tree: TreeState, hold: HoldState) => R,
+  ): Promise<R> {
+    const tree = this.callersTree(project, holdId);
+    if (tree === undefined) throw holdNotFound(holdId);
+    return this.onTree(tree, nowMs, () => {
+      const hold = tree.holds.get(holdId);
+      if (hold === undefined) throw holdNotFound(holdId);
+      return act(tree, hold);
+    });
+  }
+
+  /** The tree of an id if it exists and is the caller's. */
+  private callersTree(project: string, id: string): TreeState | undefined {
+    this.ensureOpen();
+    const tree = this.trees.get(treeOf(id));
+    return tree?.project === project ? tree : undefined;
   }
 
   /** Puts a tree on the sweeper's schedule at `dueMs`, unless it is there for earlier. */
   private schedule(rootId: string, dueMs: number): void {
     const current = this.due.get(rootId);
     if (current === undefined || dueMs < current) this.due.set(rootId, dueMs);
-  }
-
-  private async findWallet(
-    project: string,
-    walletId: string,
-    nowMs: number,
-  ): Promise<{ tree: TreeState; wallet: WalletState }> {
-    const tree = await this.openTree(project, walletId, nowMs);
-    const wallet = tree?.wallets.get(walletId);
-    if (tree === undefined || wallet === undefined) throw walletNotFound(walletId);
-    return { tree, wallet };
-  }
-
-  private async findHold(
-    project: string,
-    holdId: string,
-    nowMs: number,
-  ): Promise<{ tree: TreeState; hold: HoldState }> {
-    const tree = await this.openTree(project, holdId, nowMs);
-    const hold = tree?.holds.get(holdId);
-    if (tree === undefined || hold === undefined) throw holdNotFound(holdId);
-    return { tree, hold };
   }
 
   /** A wallet or hold named by a stored outcome: it exists, since nothing is ever deleted. */
