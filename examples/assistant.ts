@@ -2,9 +2,10 @@
  * `npm run example:assistant`: one assistant agent with a paid web-search tool, capped at 200
  * credits (the reference article's first pattern, in TypeScript with the Vercel AI SDK).
  *
- * The model is scripted (it searches until a search is refused, then answers), so this runs
- * offline; swap in a real provider model and nothing else changes. Each search costs 30 credits:
- * six fit in 200, the seventh is refused with a PAYMENT_LIMIT_REACHED message the model reads.
+ * The model is scripted (it would search on every step, forever), so this runs offline; swap in
+ * a real provider model and nothing else changes. Each search costs 30 credits: six fit in 200,
+ * and `walletExhausted(wallet)` ends the run there, since the 20 credits left cannot pay a
+ * seventh: no refused call, and not 20 steps.
  *
  * Env: TOLLGATE_ADDRESS (default: an embedded in-memory server), TOLLGATE_API_KEY,
  * TOLLGATE_MODE=stream to charge over the multiplexed SpendStream instead of unary calls.
@@ -14,7 +15,7 @@ import { z } from "zod";
 import { budgetTool, walletExhausted } from "../middleware/ai.js";
 import { currentCharge } from "../middleware/index.js";
 import { type ExampleContext, runExample } from "./support/connect.js";
-import { scriptedModel, toolResultTexts } from "./support/scripted-model.js";
+import { scriptedModel } from "./support/scripted-model.js";
 
 const searchPrice = 30;
 const questions = [
@@ -55,11 +56,7 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
   );
 
   let asked = 0;
-  const model = scriptedModel((prompt) => {
-    const last = toolResultTexts(prompt).at(-1);
-    if (last?.startsWith("PAYMENT_LIMIT_REACHED")) {
-      return { text: `I searched ${asked - 1} times and stopped: ${last}` };
-    }
+  const model = scriptedModel(() => {
     const query = questions[asked % questions.length] ?? "tollgate";
     asked += 1;
     return {
@@ -81,7 +78,10 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
       console.log(`  step ${index + 1}: web_search("${query}") -> ${shown}`);
     }
   }
-  console.log(`assistant: ${result.text}`);
+  // The model never stops searching by itself: the wallet's stop condition ended the run.
+  console.log(
+    `stopped after ${result.steps.length} steps: the wallet cannot pay another ${searchPrice}-credit search`,
+  );
 
   const receipt = await wallet.getReceipt();
   console.log(`total spent: ${receipt.totalCredits} credits in ${receipt.callCount} calls`);

@@ -5,7 +5,7 @@
  *
  * The task wallet carves out 400 / 300 / 150 for the three roles and keeps 150 unallocated, which
  * the lead spends on planning. The team works in rounds until its budgets stop it: each role's
- * agent loop ends when its own wallet is exhausted, a refused call tells the model
+ * agent loop ends when its own wallet cannot pay its tool, a refused call tells the model
  * `PAYMENT_LIMIT_REACHED: ...`, and the run ends cleanly once the task wallet is exhausted (the
  * reference's `task_wallet.is_exhausted()` termination condition). Then it prints the per-role
  * breakdown from the task's receipt.

@@ -6,4 +6,5 @@
 export { type ActiveCharge, currentCharge } from "./charge-context.js";
 export type { BudgetOptions, BudgetRefusal, Priced } from "./options.js";
 export { walletExhausted } from "./wallet-exhausted.js";
+export type { WalletStopOptions } from "./wallet-stop.js";
 export { type Budgeted, type Settled, type WithBudgetOptions, withBudget } from "./with-budget.js";

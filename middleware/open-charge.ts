@@ -1,10 +1,16 @@
-import { InsufficientCreditsError, type SpendResult, type Wallet } from "../client/index.js";
+import {
+  InsufficientCreditsError,
+  type SpendResult,
+  type Wallet,
+  WalletClosedError,
+} from "../client/index.js";
 import type { ActiveCharge } from "./charge-context.js";
 import { warnReplayedCharge } from "./charge-warnings.js";
 import { openHold } from "./hold-charge.js";
 import type { BudgetRefusal, ResolvedBudget } from "./options.js";
 import { refusalOf } from "./refusal.js";
 import { requestIdBase, requestIdFor } from "./request-ids.js";
+import { hear } from "./wallet-bindings.js";
 
 /** A granted call: the charge the tool runs under, and how to finish it. */
 export interface OpenCharge<R> {
@@ -30,6 +36,9 @@ const nothing = async () => {};
  * Asks the ledger for the credits of one call before the tool runs: one Spend (upfront) or an
  * Authorize (hold, see {@link openHold}). InsufficientCreditsError becomes a refusal; every other
  * error propagates, so the tool never runs without a committed debit or hold (fail closed).
+ *
+ * Every answer's balance (and a refusal's `available`, and WALLET_CLOSED) is recorded on the
+ * tool's binding, so a stop condition knows the wallet's balance without asking the server.
  */
 export async function openCharge<I, R>(
   budget: ResolvedBudget<I, R, unknown>,
@@ -50,6 +59,7 @@ export async function openCharge<I, R>(
       // A replay of the same call id returns the first SPEND: charged once however often it
       // runs, and however its runs interleave, so upfront runs need no call slot.
       const spent = await budget.wallet.spend(amount, { ...options, requestId });
+      hear(budget.binding, spent.remaining);
       if (isReplay(budget.wallet, spent)) {
         warnReplayedCharge(
           budget.toolName,
@@ -65,13 +75,43 @@ export async function openCharge<I, R>(
       };
       return { kind: "open", charge, settle: nothing, release: nothing };
     }
-    return await openHold(budget, input, amount, base, options, signal);
+    const held = await openHold(budget, input, amount, base, options, signal);
+    hear(budget.binding, budget.wallet.available);
+    return hearingSettlement(budget, held);
   } catch (error) {
     if (error instanceof InsufficientCreditsError) {
+      // A refusal about another wallet (a parent) says nothing about this one's balance.
+      if (error.walletId === budget.wallet.id) hear(budget.binding, error.available);
       return { kind: "refused", refusal: refusalOf(budget, input, amount, error) };
+    }
+    if (error instanceof WalletClosedError) {
+      hear(budget.binding, budget.wallet.available, true);
     }
     throw error;
   }
+}
+
+/** `held`, recording the balance the ledger answered its capture or void with. */
+function hearingSettlement<I, R>(
+  budget: ResolvedBudget<I, R, unknown>,
+  held: OpenCharge<R>,
+): OpenCharge<R> {
+  // The handle's `available` is the `remaining` of the latest answer it got.
+  const heard = () => hear(budget.binding, budget.wallet.available);
+  return {
+    ...held,
+    async settle(result) {
+      try {
+        await held.settle(result);
+      } finally {
+        heard();
+      }
+    },
+    async release() {
+      await held.release();
+      heard();
+    },
+  };
 }
 
 /**

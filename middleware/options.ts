@@ -1,4 +1,5 @@
 import type { Amount, InsufficientCreditsError, Wallet } from "../client/index.js";
+import { bindTool, type ToolBinding } from "./wallet-bindings.js";
 
 /** A fixed amount of credits, or one computed from the tool's input. */
 export type Priced<I> = Amount | ((input: I) => Amount | Promise<Amount>);
@@ -112,6 +113,8 @@ export interface ResolvedBudget<I, R, X> {
   requestId: ((input: I, toolCallId?: string) => string) | undefined;
   holdTtlSeconds: number | undefined;
   isFailure: (result: R) => boolean;
+  /** This tool among the wallet's budgeted tools; what its charges last heard of the balance. */
+  binding: ToolBinding;
 }
 
 /**
@@ -137,13 +140,17 @@ export function resolveBudget<I, R, X>(
     throw new TypeError("withBudget: the tool has no name; pass `toolName`");
   }
   const priced = (price ?? maxPrice) as Priced<I>;
+  // Checked here too, so a bad fixed price fails when the tool is wrapped.
+  const fixed = typeof priced === "function" ? undefined : toCredits(priced, "price");
   const metadata = options.metadata;
   return {
     wallet: options.mode === undefined ? options.wallet : options.wallet.using(options.mode),
     toolName,
     service: options.service,
-    amount: async (input) =>
-      toCredits(typeof priced === "function" ? await priced(input) : priced, "price"),
+    amount:
+      typeof priced === "function"
+        ? async (input) => toCredits(await priced(input), "price")
+        : async () => toCredits(priced, "price"),
     upfront: options.upfront === true,
     cost,
     metadata: async (input) =>
@@ -152,6 +159,7 @@ export function resolveBudget<I, R, X>(
     requestId: options.requestId,
     holdTtlSeconds: options.holdTtlSeconds,
     isFailure: options.isFailure ?? (() => false),
+    binding: bindTool(options.wallet.id, toolName, fixed),
   };
 }
 

@@ -1,5 +1,10 @@
-import type { InsufficientCreditsError } from "../client/index.js";
+import type { InsufficientCreditsError, Wallet } from "../client/index.js";
 import type { BudgetRefusal, ResolvedBudget } from "./options.js";
+
+/** What the model is told a wallet is called: its name, or its id when it has none. */
+export function walletLabel(wallet: Wallet): string {
+  return wallet.name === "" ? wallet.id : wallet.name;
+}
 
 /** The refusal of one call, with the reference-style message the model is shown by default. */
 export function refusalOf<I>(
@@ -8,7 +13,7 @@ export function refusalOf<I>(
   price: bigint,
   error: InsufficientCreditsError,
 ): BudgetRefusal<I> {
-  const wallet = budget.wallet.name === "" ? budget.wallet.id : budget.wallet.name;
+  const wallet = walletLabel(budget.wallet);
   return {
     wallet,
     walletId: budget.wallet.id,

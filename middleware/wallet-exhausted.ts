@@ -1,23 +1,20 @@
-import type { Amount, Wallet } from "../client/index.js";
-import { toCredits } from "./options.js";
+import type { Wallet } from "../client/index.js";
+import { type WalletStopOptions, walletStop } from "./wallet-stop.js";
 
 /**
- * A stop condition for an agent loop: re-reads `wallet` and answers true when it can pay for
- * nothing more, so a run ends cleanly instead of looping on refused tool calls (the reference's
- * `task_wallet.is_exhausted()` check). Takes no arguments, so it fits ai@6 `stopWhen` as is.
+ * A stop condition for an agent loop: true once `wallet` cannot pay for the cheapest budgeted
+ * tool bound to it (or has fewer than `below` credits), so a run ends cleanly instead of looping
+ * on refused calls: a wallet with 10 credits left cannot pay a 30-credit tool, though it is not
+ * exhausted. `tools` limits the prices that count to the loop's own tools. What counts as a
+ * price, and how little the check asks the server, is {@link walletStop}'s.
  *
- * `below`: also stop when fewer credits than this are left, e.g. the cheapest tool's price; a
- * wallet with 3 credits cannot pay a 5-credit tool, but it is not exhausted.
- * Each check is one GetWallet round trip.
+ * Takes no arguments, so it fits ai@6 `stopWhen` as is, or a hand-written loop:
+ * `while (!(await exhausted())) { ... }`.
  */
 export function walletExhausted(
   wallet: Wallet,
-  options: { below?: Amount } = {},
+  options: WalletStopOptions = {},
 ): () => Promise<boolean> {
-  const below = options.below === undefined ? undefined : toCredits(options.below, "below");
-  return async () => {
-    if (below === undefined) return wallet.isExhausted();
-    await wallet.refresh();
-    return wallet.exhausted || wallet.available < below;
-  };
+  const stop = walletStop(wallet, options);
+  return async () => (await stop()) !== undefined;
 }

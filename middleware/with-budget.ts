@@ -5,6 +5,7 @@ import {
   type ToolInvocation,
 } from "./budgeted-call.js";
 import { type BudgetOptions, resolveBudget } from "./options.js";
+import { markTool } from "./wallet-bindings.js";
 
 /**
  * What one call of a tool settles with (what `cost` and `isFailure` get): for an async generator
@@ -64,15 +65,21 @@ export function withBudget<A extends [unknown, ...unknown[]], R, X = string>(
   const budget = resolveBudget<A[0], Settled<R>, X>(options, fn.name);
   const context = options.callContext ?? defaultCallContext;
   if (isAsyncGeneratorFunction(fn)) {
-    return (...args: A) =>
-      budgetedIterable(budget, { ...context(...args), input: args[0] }, () =>
-        (fn as unknown as (...a: A) => AsyncIterable<Settled<R>>)(...args),
-      ) as Budgeted<R, X>;
+    return markTool(
+      (...args: A) =>
+        budgetedIterable(budget, { ...context(...args), input: args[0] }, () =>
+          (fn as unknown as (...a: A) => AsyncIterable<Settled<R>>)(...args),
+        ) as Budgeted<R, X>,
+      budget.binding,
+    );
   }
-  return (...args: A) =>
-    budgetedCall(budget, { ...context(...args), input: args[0] }, () =>
-      (fn as unknown as (...a: A) => Settled<R> | PromiseLike<Settled<R>>)(...args),
-    ) as Budgeted<R, X>;
+  return markTool(
+    (...args: A) =>
+      budgetedCall(budget, { ...context(...args), input: args[0] }, () =>
+        (fn as unknown as (...a: A) => Settled<R> | PromiseLike<Settled<R>>)(...args),
+      ) as Budgeted<R, X>,
+    budget.binding,
+  );
 }
 
 function defaultCallContext(...args: unknown[]): Omit<ToolInvocation<unknown>, "input"> {

@@ -129,6 +129,137 @@ describe.each(stores)("Vercel AI SDK ai@6 ($name store)", ({ open }) => {
     });
   });
 
+  it("README: budget 100, a 30-credit tool: the run ends after 3 paid steps, not at stepCountIs(20)", async () => {
+    const hundred = await f.wallet(100, "readme");
+    const model = searchForever();
+    const gets = () => f.methods.filter((m) => m === "GetWallet").length;
+    const result = await generateText({
+      model,
+      tools: { search: search(hundred, 30) },
+      prompt: "research forever",
+      stopWhen: [stepCountIs(20), walletExhausted(hundred)],
+    });
+    // 10 credits left is not exhausted, but it cannot pay a 30-credit search: no refused step.
+    expect(result.steps).toHaveLength(3);
+    expect(model.doGenerateCalls).toHaveLength(3);
+    expect(searches).toHaveLength(3);
+    // The charges' answers told the balance; only the stop itself was confirmed by a GetWallet.
+    expect(gets()).toBe(1);
+    expect(await figures(hundred)).toEqual({
+      available: 10n,
+      totalCredits: 90n,
+      callCount: 3n,
+      voidedHoldCredits: 0n,
+      voidedHoldCount: 0n,
+    });
+  });
+
+  it("walletExhausted(wallet): a cheaper second tool keeps the run going until neither can be paid", async () => {
+    const w = await f.wallet(105, "two-tools");
+    const lookup = budgetTool(
+      tool({
+        inputSchema: z.object({ query: z.string() }),
+        execute: async ({ query }) => `looked up ${query}`,
+      }),
+      { wallet: w, price: 10, toolName: "lookup" },
+    );
+    // Searches until a search is refused, then looks things up instead, forever.
+    let n = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async ({ prompt }) => {
+        n += 1;
+        const refused = JSON.stringify(prompt).includes("PAYMENT_LIMIT_REACHED");
+        return step([
+          refused
+            ? {
+                type: "tool-call",
+                toolCallId: `l-${n}`,
+                toolName: "lookup",
+                input: '{"query":"x"}',
+              }
+            : callSearch(`s-${n}`),
+        ]);
+      },
+    });
+    const result = await generateText({
+      model,
+      tools: { search: search(w, 30), lookup },
+      prompt: "research",
+      stopWhen: [stepCountIs(20), walletExhausted(w)],
+    });
+    expect(result.steps.map((s) => [s.toolCalls[0]?.toolName, s.toolResults[0]?.output])).toEqual([
+      ["search", { hits: ["tollgate result"], credential: expect.any(String) }],
+      ["search", { hits: ["tollgate result"], credential: expect.any(String) }],
+      ["search", { hits: ["tollgate result"], credential: expect.any(String) }],
+      // 15 credits: not a search, but a lookup; the run goes on.
+      ["search", "PAYMENT_LIMIT_REACHED: two-tools has 15 credits left; search costs 30"],
+      ["lookup", "looked up x"],
+    ]);
+    expect(await figures(w)).toMatchObject({ available: 5n, totalCredits: 100n, callCount: 4n });
+  });
+
+  it("walletExhausted(wallet, { tools }) counts only the run's tools, not another loop's on the wallet", async () => {
+    const shared = await f.wallet(100, "shared");
+    const web = search(shared, 30);
+    const otherLoops = budgetTool(
+      tool({ inputSchema: z.object({ query: z.string() }), execute: async () => "looked up" }),
+      { wallet: shared, price: 10, toolName: "lookup" },
+    );
+    const result = await generateText({
+      model: searchForever(),
+      tools: { search: web },
+      prompt: "research",
+      stopWhen: [stepCountIs(20), walletExhausted(shared, { tools: { search: web } })],
+    });
+    expect(result.steps).toHaveLength(3);
+    // The other loop's 10-credit lookup could still be paid: only `tools` ended this run.
+    const execute = otherLoops.execute as (i: { query: string }, o: object) => Promise<string>;
+    expect(await execute({ query: "x" }, { toolCallId: "other-1", messages: [] })).toBe(
+      "looked up",
+    );
+    expect((await figures(shared)).available).toBe(0n);
+  });
+
+  it("walletExhausted(wallet) stops a run whose tool charges over the SpendStream (a handle of its own)", async () => {
+    const w = await f.wallet(100, "streamed");
+    const streamed = budgetTool(
+      tool({ inputSchema: z.object({ query: z.string() }), execute: async () => "found" }),
+      { wallet: w, price: 30, toolName: "search", mode: "stream" },
+    );
+    const result = await generateText({
+      model: searchForever(),
+      tools: { search: streamed },
+      prompt: "research",
+      stopWhen: [stepCountIs(20), walletExhausted(w)],
+    });
+    expect(result.steps).toHaveLength(3);
+    expect((await figures(w)).available).toBe(10n);
+  });
+
+  it("walletExhausted(wallet): credits spent elsewhere end the run after one refused step", async () => {
+    const w = await f.wallet(100, "drained");
+    const elsewhere = await f.client.wallets.get(w.id);
+    let n = 0;
+    const model = new MockLanguageModelV3({
+      doGenerate: async () => {
+        n += 1;
+        // Another agent spends 60 behind this run's back before its second step.
+        if (n === 2) await elsewhere.spend(60, { service: "elsewhere" });
+        return step([callSearch(`call-${n}`)]);
+      },
+    });
+    const result = await generateText({
+      model,
+      tools: { search: search(w, 30) },
+      prompt: "research",
+      stopWhen: [stepCountIs(20), walletExhausted(w)],
+    });
+    expect(result.steps.map((s) => s.toolResults[0]?.output)).toEqual([
+      { hits: ["tollgate result"], credential: expect.any(String) },
+      "PAYMENT_LIMIT_REACHED: drained has 10 credits left; search costs 30",
+    ]);
+  });
+
   it("walletExhausted(wallet, { below }) stops once the cheapest call no longer fits", async () => {
     const small = await f.wallet(12, "small");
     const result = await generateText({

@@ -40,8 +40,8 @@ describe("importing one middleware entry never requires another framework", () =
     ]);
     expect(core).toEqual(["currentCharge", "walletExhausted", "withBudget"]);
     expect(ai).toEqual(["budgetTool", "walletExhausted"]);
-    expect(agents).toEqual(["budgetTool"]);
-    expect(langchain).toEqual(["budgetTool"]);
+    expect(agents).toEqual(["budgetTool", "stopOnWalletExhausted"]);
+    expect(langchain).toEqual(["budgetTool", "walletExhausted"]);
     expect(mcp).toEqual(["registerBudgetedTool"]);
   });
 

@@ -1,11 +1,20 @@
-import { AIMessageChunk, HumanMessage, type ToolMessage } from "@langchain/core/messages";
+import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import {
+  AIMessage,
+  AIMessageChunk,
+  type BaseMessage,
+  HumanMessage,
+  ToolMessage,
+} from "@langchain/core/messages";
 import type { ToolCall } from "@langchain/core/messages/tool";
+import type { ChatResult } from "@langchain/core/outputs";
+import type { StructuredToolInterface } from "@langchain/core/tools";
 import { FakeStreamingChatModel } from "@langchain/core/utils/testing";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { InsufficientCreditsError, type Wallet } from "../../client/index.js";
 import { currentCharge } from "../../middleware/index.js";
-import { budgetTool } from "../../middleware/langchain.js";
+import { budgetTool, walletExhausted } from "../../middleware/langchain.js";
 import {
   type Fixture,
   figures,
@@ -15,12 +24,73 @@ import {
   stores,
 } from "./fixture.js";
 
-const toolCall = (id: string, query: string): ToolCall => ({
+const toolCall = (id: string, query: string, name = "search"): ToolCall => ({
   id,
-  name: "search",
+  name,
   args: { query },
   type: "tool_call",
 });
+
+/**
+ * A chat model that answers every call with the tool calls a function of the conversation picks
+ * (new ids each time, as a real model's). No network; `bindTools` only records the tools.
+ */
+class ScriptedChatModel extends BaseChatModel {
+  calls = 0;
+  bound: string[] = [];
+  constructor(private readonly next: (messages: BaseMessage[], call: number) => ToolCall[]) {
+    super({});
+  }
+
+  _llmType(): string {
+    return "scripted";
+  }
+
+  async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    this.calls += 1;
+    const message = new AIMessage({ content: "", tool_calls: this.next(messages, this.calls) });
+    return { generations: [{ text: "", message }] };
+  }
+
+  override bindTools(tools: StructuredToolInterface[]) {
+    this.bound = tools.map((t) => t.name);
+    return this;
+  }
+}
+
+/**
+ * The tool-calling loop of the LangChain.js docs: invoke the model with the tools bound, run each
+ * ToolCall, feed the ToolMessages back; end when the model calls no tool, `stop()` says so after
+ * a step, or at `maxSteps`. Returns the contents of each step's ToolMessages.
+ */
+async function toolLoop(
+  model: ScriptedChatModel,
+  tools: StructuredToolInterface[],
+  stop: () => Promise<boolean>,
+  maxSteps = 20,
+): Promise<string[][]> {
+  const llm = model.bindTools(tools);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const messages: BaseMessage[] = [new HumanMessage("research tollgate")];
+  const steps: string[][] = [];
+  while (steps.length < maxSteps) {
+    const reply = await llm.invoke(messages);
+    messages.push(reply);
+    if (!reply.tool_calls?.length) break;
+    const outputs: string[] = [];
+    for (const call of reply.tool_calls) {
+      const message = (await byName.get(call.name)?.invoke(call)) as ToolMessage;
+      messages.push(message);
+      outputs.push(String(message.content));
+    }
+    steps.push(outputs);
+    if (await stop()) break;
+  }
+  return steps;
+}
+
+const refusedBefore = (messages: BaseMessage[]) =>
+  messages.some((m) => ToolMessage.isInstance(m) && String(m.content).includes("PAYMENT_LIMIT"));
 
 describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) => {
   let f: Fixture;
@@ -36,7 +106,7 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
 
   const search = (
     w: Wallet,
-    behaviour: { failFirst?: boolean; hang?: boolean; onRefusal?: "throw" } = {},
+    behaviour: { failFirst?: boolean; hang?: boolean; onRefusal?: "throw"; price?: number } = {},
   ) =>
     budgetTool(
       async ({ query }: { query: string }) => {
@@ -48,7 +118,7 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
       { name: "search", description: "Search the web", schema: z.object({ query: z.string() }) },
       {
         wallet: w,
-        price: 5,
+        price: behaviour.price ?? 5,
         metadata: { agent: "researcher" },
         ...(behaviour.onRefusal ? { onRefusal: behaviour.onRefusal } : {}),
       },
@@ -88,6 +158,46 @@ describe.each(stores)("LangChain.js @langchain/core ($name store)", ({ open }) =
       [`search:tc-1:${fp.queryOne}:capture`, { agent: "researcher" }],
       [`search:tc-2:${fp.queryTwo}:capture`, { agent: "researcher" }],
     ]);
+  });
+
+  it("walletExhausted(wallet, { tools }) ends a bindTools loop: budget 100, a 30-credit tool, 3 paid steps", async () => {
+    const hundred = await f.wallet(100, "lc-100");
+    const tools = [search(hundred, { price: 30 })];
+    // A model that would search forever: only the loop's condition (or its step limit) ends it.
+    const model = new ScriptedChatModel((_, n) => [toolCall(`tc-${n}`, `q${n}`)]);
+    const steps = await toolLoop(model, tools, walletExhausted(hundred, { tools }));
+    expect(steps).toEqual([["hits for q1 (held)"], ["hits for q2 (held)"], ["hits for q3 (held)"]]);
+    expect(model.calls).toBe(3);
+    expect(model.bound).toEqual(["search"]);
+    expect(await figures(hundred)).toEqual({
+      available: 10n,
+      totalCredits: 90n,
+      callCount: 3n,
+      voidedHoldCredits: 0n,
+      voidedHoldCount: 0n,
+    });
+  });
+
+  it("walletExhausted(wallet): a cheaper second tool keeps the loop going until neither can be paid", async () => {
+    const w = await f.wallet(105, "lc-two");
+    const lookup = budgetTool(
+      async ({ query }: { query: string }) => `${query}: defined`,
+      { name: "lookup", schema: z.object({ query: z.string() }) },
+      { wallet: w, price: 10 },
+    );
+    // Searches until a search is refused, then looks things up instead, forever.
+    const model = new ScriptedChatModel((messages, n) => [
+      refusedBefore(messages) ? toolCall(`tc-${n}`, "x", "lookup") : toolCall(`tc-${n}`, `q${n}`),
+    ]);
+    const steps = await toolLoop(model, [search(w, { price: 30 }), lookup], walletExhausted(w));
+    expect(steps).toEqual([
+      ["hits for q1 (held)"],
+      ["hits for q2 (held)"],
+      ["hits for q3 (held)"],
+      ["PAYMENT_LIMIT_REACHED: lc-two has 15 credits left; search costs 30"],
+      ["x: defined"],
+    ]);
+    expect(await figures(w)).toMatchObject({ available: 5n, totalCredits: 100n, callCount: 4n });
   });
 
   it("a retried ToolCall is charged once (failure then success; success again)", async () => {

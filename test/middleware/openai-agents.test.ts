@@ -13,7 +13,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Wallet } from "../../client/index.js";
 import { currentCharge } from "../../middleware/index.js";
-import { budgetTool } from "../../middleware/openai-agents.js";
+import { budgetTool, stopOnWalletExhausted } from "../../middleware/openai-agents.js";
 import {
   type Fixture,
   figures,
@@ -23,14 +23,25 @@ import {
   stores,
 } from "./fixture.js";
 
-/** A Model that answers each turn from a script: function calls, then a final message. No network. */
+/**
+ * A Model that answers each turn from a script: function calls, then a final message; or from a
+ * function of the request and the turn's number (from 1). No network.
+ */
 class ScriptedModel implements Model {
   readonly requests: ModelRequest[] = [];
-  constructor(private readonly turns: AgentOutputItem[][]) {}
+  constructor(
+    private readonly turns:
+      | AgentOutputItem[][]
+      | ((request: ModelRequest, turn: number) => AgentOutputItem[]),
+  ) {}
 
   async getResponse(request: ModelRequest): Promise<ModelResponse> {
     this.requests.push(request);
-    return { usage: new Usage(), output: this.turns.shift() ?? [say("out of script")] };
+    const output =
+      typeof this.turns === "function"
+        ? this.turns(request, this.requests.length)
+        : (this.turns.shift() ?? [say("out of script")]);
+    return { usage: new Usage(), output };
   }
 
   // biome-ignore lint/correctness/useYield: the scripted runs never stream.
@@ -78,7 +89,10 @@ describe.each(stores)("OpenAI Agents SDK ($name store)", ({ open }) => {
   });
   afterEach(() => f.close());
 
-  const search = (w: Wallet, extra: { fail?: boolean; hang?: boolean; timeoutMs?: number } = {}) =>
+  const search = (
+    w: Wallet,
+    extra: { fail?: boolean; hang?: boolean; timeoutMs?: number; price?: number } = {},
+  ) =>
     budgetTool(
       {
         name: "search",
@@ -92,8 +106,78 @@ describe.each(stores)("OpenAI Agents SDK ($name store)", ({ open }) => {
           return `hits for ${query} (credential ${currentCharge()?.credential ? "present" : "missing"})`;
         },
       },
-      { wallet: w, price: 5, metadata: { agent: "researcher" } },
+      { wallet: w, price: extra.price ?? 5, metadata: { agent: "researcher" } },
     );
+
+  const lookup = (w: Wallet) =>
+    budgetTool(
+      {
+        name: "lookup",
+        description: "Look a term up",
+        parameters: z.object({ query: z.string() }),
+        execute: async ({ query }) => {
+          ran.push(`lookup ${query}`);
+          return `${query}: defined`;
+        },
+      },
+      { wallet: w, price: 10 },
+    );
+
+  it("toolUseBehavior: stopOnWalletExhausted(wallet): budget 100, a 30-credit tool ends the run after 3 paid turns", async () => {
+    const hundred = await f.wallet(100, "agents-100");
+    // A model that would search forever: only the budget (or maxTurns, which throws) ends it.
+    const model = new ScriptedModel((_, turn) => [
+      callTool(`fc-${turn}`, "search", { query: `q${turn}` }),
+    ]);
+    const agent = new Agent({
+      name: "researcher",
+      instructions: "search",
+      model,
+      tools: [search(hundred, { price: 30 })],
+      toolUseBehavior: stopOnWalletExhausted(hundred),
+    });
+    const result = await run(agent, "research tollgate", { maxTurns: 20 });
+    expect(result.finalOutput).toBe(
+      "PAYMENT_LIMIT_REACHED: agents-100 has 10 credits left; search costs 30",
+    );
+    expect(model.requests).toHaveLength(3);
+    expect(ran).toEqual(["q1", "q2", "q3"]);
+    expect(await figures(hundred)).toEqual({
+      available: 10n,
+      totalCredits: 90n,
+      callCount: 3n,
+      voidedHoldCredits: 0n,
+      voidedHoldCount: 0n,
+    });
+  });
+
+  it("stopOnWalletExhausted: a cheaper second tool keeps the run going until neither can be paid", async () => {
+    const w = await f.wallet(105, "two-tools");
+    // Searches until a search is refused, then looks things up instead, forever.
+    const model = new ScriptedModel((request, turn) => [
+      JSON.stringify(request.input).includes("PAYMENT_LIMIT_REACHED")
+        ? callTool(`fc-${turn}`, "lookup", { query: `t${turn}` })
+        : callTool(`fc-${turn}`, "search", { query: `q${turn}` }),
+    ]);
+    const agent = new Agent({
+      name: "researcher",
+      instructions: "search",
+      model,
+      tools: [search(w, { price: 30 }), lookup(w)],
+      toolUseBehavior: stopOnWalletExhausted(w, {
+        finalOutput: (stop) => `out of budget: ${stop.available} credits left in ${stop.wallet}`,
+      }),
+    });
+    const result = await run(agent, "research", { maxTurns: 20 });
+    expect(result.finalOutput).toBe("out of budget: 5 credits left in two-tools");
+    // 15 credits after three searches: the fourth is refused, a 10-credit lookup still fits.
+    expect(ran).toEqual(["q1", "q2", "q3", "lookup t5"]);
+    expect(outputSentFor(model, "fc-4")).toMatchObject({
+      text: "PAYMENT_LIMIT_REACHED: two-tools has 15 credits left; search costs 30",
+    });
+    expect(model.requests).toHaveLength(5);
+    expect(await figures(w)).toMatchObject({ available: 5n, totalCredits: 100n, callCount: 4n });
+  });
 
   it("run(agent, input): each function call is charged under its callId", async () => {
     const big = await f.wallet(20, "big");

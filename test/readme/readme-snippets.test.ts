@@ -16,6 +16,7 @@ const imports = `import { z } from "zod";
 import type { Wallet as ReadmeWallet } from "tollgate/client";
 import type { McpServer as ReadmeMcpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { LanguageModel as ReadmeLanguageModel } from "ai";
+import type { BaseChatModel as ReadmeChatModel } from "@langchain/core/language_models/chat_models";
 `;
 
 /** What a snippet may use without defining it, by name; left out when the snippet defines it. */
@@ -23,6 +24,9 @@ const givens: Record<string, string> = {
   wallet: "declare const wallet: ReadmeWallet;",
   researcher: "declare const researcher: ReadmeWallet;",
   model: "declare const model: ReadmeLanguageModel;",
+  chatModel:
+    'declare const chatModel: ReadmeChatModel & Required<Pick<ReadmeChatModel, "bindTools">>;',
+
   prompt: "declare const prompt: string;",
   server: "declare const server: ReadmeMcpServer;",
   runId: "declare const runId: string;",
