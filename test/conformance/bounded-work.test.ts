@@ -54,6 +54,23 @@ describe.each(storeFactories)("bounded work ($name store)", (factory) => {
     await expectTreeInvariants(ledger, root.id);
   });
 
+  it("lets the sweeper work off an idle tree's due holds, a batch per tree per round", async () => {
+    const { ledger, store, clock } = env();
+    const root = await createRoot(ledger, 10_000);
+    const holds = await holdsFallingDue(root.id);
+    clock.advance(30_000);
+    // Nothing is due yet.
+    expect(await store.sweep(clock.now())).toBe(false);
+    clock.advance(40_000);
+    let rounds = 1;
+    while (await store.sweep(clock.now())) rounds += 1;
+    expect(rounds).toBeGreaterThanOrEqual(3);
+    expect(await store.sweep(clock.now())).toBe(false);
+    const expiries = (await allLines(ledger, root.id)).filter((l) => l.kind === "expire");
+    expect(expiries).toHaveLength(holds.length);
+    expect(await ledger.getWallet(project, { walletId: root.id })).toMatchObject({ held: 0 });
+  });
+
   it("never holds up another tree's call behind a tree's backlog", async () => {
     const { ledger, clock } = env();
     const busy = await createRoot(ledger, 10_000);
