@@ -10,7 +10,10 @@ import {
 } from "../../server/server.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
 import { createRedisClient } from "../../server/store/redis/connect.js";
-import { RedisLedgerStore } from "../../server/store/redis/redis-ledger-store.js";
+import {
+  RedisLedgerStore,
+  type RedisStoreOptions,
+} from "../../server/store/redis/redis-ledger-store.js";
 import { deleteKeys, testKeyPrefix } from "../support/key-prefix.js";
 
 /** The API key every served test uses (project "client-tests"). */
@@ -19,7 +22,7 @@ export const apiKey = "client-test-key-0123456789";
 /** One key prefix of the run's Redis: stores over it, and its cleanup. */
 export interface RedisSpace {
   /** A fresh store over the prefix (a server closes its store on shutdown, so one per start). */
-  store(): LedgerStore;
+  store(options?: Omit<RedisStoreOptions, "keyPrefix">): LedgerStore;
   /** Deletes every key under the prefix (SCAN + DEL, never a flush: the Redis is shared). */
   cleanup(): Promise<void>;
 }
@@ -27,7 +30,8 @@ export interface RedisSpace {
 export function redisSpace(url: string = inject("redisUrl")): RedisSpace {
   const keyPrefix = testKeyPrefix();
   return {
-    store: () => new RedisLedgerStore(createRedisClient(url), { keyPrefix }),
+    store: (options = {}) =>
+      new RedisLedgerStore(createRedisClient(url), { ...options, keyPrefix }),
     async cleanup() {
       const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
       redis.on("error", () => {});
@@ -69,10 +73,12 @@ export async function serve(
     client?: Partial<ClientOptions>;
     /** Wraps the Redis store (to slow or watch it). */
     wrapStore?: (store: LedgerStore) => LedgerStore;
+    /** Options of the Redis store (limits, say). */
+    store?: Omit<RedisStoreOptions, "keyPrefix">;
   } = {},
 ): Promise<Served> {
   const space = redisSpace();
-  const store = space.store();
+  const store = space.store(options.store);
   const server = await startTollgateServer({
     ...serverOptions(options.wrapStore ? options.wrapStore(store) : store),
     ...options.server,
