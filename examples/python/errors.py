@@ -73,6 +73,15 @@ class UnavailableError(TollgateError):
     """The server or its store could not be reached (after the client's retries)."""
 
 
+class LimitExceededError(TollgateError):
+    """A per-tree limit (open holds, children, breakdown names) would be passed; nothing changed."""
+
+    @property
+    def limit(self) -> int:
+        """The configured limit that was reached."""
+        return int(self.metadata["limit"])
+
+
 _BY_REASON: dict[str, type[TollgateError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
@@ -82,6 +91,9 @@ _BY_REASON: dict[str, type[TollgateError]] = {
     "WALLET_CLOSED": WalletClosedError,
     "UNAUTHENTICATED": UnauthenticatedError,
     "STORE_UNAVAILABLE": UnavailableError,
+    "TOO_MANY_OPEN_HOLDS": LimitExceededError,
+    "TOO_MANY_CHILDREN": LimitExceededError,
+    "TOO_MANY_BREAKDOWN_KEYS": LimitExceededError,
 }
 # Errors with no ErrorInfo (a proxy's refusal, a connection that never opened) go by code.
 _BY_CODE: dict[grpc.StatusCode, type[TollgateError]] = {
