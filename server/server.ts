@@ -7,6 +7,7 @@ import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
 import { StoreHealth } from "./rpc/health.js";
+import { tolerantRequests } from "./rpc/malformed-request.js";
 import { OpenStreams } from "./rpc/open-streams.js";
 import { receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
@@ -100,8 +101,9 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const server = new Server(
     serverOptions(options.maxMessageBytes ?? configDefaults.maxMessageBytes),
   );
-  server.addService(walletServiceDefinition, walletServiceHandlers(deps));
-  server.addService(ReceiptServiceService, receiptServiceHandlers(deps));
+  // Undecodable requests reach the handlers, which refuse them INVALID_ARGUMENT with an ErrorInfo.
+  server.addService(tolerantRequests(walletServiceDefinition), walletServiceHandlers(deps));
+  server.addService(tolerantRequests(ReceiptServiceService), receiptServiceHandlers(deps));
   const health = new StoreHealth(
     options.store,
     options.healthIntervalMs ?? configDefaults.healthIntervalMs,

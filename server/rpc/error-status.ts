@@ -27,6 +27,8 @@ const codeOf: Record<ReasonCode, status> = {
   HOLD_ALREADY_RESOLVED: status.FAILED_PRECONDITION,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
+  // The client's own bytes are at fault: resending them can never succeed.
+  MALFORMED_REQUEST: status.INVALID_ARGUMENT,
 };
 
 /**
