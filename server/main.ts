@@ -7,6 +7,7 @@
 import { Cluster, type Redis } from "ioredis";
 import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { routeGrpcLogging } from "./grpc-logging.js";
 import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
@@ -166,6 +167,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
+  // grpc-js's own messages may quote a request's authorization header: through pino, redacted.
+  routeGrpcLogging(logger);
   const credentials = await CredentialIssuer.create(
     config.signingKey,
     config.credentialTtlSeconds * 1000,

@@ -12,6 +12,8 @@ export interface Started {
   pid: number;
   banner: string[];
   stdout: () => string;
+  /** Everything written to stderr so far, the banner included. */
+  stderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -52,7 +54,7 @@ export async function startMain(settings: Record<string, string>): Promise<Start
     void exited.then((code) => reject(new Error(`exited ${code} before its banner: ${stderr}`)));
   });
   const pid = Number(/\(pid (\d+)\)/.exec(banner[0] ?? "")?.[1]);
-  return { child, pid, banner, stdout: () => stdout, exited };
+  return { child, pid, banner, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** Runs main with `settings` until it exits by itself (a start-up failure). */
