@@ -11,6 +11,8 @@ import { routeGrpcLogging } from "./grpc-logging.js";
 import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
+import { addressStartError } from "./startup/address-start-error.js";
+import { startFailureLine } from "./startup/start-error.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 import { MemoryLedgerStore } from "./store/memory/memory-ledger-store.js";
 import {
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     await store.close();
-    throw error;
+    throw addressStartError(error);
   }
   // The banner goes to stderr: stdout stays pure JSON log lines for log pipelines.
   process.stderr.write(banner(server, config, description, config.signingKey === undefined));
@@ -247,11 +249,7 @@ function exitAfterFlush(logger: Logger, code: number): void {
 }
 
 main().catch((error: unknown) => {
-  const cause =
-    error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  process.stderr.write(
-    `tollgate failed to start: ${(error as Error).message ?? String(error)}${cause}\n`,
-  );
+  process.stderr.write(startFailureLine(error));
   // Let pending log writes finish and the loop drain; the unref'd timer only fires if something
   // (a half-open connection) would keep a failed start alive.
   process.exitCode = 1;
