@@ -12,6 +12,8 @@ import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
 import { addressStartError } from "./startup/address-start-error.js";
+import { awaitFirstRedisConnection } from "./startup/first-redis-connection.js";
+import { redactUrl } from "./startup/redacted-url.js";
 import { startFailureLine } from "./startup/start-error.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 import { MemoryLedgerStore } from "./store/memory/memory-ledger-store.js";
@@ -40,9 +42,11 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
     };
   }
   const redis = config.redisCluster ? createRedisCluster(url) : createRedisClient(url);
-  watchConnection(redis, logger);
   const kind = config.redisCluster ? "redis cluster, seed" : "redis";
   try {
+    // Fails at once, naming the cause, when waiting cannot help (refused, wrong password, ...).
+    await awaitFirstRedisConnection(redis, url, logger);
+    watchConnection(redis, logger);
     if (!(redis instanceof Cluster)) {
       await assertNotClusterNode(redis).catch((error: unknown) => {
         throw unreachableOr(error, url);
@@ -124,17 +128,6 @@ function unreachableOr(error: unknown, url: string): unknown {
   return error instanceof LedgerError
     ? new Error(`Redis unreachable at ${redactUrl(url)}`, { cause: error })
     : error;
-}
-
-/** The URL without its password, which must never reach a terminal or a log. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "redis://<unparseable url>";
-  }
 }
 
 function banner(

@@ -5,6 +5,7 @@ import { createRedisClient } from "../../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../../server/store/redis/redis-ledger-store.js";
 import { call, createRequest, failure, type Harness, startHarness } from "../rpc/harness.js";
 import { deleteKeys, testKeyPrefix } from "../support/key-prefix.js";
+import { exitOf } from "../support/main-process.js";
 
 /** The run's Redis with `/<db>` as its database. */
 function onDatabase(db: number): string {
@@ -29,6 +30,17 @@ describe("a REDIS_URL naming a database that does not exist", () => {
   afterEach(async () => {
     await h?.close();
     h = undefined;
+  });
+
+  it("stops npm start with one line naming REDIS_URL and the databases there are", async () => {
+    const count = await databases();
+    const url = onDatabase(count + 83);
+    const exited = await exitOf({ REDIS_URL: url, TOLLGATE_ADDRESS: "127.0.0.1:0" });
+    expect(exited.code).toBe(1);
+    expect(exited.stderr).toContain(
+      `tollgate failed to start: REDIS_URL ${url}: database ${count + 83} does not exist: this Redis has ${count} databases (0 to ${count - 1}); name an existing one in REDIS_URL (redis://host:port/<db>)\n`,
+    );
+    expect(exited.stderr).not.toContain("tollgate serving gRPC");
   });
 
   it("never makes the store client write to database 0 instead", async () => {
