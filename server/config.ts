@@ -164,6 +164,8 @@ const envSchema = z.object({
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
+    // ioredis ignores a database that is not a number and silently uses database 0.
+    .refine(numericDatabase, "the database must be a number: redis://host:port/<db>")
     .optional(),
   REDIS_CLUSTER: trueOrFalse,
   TOLLGATE_KEY_PREFIX: z
@@ -212,6 +214,18 @@ const checkedEnv = envSchema.superRefine((e, ctx) => {
     });
   }
 });
+
+/** Whether a Redis URL's database (`/<db>`, or `?db=`) is absent or a number. */
+function numericDatabase(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return true; // not this rule's business: the client refuses it when it opens
+  }
+  const db = parsed.searchParams.get("db");
+  return /^(\/\d*)?$/.test(parsed.pathname) && (db === null || /^\d+$/.test(db));
+}
 
 /** The path of a URL (a Redis URL's `/<db>`), or "?" when it does not parse. */
 function urlPath(url: string): string {

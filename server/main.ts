@@ -8,9 +8,14 @@
 import { Cluster, type Redis } from "ioredis";
 import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { routeGrpcLogging } from "./grpc-logging.js";
 import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
+import { addressStartError } from "./startup/address-start-error.js";
+import { awaitFirstRedisConnection } from "./startup/first-redis-connection.js";
+import { redactUrl } from "./startup/redacted-url.js";
+import { startFailureLine } from "./startup/start-error.js";
 import type { LedgerStore } from "./store/ledger-store.js";
 import { MemoryLedgerStore } from "./store/memory/memory-ledger-store.js";
 import {
@@ -38,9 +43,11 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
     };
   }
   const redis = config.redisCluster ? createRedisCluster(url) : createRedisClient(url);
-  watchConnection(redis, logger);
   const kind = config.redisCluster ? "redis cluster, seed" : "redis";
   try {
+    // Fails at once, naming the cause, when waiting cannot help (refused, wrong password, ...).
+    await awaitFirstRedisConnection(redis, url, logger);
+    watchConnection(redis, logger);
     if (!(redis instanceof Cluster)) {
       await assertNotClusterNode(redis).catch((error: unknown) => {
         throw unreachableOr(error, url);
@@ -128,17 +135,6 @@ function unreachableOr(error: unknown, url: string): unknown {
     : error;
 }
 
-/** The URL without its password, which must never reach a terminal or a log. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "redis://<unparseable url>";
-  }
-}
-
 function banner(
   server: TollgateServer,
   config: TollgateConfig,
@@ -171,6 +167,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
+  // grpc-js's own messages may quote a request's authorization header: through pino, redacted.
+  routeGrpcLogging(logger);
   const credentials = await CredentialIssuer.create(
     config.signingKey,
     config.credentialTtlSeconds * 1000,
@@ -203,7 +201,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     await store.close();
-    throw error;
+    throw addressStartError(error);
   }
   // The banner goes to stderr: stdout stays pure JSON log lines for log pipelines.
   process.stderr.write(banner(server, config, description, config.signingKey === undefined));
@@ -250,11 +248,7 @@ function exitAfterFlush(logger: Logger, code: number): void {
 }
 
 main().catch((error: unknown) => {
-  const cause =
-    error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-  process.stderr.write(
-    `tollgate failed to start: ${(error as Error).message ?? String(error)}${cause}\n`,
-  );
+  process.stderr.write(startFailureLine(error));
   // Let pending log writes finish and the loop drain; the unref'd timer only fires if something
   // (a half-open connection) would keep a failed start alive.
   process.exitCode = 1;

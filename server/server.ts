@@ -2,11 +2,13 @@ import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { ApiKey } from "./auth/api-keys.js";
 import { Authenticator } from "./auth/authenticator.js";
+import { type BindError, bindError } from "./bind-error.js";
 import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
 import { StoreHealth } from "./rpc/health.js";
+import { tolerantRequests } from "./rpc/malformed-request.js";
 import { OpenStreams } from "./rpc/open-streams.js";
 import { receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
@@ -81,8 +83,9 @@ const maxSendMessageBytes = 32 * 1024 * 1024;
 /**
  * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`, the
  * standard health service (driven by `store.ping()`), and server reflection. Resolves once the
- * port is bound. Plaintext unless `tls` is given; terminating TLS in front (a proxy or mesh) is
- * as usual for a service that runs next to its callers.
+ * port is bound, or rejects with a {@link BindError} saying why it cannot be (in use, not an
+ * address of this machine, ...). Plaintext unless `tls` is given; terminating TLS in front (a
+ * proxy or mesh) is as usual for a service that runs next to its callers.
  */
 export async function startTollgateServer(options: TollgateServerOptions): Promise<TollgateServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? configDefaults.logLevel);
@@ -104,8 +107,9 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const server = new Server(
     serverOptions(options.maxMessageBytes ?? configDefaults.maxMessageBytes),
   );
-  server.addService(walletServiceDefinition, walletServiceHandlers(deps));
-  server.addService(ReceiptServiceService, receiptServiceHandlers(deps));
+  // Undecodable requests reach the handlers, which refuse them INVALID_ARGUMENT with an ErrorInfo.
+  server.addService(tolerantRequests(walletServiceDefinition), walletServiceHandlers(deps));
+  server.addService(tolerantRequests(ReceiptServiceService), receiptServiceHandlers(deps));
   const health = new StoreHealth(
     options.store,
     options.healthIntervalMs ?? configDefaults.healthIntervalMs,
@@ -173,9 +177,7 @@ function serverOptions(maxMessageBytes: number): ServerOptions {
 function bind(server: Server, address: string, tls: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, tls, (error, port) =>
-      error
-        ? reject(new Error(`cannot bind ${address}: ${error.message}`, { cause: error }))
-        : resolve(port),
+      error ? reject(bindError(address, error)) : resolve(port),
     );
   });
 }

@@ -32,6 +32,8 @@ export const Reason = {
   Unauthenticated: "UNAUTHENTICATED",
   /** The store could not be reached; nothing was granted. */
   StoreUnavailable: "STORE_UNAVAILABLE",
+  /** The request's bytes are not a protobuf encoding of the method's request message. */
+  MalformedRequest: "MALFORMED_REQUEST",
 } as const;
 
 /** One of {@link Reason}'s values. */

@@ -32,6 +32,8 @@ const codeOf: Record<ReasonCode, status> = {
   TOO_MANY_BREAKDOWN_KEYS: status.RESOURCE_EXHAUSTED,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
+  // The client's own bytes are at fault: resending them can never succeed.
+  MALFORMED_REQUEST: status.INVALID_ARGUMENT,
 };
 
 /**

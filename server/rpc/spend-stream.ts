@@ -21,6 +21,7 @@ import {
   walletIdOf,
 } from "./call-log.js";
 import { errorToRpcStatus, errorToStatus } from "./error-status.js";
+import { malformedRequest } from "./malformed-request.js";
 import type { OpenStreams } from "./open-streams.js";
 import type { SpendOperations } from "./spend-operations.js";
 import type { RpcDependencies, UnaryBody } from "./unary-call.js";
@@ -36,7 +37,8 @@ export const maxInFlightOps = 256;
  * SpendStream as registered with grpc-js: the generated method, except that its requests reach
  * the handler as the raw bytes, which {@link spendStreamCall} decodes itself. When the generated
  * decoder throws inside grpc-js, grpc-js ends the stream with INTERNAL "Error deserializing
- * request" and only tells the handler the call was cancelled, so nothing would log why it ended.
+ * request" and only tells the handler the call was cancelled, so the client would not learn the
+ * fault is its own, nor would anything log why the stream ended.
  */
 export const spendStreamMethod = {
   ...WalletServiceService.spendStream,
@@ -52,9 +54,6 @@ const shuttingDown = {
   code: status.UNAVAILABLE,
   details: "server shutting down; operations not answered on this stream were not run: resend them",
 } as const;
-
-/** The status a stream gets when one of its messages does not decode, as grpc-js sends it. */
-const undecodable = { code: status.INTERNAL, details: "Error deserializing request" } as const;
 
 type Call = ServerDuplexStream<Buffer, SpendStreamResponse>;
 type OperationKey = "spend" | "authorize" | "capture" | "void";
@@ -91,8 +90,9 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
  *
  * A message with several operations set (ts-proto keeps every case it decodes, where protobuf
  * would keep the last one on the wire) is refused like one with none: INVALID_ARGUMENT on field
- * `operation`, and nothing runs. A message that does not decode at all ends the stream with
- * INTERNAL "Error deserializing request", as grpc-js would (see {@link spendStreamMethod}).
+ * `operation`, and nothing runs. A message that does not decode at all (it has no correlation id
+ * to answer under) ends the stream with INVALID_ARGUMENT and an ErrorInfo MALFORMED_REQUEST in the
+ * trailer (see {@link spendStreamMethod}); operations already running are not answered.
  *
  * Logging: one `info` line when a stream opens and one when it closes (with its operation count
  * and code; `warn` with the cause when the server ended it with an error), one `debug` line per
@@ -260,8 +260,10 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     try {
       message = SpendStreamRequest.decode(bytes);
     } catch (error) {
-      close(undecodable.code, error);
-      failStream(call, undecodable);
+      // No correlation id to answer under: the stream ends, naming the client's fault.
+      const malformed = errorToStatus(malformedRequest("a SpendStream message", error));
+      close(malformed.code, error);
+      failStream(call, malformed);
       return;
     }
     ops += 1;

@@ -12,6 +12,7 @@ import {
   walletIdOf,
 } from "./call-log.js";
 import { errorToStatus } from "./error-status.js";
+import { MalformedRequest, malformedRequest } from "./malformed-request.js";
 import type { OpenStreams } from "./open-streams.js";
 
 /** What every handler needs: the ledger (all business rules), auth, and the call log. */
@@ -58,6 +59,9 @@ export function unaryCall<Req, Res>(
       let failure: unknown;
       try {
         project = deps.authenticator.authenticate(call.metadata);
+        if (request instanceof MalformedRequest) {
+          throw malformedRequest(`the request of ${request.path}`, request.cause);
+        }
         response = await body(call.request, { project, requestId });
       } catch (error) {
         failure = error;

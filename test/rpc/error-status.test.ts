@@ -1,17 +1,16 @@
-import {
-  credentials,
-  makeGenericClientConstructor,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { BadRequest, ErrorInfo } from "../../gen/ts-proto/google/rpc/error_details.js";
 import { Status } from "../../gen/ts-proto/google/rpc/status.js";
+import { ReceiptServiceService } from "../../gen/ts-proto/tollgate/v1/receipt_service.js";
+import { WalletServiceService } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
+import { hashApiKey } from "../../server/auth/api-keys.js";
 import { LedgerError } from "../../server/ledger/ledger-error.js";
 import { Reason, type ReasonCode } from "../../server/ledger/reasons.js";
 import { errorToStatus } from "../../server/rpc/error-status.js";
 import { misbehavingStore } from "./failing-store.js";
 import {
+  bearer,
   call,
   createRequest,
   failure,
@@ -19,6 +18,8 @@ import {
   startHarness,
   statusDetails,
 } from "./harness.js";
+
+const keyA = "alpha-key-0123456789";
 
 const expectedCode: Record<ReasonCode, status> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -34,6 +35,7 @@ const expectedCode: Record<ReasonCode, status> = {
   TOO_MANY_BREAKDOWN_KEYS: status.RESOURCE_EXHAUSTED,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
+  MALFORMED_REQUEST: status.INVALID_ARGUMENT,
 };
 
 describe("errorToStatus", () => {
@@ -322,36 +324,69 @@ describe("errors through the server", () => {
     expect(logged?.stack).toContain("Error: secret");
   });
 
-  it("survives undecodable request bytes and keeps serving", async () => {
+  /** Sends `bytes` as the request of the unary method at `path` and returns how it failed. */
+  const sendRaw = (path: string, bytes: Buffer, metadata = new Metadata()) =>
+    new Promise<ServiceError | null>((resolve) => {
+      const identity = (b: Buffer) => b;
+      if (h === undefined) throw new Error("no server started");
+      h.wallets.makeUnaryRequest(path, identity, identity, bytes, metadata, (error) =>
+        resolve(error),
+      );
+    });
+
+  /** Every unary method tollgate serves (SpendStream decodes its own messages). */
+  const unaryPaths = [
+    ...Object.values(WalletServiceService),
+    ...Object.values(ReceiptServiceService),
+  ]
+    .filter((method) => !method.requestStream)
+    .map((method) => method.path);
+
+  // Field 1 as a length-delimited value whose length varint never ends: no decoder accepts it.
+  const undecodable = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+
+  it("refuses undecodable request bytes INVALID_ARGUMENT MALFORMED_REQUEST on every unary method, and serves on", async () => {
     h = await startHarness();
-    const Raw = makeGenericClientConstructor(
-      {
-        spend: {
-          path: "/tollgate.v1.WalletService/Spend",
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (b: Buffer) => b,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (b: Buffer) => b,
-          responseDeserialize: (b: Buffer) => b,
-        },
-      },
-      "Raw",
-    );
-    const raw = new Raw(h.server.address, credentials.createInsecure()) as unknown as {
-      spend(b: Buffer, cb: (e: ServiceError | null) => void): void;
-      close(): void;
-    };
-    const error = await new Promise<ServiceError | null>((resolve) =>
-      raw.spend(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), resolve),
-    );
-    raw.close();
-    expect(error?.code).toBe(status.INTERNAL);
+    expect(unaryPaths).toHaveLength(11);
+    for (const path of unaryPaths) {
+      const error = await sendRaw(path, undecodable);
+      expect([path, error?.code]).toEqual([path, status.INVALID_ARGUMENT]);
+      expect(error?.details).toMatch(
+        new RegExp(`^the request of ${path} does not decode as its protobuf message \\(.+\\)$`),
+      );
+      const { status: details, errorInfo, badRequest } = statusDetails(error as ServiceError);
+      expect(details?.message).toBe(error?.details);
+      expect(errorInfo).toEqual({
+        reason: "MALFORMED_REQUEST",
+        domain: "tollgate.dev",
+        metadata: {},
+      });
+      expect(badRequest).toBeUndefined();
+    }
+    // One ordinary refusal line per call, at info: the client's fault, not the server's.
+    const lines = h.logs.filter((l) => l.msg === "rpc");
+    expect(lines).toHaveLength(unaryPaths.length);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        level: 30,
+        code: "INVALID_ARGUMENT",
+        reason: "MALFORMED_REQUEST",
+      });
+    }
     const { wallet } = await call(
       h.wallets,
       h.wallets.createWallet,
       createRequest({ requestId: "after", budget: 1n }),
     );
     expect(wallet?.budget).toBe(1n);
+  });
+
+  it("answers an undecodable request without a valid key UNAUTHENTICATED, not MALFORMED_REQUEST", async () => {
+    h = await startHarness({ apiKeys: [{ project: "alpha", keySha256: hashApiKey(keyA) }] });
+    const refused = await sendRaw("/tollgate.v1.WalletService/Spend", undecodable);
+    expect(refused?.code).toBe(status.UNAUTHENTICATED);
+    expect(statusDetails(refused as ServiceError).errorInfo?.reason).toBe("UNAUTHENTICATED");
+    const malformed = await sendRaw("/tollgate.v1.WalletService/Spend", undecodable, bearer(keyA));
+    expect(statusDetails(malformed as ServiceError).errorInfo?.reason).toBe("MALFORMED_REQUEST");
   });
 });

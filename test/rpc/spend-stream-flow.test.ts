@@ -1,4 +1,9 @@
-import { type ClientDuplexStream, type StatusObject, status } from "@grpc/grpc-js";
+import {
+  type ClientDuplexStream,
+  type ServiceError,
+  type StatusObject,
+  status,
+} from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
   SpendStreamRequest,
@@ -7,7 +12,7 @@ import {
 import { maxInFlightOps } from "../../server/rpc/spend-stream.js";
 import { eventually } from "../support/eventually.js";
 import { gatedSpends, type SpendGate } from "./gated-spends.js";
-import { bearer, type Harness } from "./harness.js";
+import { bearer, type Harness, statusDetails } from "./harness.js";
 import { stores } from "./stores.js";
 import {
   answeredIds,
@@ -170,7 +175,7 @@ describe.each(stores)("WalletService.SpendStream flow ($name store)", ({ open })
     expect(harness.logs.filter((l) => l.level === 50)).toEqual([]);
   });
 
-  it("ends a stream whose message does not decode INTERNAL, logs it at warn, serves on", async () => {
+  it("ends a stream whose message does not decode INVALID_ARGUMENT MALFORMED_REQUEST, logs it at warn, serves on", async () => {
     const harness = await start();
     const walletId = await createRoot(harness, 100n);
     const raw = openRawStream(harness);
@@ -181,11 +186,22 @@ describe.each(stores)("WalletService.SpendStream flow ($name store)", ({ open })
     // Field 1 with wire type 7: no protobuf decoder accepts it.
     raw.stream.write(Buffer.from([0x0f]));
     const ended = await raw.ended;
-    expect([ended.code, ended.details]).toEqual([status.INTERNAL, "Error deserializing request"]);
+    expect(ended.code).toBe(status.INVALID_ARGUMENT);
+    expect(ended.details).toMatch(
+      /^a SpendStream message does not decode as its protobuf message \(.*wire type 7.*\)$/,
+    );
+    const { status: details, errorInfo, badRequest } = statusDetails(ended as ServiceError);
+    expect(details?.code).toBe(status.INVALID_ARGUMENT);
+    expect(errorInfo).toEqual({
+      reason: "MALFORMED_REQUEST",
+      domain: "tollgate.dev",
+      metadata: {},
+    });
+    expect(badRequest).toBeUndefined();
 
     const closes = harness.logs.filter((l) => l.msg === "stream closed");
     expect(closes).toMatchObject([
-      { level: 40, method: "SpendStream", project: "alpha", code: "INTERNAL", ops: 1 },
+      { level: 40, method: "SpendStream", project: "alpha", code: "INVALID_ARGUMENT", ops: 1 },
     ]);
     expect(String((closes[0]?.err as { message?: unknown })?.message)).toMatch(/wire type 7/);
 

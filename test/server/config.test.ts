@@ -133,6 +133,9 @@ describe("loadConfig", () => {
       { TOLLGATE_API_KEYS_FILE: "/missing.json" },
       "TOLLGATE_API_KEYS_FILE: unexpected read of /missing.json",
     ],
+    // ioredis would ignore these databases and use database 0.
+    [{ REDIS_URL: "redis://127.0.0.1:6379/two" }, "REDIS_URL: the database must be a number"],
+    [{ REDIS_URL: "redis://127.0.0.1:6379?db=x" }, "REDIS_URL: the database must be a number"],
     [{ REDIS_CLUSTER: "yes" }, "REDIS_CLUSTER: must be true or false"],
     [{ REDIS_CLUSTER: "true" }, "REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)"],
     [

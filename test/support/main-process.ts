@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { performance } from "node:perf_hooks";
 
 /**
  * `npm start` as a real process (`npx tsx server/main.ts`), for tests of the entry point: the
@@ -13,6 +14,8 @@ export interface Started {
   pid: number;
   banner: string[];
   stdout: () => string;
+  /** Everything written to stderr so far, the banner included. */
+  stderr: () => string;
   exited: Promise<number | null>;
 }
 
@@ -70,21 +73,60 @@ export async function startMain(
     void exited.then((code) => reject(new Error(`exited ${code} before its banner: ${stderr}`)));
   });
   const pid = Number(/\(pid (\d+)\)/.exec(banner[0] ?? "")?.[1]);
-  return { child, pid, banner, stdout: () => stdout, exited };
+  return { child, pid, banner, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Runs main with `settings` until it exits by itself (a start-up failure). */
-export async function exitOf(
-  settings: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
+/** How a start-up failure ended. */
+export interface Exited {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /**
+   * Milliseconds from the process's first output (its first log line, written before it opens
+   * the store or binds) to its exit: how long the failing start took, without npx and tsx's own
+   * start-up, which a loaded machine stretches to seconds.
+   */
+  afterFirstOutputMs: number | undefined;
+}
+
+/**
+ * How long {@link exitOf} lets a process run: a start that was meant to fail but serves instead
+ * (the behaviour a test exists to rule out) must not outlive its test, whose timeout is 30 s.
+ */
+const exitDeadlineMs = 25_000;
+
+/**
+ * Runs main with `settings` until it exits by itself (a start-up failure). One that is still
+ * running after {@link exitDeadlineMs} is killed, with its whole process group (npx, tsx and the
+ * server), and reported with code null.
+ */
+export async function exitOf(settings: Record<string, string>): Promise<Exited> {
   const child = spawn("npx", ["tsx", "server/main.ts"], {
     env: { ...cleanEnv(), ...settings },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so the deadline below can stop the server npx and tsx started.
+    detached: true,
   });
+  const deadline = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  }, exitDeadlineMs);
+  let stdout = "";
   let stderr = "";
+  let firstOutputMs: number | undefined;
+  const output = () => {
+    firstOutputMs ??= performance.now();
+  };
+  child.stdout?.on("data", (c: Buffer) => {
+    output();
+    stdout += c.toString();
+  });
   child.stderr?.on("data", (c: Buffer) => {
+    output();
     stderr += c.toString();
   });
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { code, stderr };
+  clearTimeout(deadline);
+  const afterFirstOutputMs =
+    firstOutputMs === undefined ? undefined : performance.now() - firstOutputMs;
+  return { code, stdout, stderr, afterFirstOutputMs };
 }

@@ -50,6 +50,8 @@ export interface OwnRedisOptions {
   port?: number;
   /** More `redis-server` arguments; relative paths are inside the server's own temp directory. */
   args?: readonly string[];
+  /** `--requirepass`: the default user's password (the start-up PING sends it). */
+  password?: string;
 }
 
 /**
@@ -73,13 +75,14 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
     options.appendonly ? "yes" : "no",
     "--appendfsync",
     "always",
+    ...(options.password === undefined ? [] : ["--requirepass", options.password]),
     ...(options.args ?? []),
   ];
   let child: ChildProcess | undefined;
 
   const start = async () => {
     child = spawn("redis-server", args, { stdio: "ignore" });
-    await waitForPing(port);
+    await waitForPing(port, options.password);
   };
   const stop = async ({ crash = false } = {}) => {
     const running = child;
@@ -109,12 +112,13 @@ export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnR
   };
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(port: number, password?: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const probe = new Redis({
       port,
       host: "127.0.0.1",
+      password,
       lazyConnect: true,
       retryStrategy: () => null,
     });

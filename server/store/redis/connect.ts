@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions, ReplyError } from "ioredis";
+import { refuseDatabaseFallback } from "./database-guard.js";
 import { storeFailure, unavailable } from "./script-errors.js";
 
 /**
@@ -34,10 +35,11 @@ function reconnectDelayMs(attempt: number): number {
  * A Redis client tuned to fail closed: while Redis is unreachable every call fails at once with
  * STORE_UNAVAILABLE (nothing is queued to run, and maybe grant a spend, long after its caller
  * gave up), and the client keeps reconnecting in the background so service resumes by itself.
- * Attach an `error` listener (main logs them); without one ioredis prints them to stderr.
+ * It never falls back to database 0 when the URL's database is refused (`refuseDatabaseFallback`).
+ * Attach an `error` listener to hear of outages (main logs them).
  */
 export function createRedisClient(url: string): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     ...failClosedConnection,
     // Commands issued while disconnected are refused immediately instead of being buffered.
     enableOfflineQueue: false,
@@ -47,6 +49,9 @@ export function createRedisClient(url: string): Redis {
     // URL (DNS, a proxy) can lead to the new primary. The failed call itself is not resent.
     reconnectOnError: (error) => error.message.startsWith("READONLY"),
   });
+  // Never database 0 in place of the URL's: a refused SELECT drops the connection.
+  refuseDatabaseFallback(redis);
+  return redis;
 }
 
 /**
