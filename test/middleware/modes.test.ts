@@ -150,10 +150,11 @@ describe.each(stores)("unary and streaming modes ($name store)", ({ open }) => {
       callCount: 5n,
       voidedHoldCredits: 7n + 50n + 20n,
       voidedHoldCount: 3n,
+      // Lines without an agent label count under the wallet's name, its role.
       byAgent: [
-        { key: "", credits: 22n, callCount: 3n },
-        { key: "researcher", credits: 5n, callCount: 1n },
+        { key: "task", credits: 22n, callCount: 3n },
         { key: "writer", credits: 12n, callCount: 1n },
+        { key: "researcher", credits: 5n, callCount: 1n },
       ],
       byService: expect.arrayContaining([
         { key: "search", credits: 5n, callCount: 1n },

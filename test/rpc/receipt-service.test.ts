@@ -68,14 +68,18 @@ describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) =>
       ownCredits: 10n,
       ownCallCount: 1n,
       byService: [
-        { key: "llm", credits: 45n, callCount: 2n },
         { key: "web_search", credits: 90n, callCount: 2n },
+        { key: "llm", credits: 45n, callCount: 2n },
       ],
+      byServiceOther: { key: "", credits: 0n, callCount: 0n },
+      serviceKeyCount: 2n,
       byAgent: [
-        { key: "planner", credits: 10n, callCount: 1n },
         { key: "researcher", credits: 90n, callCount: 2n },
         { key: "writer", credits: 35n, callCount: 1n },
+        { key: "planner", credits: 10n, callCount: 1n },
       ],
+      byAgentOther: { key: "", credits: 0n, callCount: 0n },
+      agentKeyCount: 3n,
       refillCredits: 0n,
       refillCount: 0n,
       voidedHoldCredits: 0n,
@@ -83,6 +87,7 @@ describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) =>
       overBudgetCount: 0n,
       budget: 1000n,
       available: 290n,
+      childCount: 2n,
       children: [
         {
           walletId: researcher,

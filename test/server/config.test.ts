@@ -23,6 +23,12 @@ describe("loadConfig", () => {
       shutdownGraceMs: 10_000,
       maxMessageBytes: 65_536,
       healthIntervalMs: 5000,
+      limits: {
+        maxOpenHoldsPerTree: 10_000,
+        maxChildrenPerWallet: 10_000,
+        maxBreakdownKeysPerTree: 10_000,
+      },
+      sweepIntervalMs: 1000,
     });
   });
 
@@ -42,6 +48,10 @@ describe("loadConfig", () => {
         TOLLGATE_SHUTDOWN_GRACE_MS: "0",
         TOLLGATE_MAX_MESSAGE_BYTES: "1024",
         TOLLGATE_HEALTH_INTERVAL_MS: "250",
+        TOLLGATE_MAX_OPEN_HOLDS_PER_TREE: "50",
+        TOLLGATE_MAX_CHILDREN_PER_WALLET: "60",
+        TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE: "70",
+        TOLLGATE_SWEEP_INTERVAL_MS: "200",
         TOLLGATE_API_KEYS_FILE: "",
         PATH: "/usr/bin",
       },
@@ -61,6 +71,8 @@ describe("loadConfig", () => {
       shutdownGraceMs: 0,
       maxMessageBytes: 1024,
       healthIntervalMs: 250,
+      limits: { maxOpenHoldsPerTree: 50, maxChildrenPerWallet: 60, maxBreakdownKeysPerTree: 70 },
+      sweepIntervalMs: 200,
     });
   });
 
