@@ -43,7 +43,7 @@ const teamStory = [
   "critic        150    150      6      0",
   "lead (task)   150    150      6      0",
   "task total   1000   1000     28      0",
-  "by agent: critic 150, lead 150, researcher 400, writer 300",
+  "by agent: researcher 400, writer 300, critic 150, lead 150",
 ];
 
 describe.each(stores)("examples against a real server ($name store)", ({ open }) => {
