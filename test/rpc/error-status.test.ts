@@ -347,7 +347,7 @@ describe("errors through the server", () => {
 
   it("refuses undecodable request bytes INVALID_ARGUMENT MALFORMED_REQUEST on every unary method, and serves on", async () => {
     h = await startHarness();
-    expect(unaryPaths).toHaveLength(11);
+    expect(unaryPaths).toHaveLength(13);
     for (const path of unaryPaths) {
       const error = await sendRaw(path, undecodable);
       expect([path, error?.code]).toEqual([path, status.INVALID_ARGUMENT]);
