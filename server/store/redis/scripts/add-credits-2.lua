@@ -29,12 +29,9 @@ local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[
 local wallet_id, amount_text, meta = ARGV[6], ARGV[7], ARGV[8]
 local amount = tonumber(amount_text)
 
-local w = find_wallet(project, wallet_id, now_ms)
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -31,12 +31,9 @@
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local wallet_id = ARGV[6]
 
-local w = find_wallet(project, wallet_id, now_ms)
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -36,12 +36,9 @@ local parent_id, name, budget_text, hard_arg, meta = ARGV[6], ARGV[7], ARGV[8], 
 local max_depth = tonumber(ARGV[11])
 local budget = tonumber(budget_text)
 
-local parent = find_wallet(project, parent_id, now_ms)
-if parent == "pending" then
-  return {WORK_PENDING}
-end
+local parent, reply = open_wallet(project, parent_id, now_ms)
 if not parent then
-  return refuse(E_WALLET_NOT_FOUND, parent_id)
+  return reply
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

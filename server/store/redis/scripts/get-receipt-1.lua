@@ -23,12 +23,9 @@
 --- @include "breakdown"
 
 local wallet_id = ARGV[3]
-local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 local figures = redis.call("HMGET", key_wallet(wallet_id), "calls", "own_calls", "refill_credits",
   "refill_count", "voided_credits", "voided_count", "over_budget_count")

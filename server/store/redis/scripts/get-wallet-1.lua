@@ -13,11 +13,8 @@
 --- @include "access"
 
 local wallet_id = ARGV[3]
-local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 return {OK, cjson.encode(wallet_view(w))}

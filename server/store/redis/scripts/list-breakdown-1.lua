@@ -21,12 +21,9 @@
 
 local wallet_id, dimension = ARGV[3], ARGV[4]
 local cursor, page_size = tonumber(ARGV[5]), tonumber(ARGV[6])
-local w = find_wallet(ARGV[1], wallet_id, ARGV[2])
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 local ranked = dimension == "service" and key_by_service(wallet_id) or key_by_agent(wallet_id)
 local stop = cursor + page_size

@@ -16,12 +16,9 @@
 --- @include "access"
 
 local parent_id, cursor, page_size = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local w = find_wallet(ARGV[1], parent_id, ARGV[2])
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(ARGV[1], parent_id, ARGV[2])
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, parent_id)
+  return reply
 end
 local key = key_children(parent_id)
 local stop = cursor + page_size

@@ -34,12 +34,9 @@ local wallet_id, amount_text, service, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local key_limit = tonumber(ARGV[10])
 local amount = tonumber(amount_text)
 
-local w = find_wallet(project, wallet_id, now_ms)
-if w == "pending" then
-  return {WORK_PENDING}
-end
+local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
-  return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  return reply
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

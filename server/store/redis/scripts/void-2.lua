@@ -22,12 +22,9 @@
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local hold_id = ARGV[6]
 
-local h = find_hold(project, hold_id, now_ms)
-if h == "pending" then
-  return {WORK_PENDING}
-end
+local h, reply = open_hold(project, hold_id, now_ms)
 if not h then
-  return refuse(E_HOLD_NOT_FOUND, hold_id)
+  return reply
 end
 local record = find_record(now_ms, fingerprint)
 if record == false then

@@ -9,6 +9,7 @@
   touching anything else, and the store calls it again. So no script's work grows with what one
   tenant piled up, and no caller ever sees a due hold as held or a half-closed subtree.
 ]]
+--- @include "errors"
 --- @include "keys"
 --- @include "holds"
 --- @include "close"
@@ -52,4 +53,29 @@ local function find_hold(project, hold_id, now_ms)
     return state == "pending" and state or nil
   end
   return load_hold(hold_id)
+end
+
+-- The wallet, or nil and the reply to answer instead: WORK_PENDING while the tree has pending
+-- work left, WALLET_NOT_FOUND (naming the id asked for) when it is missing or not the project's.
+local function open_wallet(project, wallet_id, now_ms)
+  local w = find_wallet(project, wallet_id, now_ms)
+  if w == "pending" then
+    return nil, {WORK_PENDING}
+  end
+  if not w then
+    return nil, refuse(E_WALLET_NOT_FOUND, wallet_id)
+  end
+  return w
+end
+
+-- The hold, or nil and the reply to answer instead (WORK_PENDING or HOLD_NOT_FOUND).
+local function open_hold(project, hold_id, now_ms)
+  local h = find_hold(project, hold_id, now_ms)
+  if h == "pending" then
+    return nil, {WORK_PENDING}
+  end
+  if not h then
+    return nil, refuse(E_HOLD_NOT_FOUND, hold_id)
+  end
+  return h
 end
