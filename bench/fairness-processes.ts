@@ -58,7 +58,12 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     probe.on("error", () => {});
     try {
       await probe.connect();
@@ -154,6 +159,8 @@ export interface Sample {
 export interface SpenderResult {
   samples: Sample[];
   errors: string[];
+  /** PINGs to Redis on the spender's own connection, every 10 ms while a phase runs. */
+  pings: Sample[];
 }
 
 export interface Spender {
@@ -174,6 +181,7 @@ export async function startSpender(settings: {
   address: string;
   apiKey: string;
   walletId: string;
+  redisUrl: string;
   probeFile: string;
 }): Promise<Spender> {
   const entry = fileURLToPath(new URL("./fairness-spender.ts", import.meta.url));

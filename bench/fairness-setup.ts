@@ -34,6 +34,8 @@ export interface World {
   childSpends: number;
   /** Holds on the wide tree's children (long-lived: the close voids them). */
   childHolds: number;
+  /** A small tree of A's for warming the server's code paths up (closed before the idle phase). */
+  warmRoot: string;
   /** B's root, with a budget no run can use up. */
   bRoot: string;
   /** E: when every one of A's holds falls due (epoch ms). */
@@ -100,6 +102,24 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
   try {
     const bRoot = await createRoot(projectB, "b-task", 1_000_000_000_000);
     const wideRoot = await createRoot(projectA, "a-wide", plan.children * 100);
+    const warmRoot = await createRoot(projectA, "a-warm", 1000);
+    for (let i = 0; i < 3; i++) {
+      const params = { parentId: warmRoot, name: `warm-${i}`, budget: 100 };
+      const child = await store.createChild({
+        ...base(projectA, "createWallet", params),
+        ...params,
+        hardCap: undefined,
+        metadata: {},
+      });
+      const hold = {
+        walletId: child.id,
+        amount: 1,
+        service: "llm",
+        metadata: {},
+        ttlMs: 3_600_000,
+      };
+      await store.authorize({ ...base(projectA, "authorize", hold), ...hold });
+    }
     const childIds: string[] = new Array(plan.children);
     await timed("children of A's wide root (createChild)", plan.children, () =>
       pool(plan.children, plan.concurrency, async (i) => {
@@ -144,7 +164,10 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
     const holdTrees: World["holdTrees"] = [];
     for (let t = 0; t < plan.trees; t++) {
       const holds = Math.min(perTree, Math.max(0, plan.holds - t * perTree));
-      holdTrees.push({ rootId: await createRoot(projectA, `a-holds-${t}`, holds * 10 + 10), holds });
+      holdTrees.push({
+        rootId: await createRoot(projectA, `a-holds-${t}`, holds * 10 + 10),
+        holds,
+      });
     }
     // Every hold is placed "at" T0 with TTL E - T0, so all fall due at E.
     const t0 = Date.now();
@@ -168,6 +191,7 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
       children: plan.children,
       childSpends: spenders.length,
       childHolds: holders.length,
+      warmRoot,
       bRoot,
       dueAtMs,
     };

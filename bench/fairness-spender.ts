@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { credentials, Metadata } from "@grpc/grpc-js";
+import { Redis } from "ioredis";
 import { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import type { Sample, SpenderResult } from "./fairness-processes.js";
 import "./fairness-probe.js";
@@ -12,11 +13,15 @@ import "./fairness-probe.js";
  * an agent would. Commands on stdin, one answer line each on stdout: `ready`, `run <phase>`
  * (spend until the next command, labelling samples), `pause`, `finish` (answers every sample as
  * JSON, then exits).
+ *
+ * Meanwhile it PINGs Redis on a connection of its own every 10 ms: what any other client of that
+ * Redis waits, as opposed to what B waits through the server's one shared connection.
  */
 const settings = JSON.parse(process.env.FAIRNESS_SPENDER ?? "{}") as {
   address: string;
   apiKey: string;
   walletId: string;
+  redisUrl: string;
 };
 const client = new WalletServiceClient(settings.address, credentials.createInsecure());
 const metadata = new Metadata();
@@ -27,6 +32,23 @@ const errors: string[] = [];
 let sequence = 0;
 let phase: string | undefined;
 let loop: Promise<void> = Promise.resolve();
+const pings: Sample[] = [];
+const redis = new Redis(settings.redisUrl);
+redis.on("error", () => {});
+let pinging = true;
+const pinger = (async () => {
+  while (pinging) {
+    const label = phase;
+    const atMs = Date.now();
+    const start = performance.now();
+    const ok = await redis.ping().then(
+      () => true,
+      () => false,
+    );
+    if (label !== undefined) pings.push({ phase: label, atMs, ms: performance.now() - start, ok });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+})();
 
 function spendOnce(label: string): Promise<void> {
   sequence += 1;
@@ -71,8 +93,11 @@ createInterface({ input: process.stdin }).on("line", async (line) => {
     process.stdout.write("ok\n");
   } else if (command === "finish") {
     await stopSpending();
+    pinging = false;
+    await pinger;
+    redis.disconnect();
     client.close();
-    const result: SpenderResult = { samples, errors };
+    const result: SpenderResult = { samples, errors, pings };
     process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
   }
 });
