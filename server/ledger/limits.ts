@@ -25,11 +25,20 @@ export const Limits = {
   pageSizeMax: 1000,
   pageSizeDefault: 100,
   /**
-   * Units of pending work (a hold expired, a hold voided or a wallet closed by a close under way)
-   * one store step does before it answers or hands the rest on. About 100 x 45 us = 5 ms of
-   * Redis time at most, so no other project's call waits behind a tree's backlog for longer.
+   * Units of pending work (a hold expired or voided, a child looked at or a wallet closed by a
+   * close under way) one background batch does: about 100 x 45 us = 5 ms of Redis time at most.
+   * Batches run one or two at a time per server (see `WorkLane`), so another project's call
+   * waits behind at most a couple of them.
    */
   workBatch: 100,
+  /**
+   * Units of pending work an operation's own step does before it hands the rest to batches:
+   * small (about 0.5 ms) because a tenant can send many operations at once, and each one's first
+   * step runs whatever the lane says.
+   */
+  workSlice: 10,
+  /** Rows one script reads for a listing page; a larger page is read in several scripts. */
+  rowsPerScript: 100,
   /** Breakdown rows a receipt carries (the rest sum into an "other" row, and page in full). */
   receiptBreakdownTop: 20,
   /** Direct children a receipt summarises (the rest page in full). */

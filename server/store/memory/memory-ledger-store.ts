@@ -1,5 +1,5 @@
 import { treeOf } from "../../ledger/ids.js";
-import type { TreeLimits } from "../../ledger/limits.js";
+import { Limits, type TreeLimits } from "../../ledger/limits.js";
 import {
   holdNotFound,
   idempotencyKeyReused,
@@ -38,6 +38,7 @@ import {
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
+import { WorkLane } from "../work-lane.js";
 import { type HoldState, holdView } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
 import { nextDueMs, workOff } from "./pending-work.js";
@@ -71,6 +72,8 @@ export class MemoryLedgerStore implements LedgerStore {
   private readonly limits: TreeLimits;
   /** The sweeper's schedule: root id -> when its tree next has pending work. */
   private readonly due = new Map<string, number>();
+  /** One batch of pending work per event-loop turn, whoever waits on it (see `WorkLane`). */
+  private readonly lane = new WorkLane(1);
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
@@ -272,7 +275,7 @@ export class MemoryLedgerStore implements LedgerStore {
     let more = dueTrees.length === sweepTrees;
     for (const rootId of dueTrees) {
       const tree = this.trees.get(rootId) as TreeState;
-      workOff(tree, nowMs);
+      await this.batch(tree, nowMs);
       this.due.delete(rootId);
       const next = nextDueMs(tree, nowMs);
       if (next !== undefined) this.schedule(rootId, next);
@@ -319,21 +322,30 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   /**
-   * Runs `act` on the tree once its pending work is done, a batch per event-loop turn so every
-   * other call runs between batches. `act` runs in the very turn that found no work left (no
-   * `await` in between), which is what keeps an operation atomic with the work it waited for.
-   * While work is left the tree stays on the sweeper's schedule, so it is finished even if this
-   * caller goes away.
+   * Runs `act` on the tree once its pending work is done: a small slice in the caller's own turn,
+   * the rest in batches through the lane, one per event-loop turn, so every other call runs
+   * between batches. `act` runs in the very turn that found no work left (no `await` in between),
+   * which is what keeps an operation atomic with the work it waited for. While work is left the
+   * tree stays on the sweeper's schedule, so it is finished even if this caller goes away.
    */
   private async onTree<R>(tree: TreeState, nowMs: number, act: () => R): Promise<R> {
     this.ensureOpen();
-    while (!workOff(tree, nowMs)) {
+    while (!workOff(tree, nowMs, Limits.workSlice)) {
       this.schedule(tree.rootId, nowMs);
-      await new Promise((resolve) => setImmediate(resolve));
+      await this.batch(tree, nowMs);
       this.ensureOpen();
     }
     tree.idempotency.prune(nowMs);
     return act();
+  }
+
+  /** One batch of the tree's pending work, in the lane, in a turn of its own. */
+  private batch(tree: TreeState, nowMs: number): Promise<boolean> {
+    return this.lane.run(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.ensureOpen();
+      return workOff(tree, nowMs, Limits.workBatch);
+    });
   }
 
   /**

@@ -34,6 +34,7 @@ import {
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
+import { WorkLane } from "../work-lane.js";
 import { defineLedgerCommands, type ScriptReply } from "./commands.js";
 import type { RedisClient } from "./connect.js";
 import {
@@ -84,6 +85,12 @@ export class RedisLedgerStore implements LedgerStore {
   private readonly limits: { [K in keyof TreeLimits]: string };
   private readonly connection: StoreConnection;
   private readonly redis: RedisClient;
+  /**
+   * Two batches of pending work at a time: one running in Redis while the next one's request is
+   * on its way, so Redis stays busy with the backlog without queueing more than that in front of
+   * other tenants' calls.
+   */
+  private readonly lane = new WorkLane(2);
 
   /**
    * `redis` is one Redis (`createRedisClient`) or a Redis Cluster (`createRedisCluster`); the
@@ -142,12 +149,15 @@ export class RedisLedgerStore implements LedgerStore {
 
   async listWallets(query: ListWalletsQuery): Promise<Page<WalletView>> {
     if (query.parentId === "") return this.listRoots(query);
-    const [next, ...wallets] = await this.read("tollgate_v2_list_wallets", query.parentId, query, [
-      query.parentId,
-      String(query.cursor),
-      String(query.pageSize),
-    ]);
-    return { items: wallets.map(decodeWallet), nextCursor: cursor(next) };
+    return this.inPieces(query, async (from, rows) => {
+      const [next, ...wallets] = await this.read(
+        "tollgate_v2_list_wallets",
+        query.parentId,
+        query,
+        [query.parentId, String(from), String(rows)],
+      );
+      return { items: wallets.map(decodeWallet), nextCursor: cursor(next) };
+    });
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
@@ -228,33 +238,39 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
-    const [next, rows] = await this.read("tollgate_v2_list_breakdown", query.walletId, query, [
-      query.walletId,
-      query.dimension,
-      String(query.cursor),
-      String(query.pageSize),
-    ]);
-    return { items: decodeBreakdownRows(rows as string), nextCursor: cursor(next) };
+    return this.inPieces(query, async (from, count) => {
+      const [next, rows] = await this.read("tollgate_v2_list_breakdown", query.walletId, query, [
+        query.walletId,
+        query.dimension,
+        String(from),
+        String(count),
+      ]);
+      return { items: decodeBreakdownRows(rows as string), nextCursor: cursor(next) };
+    });
   }
 
   async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
-    const [next, children] = await this.read(
-      "tollgate_v2_list_child_receipts",
-      query.walletId,
-      query,
-      [query.walletId, String(query.cursor), String(query.pageSize)],
-    );
-    return { items: decodeChildReceipts(children as string), nextCursor: cursor(next) };
+    return this.inPieces(query, async (from, rows) => {
+      const [next, children] = await this.read(
+        "tollgate_v2_list_child_receipts",
+        query.walletId,
+        query,
+        [query.walletId, String(from), String(rows)],
+      );
+      return { items: decodeChildReceipts(children as string), nextCursor: cursor(next) };
+    });
   }
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
-    const [next, ...lines] = await this.read("tollgate_v2_list_charges", query.walletId, query, [
-      query.walletId,
-      query.includeDescendants ? "1" : "0",
-      String(query.cursor),
-      String(query.pageSize),
-    ]);
-    return { items: lines.map(decodeLine), nextCursor: cursor(next) };
+    return this.inPieces(query, async (from, rows) => {
+      const [next, ...lines] = await this.read("tollgate_v2_list_charges", query.walletId, query, [
+        query.walletId,
+        query.includeDescendants ? "1" : "0",
+        String(from),
+        String(rows),
+      ]);
+      return { items: lines.map(decodeLine), nextCursor: cursor(next) };
+    });
   }
 
   /**
@@ -271,18 +287,17 @@ export class RedisLedgerStore implements LedgerStore {
     const [, ...roots] = await this.connection.call(() =>
       this.redis.tollgate_v2_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
     );
-    const dues = await Promise.all(
-      roots.map(async (rootId) => {
-        const [, due = ""] = await this.connection.call(() =>
-          this.redis.tollgate_v2_sweep(this.key(rootId, "tree"), time(nowMs)),
-        );
-        await this.connection.call(() =>
-          this.redis.tollgate_v2_settle_due(schedule, rootId, claimed, due),
-        );
-        return due;
-      }),
-    );
-    return roots.length === sweepTrees || dues.some((due) => due !== "" && Number(due) <= nowMs);
+    let more = roots.length === sweepTrees;
+    // One tree after another, each batch in the lane: the sweep never queues more than a couple
+    // of batches in front of other tenants' calls.
+    for (const rootId of roots) {
+      const due = await this.sweepBatch(rootId, nowMs);
+      await this.connection.call(() =>
+        this.redis.tollgate_v2_settle_due(schedule, rootId, claimed, due),
+      );
+      if (due !== "" && Number(due) <= nowMs) more = true;
+    }
+    return more;
   }
 
   /**
@@ -385,13 +400,61 @@ export class RedisLedgerStore implements LedgerStore {
     nowMs: number,
     send: () => Promise<ScriptReply>,
   ): Promise<string[]> {
-    for (let round = 1; round <= maxPendingRounds; round++) {
+    let batches = 0;
+    for (;;) {
       const reply = await this.connection.call(send);
       if (reply[0] !== ReplyCode.workPending) return this.connection.payload(reply);
-      if (round === 1) await this.schedule(rootId, nowMs);
+      // The script did a small slice of the tree's backlog and found more: put the tree on the
+      // sweeper's schedule (so the work is finished even if this caller gives up), work the rest
+      // off in bounded batches through the lane, then ask again.
+      if (batches === 0) await this.schedule(rootId, nowMs);
+      for (;;) {
+        batches += 1;
+        // A full tree's backlog is a few hundred batches; this many means a bug, not load.
+        if (batches > maxPendingBatches) {
+          throw new Error(
+            `tree ${rootId} still had pending work after ${maxPendingBatches} batches`,
+          );
+        }
+        const due = await this.sweepBatch(rootId, nowMs);
+        if (due === "" || Number(due) > nowMs) break;
+      }
     }
-    // A full tree's backlog is a few hundred rounds; this many means a script bug, not load.
-    throw new Error(`tree ${rootId} still had pending work after ${maxPendingRounds} rounds`);
+  }
+
+  /**
+   * One batch of a tree's pending work (sweep-1.lua), in the lane. Returns when the tree next has
+   * work: nowMs while some is left, else its next hold's expiry, or "" for none.
+   */
+  private async sweepBatch(rootId: string, nowMs: number): Promise<string> {
+    const [, due = ""] = await this.lane.run(() =>
+      this.connection.call(() =>
+        this.redis.tollgate_v2_sweep(this.key(rootId, "tree"), time(nowMs)),
+      ),
+    );
+    return due;
+  }
+
+  /**
+   * A listing page read in pieces of at most `Limits.rowsPerScript` rows, one script each, so a
+   * page of 1000 never becomes one long script. Each piece is consistent on its own, as separate
+   * pages always were.
+   */
+  private async inPieces<T>(
+    query: { cursor: number; pageSize: number },
+    read: (from: number, rows: number) => Promise<Page<T>>,
+  ): Promise<Page<T>> {
+    const items: T[] = [];
+    const end = query.cursor + query.pageSize;
+    for (let from = query.cursor; ; ) {
+      const rows = Math.min(Limits.rowsPerScript, end - from);
+      const piece = await read(from, rows);
+      items.push(...piece.items);
+      from += rows;
+      if (piece.nextCursor === undefined || from >= end) {
+        return { items, nextCursor: piece.nextCursor };
+      }
+    }
   }
 
   /** Puts a tree on the sweeper's schedule at `dueMs`, unless it is there for earlier. */
@@ -412,8 +475,8 @@ const sweepTrees = 16;
 /** How far a claim pushes a tree's schedule entry: past the longest hold TTL (a day). */
 const claimLeaseMs = (Limits.holdTtlMaxSeconds + 3600) * 1000;
 
-/** Rounds of pending work one call may wait through; see `onTree`. */
-const maxPendingRounds = 10_000;
+/** Batches of pending work one call may wait through; see `onTree`. */
+const maxPendingBatches = 100_000;
 
 type MutationCommand =
   | "tollgate_v2_create_root"

@@ -51,7 +51,7 @@ end
 local returned = w.parent == "" and 0 or w.budget - w.total_spent
 remember({returned = fmt(returned)}, now_ms, fingerprint, ttl_ms)
 begin_close(wallet_id, request_id, now_ms)
-if not work_off({project, now_ms, request_id}, now_ms) then
+if not work_off({project, now_ms, request_id}, now_ms, WORK_SLICE) then
   return {WORK_PENDING}
 end
 return {OK, wallet_json(wallet_id), fmt(returned)}

@@ -1,7 +1,9 @@
 --[[
-  sweep: the background sweeper's step on one tree: works off one batch of its pending work (a
-  close under way, then the holds due at nowMs), so an idle tree's holds expire on time and a
-  close left half done by a caller that went away is finished, in bounded batches.
+  sweep: one batch (WORK_BATCH units) of a tree's pending work (a close under way, then the holds
+  due at nowMs): the background sweeper's step, so an idle tree's holds expire on time and a close
+  left half done by a caller that went away is finished, and what an operation runs between its
+  own WORK_PENDING answers. No project check: only the store calls it, for a tree it already
+  opened for the caller (or found on the schedule).
 
   KEYS[1]  P{R}:tree                    the tree
   ARGV[1]  nowMs
@@ -18,7 +20,7 @@ local tree = redis.call("HMGET", KEYS[1], "project", "close_at", "close_request"
 if not tree[1] then
   return {OK, ""}
 end
-if not work_off(tree, now_ms) then
+if not work_off(tree, now_ms, WORK_BATCH) then
   return {OK, now_ms}
 end
 return {OK, next_expiry() or ""}

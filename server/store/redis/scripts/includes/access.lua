@@ -4,9 +4,10 @@
   found" alike (and does no work), so a caller learns nothing about other projects' trees.
 
   Pending work is a close under way, then the holds due at now_ms (a close logically happened
-  before anything after it, so it finishes first and its holds are voided, not expired). Each
-  script does at most WORK_BATCH units of it; when some is left it answers WORK_PENDING before
-  touching anything else, and the store calls it again. So no script's work grows with what one
+  before anything after it, so it finishes first and its holds are voided, not expired). An
+  operation's script does at most WORK_SLICE units of it; when some is left it answers
+  WORK_PENDING before touching anything else, and the store works the rest off in batches of
+  WORK_BATCH (sweep-1.lua) before calling it again. So no script's work grows with what one
   tenant piled up, and no caller ever sees a due hold as held or a half-closed subtree.
 ]]
 --- @include "errors"
@@ -14,10 +15,9 @@
 --- @include "holds"
 --- @include "close"
 
--- Works off up to WORK_BATCH units of the tree's pending work; true when none is left.
+-- Works off up to `budget` units of the tree's pending work; true when none is left.
 -- `tree` is the HMGET of KEYS[1]'s project, close_at, close_request.
-local function work_off(tree, now_ms)
-  local budget = WORK_BATCH
+local function work_off(tree, now_ms, budget)
   if tree[2] then
     budget = continue_close(budget, tree[3], tree[2])
     if budget == 0 then
@@ -34,7 +34,7 @@ local function open_tree(project, now_ms)
   if tree[1] ~= project then
     return "missing"
   end
-  return work_off(tree, now_ms) and "open" or "pending"
+  return work_off(tree, now_ms, WORK_SLICE) and "open" or "pending"
 end
 
 -- The wallet (nil when missing or not the project's), or the string "pending".
