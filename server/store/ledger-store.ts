@@ -45,12 +45,13 @@ import type {
  *   `held` drops by its amount, the hold becomes "expired", and an EXPIRE line (amount = the
  *   hold's amount, requestId "", createdAtMs = the hold's expiresAtMs) is written. So an expired
  *   hold is released with no client action, and is never seen as held.
- * - Bounded work. Expiry and closing are pending work of the tree, done in batches of at most
- *   `Limits.workBatch` units (a hold expired or voided, a wallet looked at or closed): every
- *   operation works off its tree's pending work first (a close under way, then due holds), a
- *   batch at a time, letting other trees' operations run between batches, and only then acts. So
- *   one tenant's backlog never makes another tenant wait longer than one batch, and nobody sees a
- *   half-done close or a due hold still held. `sweep` works off idle trees in the background.
+ * - Bounded work. Expiry and closing are pending work of the tree: every operation first works
+ *   off a slice of its tree's pending work (`Limits.workSlice` units: a hold expired or voided, a
+ *   child looked at, a wallet closed; a close under way first, then due holds) and the rest in
+ *   batches of `Limits.workBatch` units that run a few at a time per store (`WorkLane`), letting
+ *   other trees' operations run between them, and only then acts. So one tenant's backlog never
+ *   makes another tenant wait behind more than a couple of batches, and nobody sees a half-done
+ *   close or a due hold still held. `sweep` works off idle trees the same way.
  * - Limits (`StoreOptions.limits`): open holds per tree (TOO_MANY_OPEN_HOLDS), children per
  *   wallet, closed ones included (TOO_MANY_CHILDREN), distinct service names and distinct agent
  *   names per tree (TOO_MANY_BREAKDOWN_KEYS, checked on the root, whose breakdowns hold every
