@@ -10,6 +10,7 @@ import {
   useLedger,
 } from "./harness.js";
 import { authorize, capture, voidHold } from "./hold-calls.js";
+import { expectTreeInvariants } from "./tree-invariants.js";
 
 /**
  * The per-tree limits (docs/limits.md), set small here: each is refused with its own reason and
@@ -64,7 +65,7 @@ describe.each(storeFactories)("tree limits ($name store)", (factory) => {
     await createChild(ledger, b.id, 1);
   });
 
-  it("refuses a debit that adds a service or an agent name past the tree's limit", async () => {
+  it("refuses a debit or a hold that adds a service or an agent name past the tree's limit", async () => {
     const { ledger } = env();
     const root = await createRoot(ledger, 1000, { name: "task" });
     const researcher = await createChild(ledger, root.id, 500, { name: "researcher" });
@@ -85,7 +86,16 @@ describe.each(storeFactories)("tree limits ($name store)", (factory) => {
       "TOO_MANY_BREAKDOWN_KEYS",
       { wallet_id: researcher.id, dimension: "agent", limit: "2" },
     );
+    // A hold's names are checked when it is placed: its capture must be able to post them.
+    await expectRefusedUnchanged(
+      ledger,
+      root.id,
+      () => authorize(ledger, researcher.id, 5, { service: "scrape" }),
+      "TOO_MANY_BREAKDOWN_KEYS",
+      { wallet_id: researcher.id, dimension: "service", limit: "2" },
+    );
     const { hold } = await authorize(ledger, researcher.id, 5, { service: "llm" });
+    // Only an agent the capture itself brings in is checked again.
     await expectRefusedUnchanged(
       ledger,
       root.id,
@@ -93,11 +103,23 @@ describe.each(storeFactories)("tree limits ($name store)", (factory) => {
       "TOO_MANY_BREAKDOWN_KEYS",
       { wallet_id: researcher.id, dimension: "agent", limit: "2" },
     );
-    // Names the tree already has are always fine.
     await capture(ledger, hold.id, 5, { agent: "task" });
     await spend(ledger, researcher.id, 1, { service: "llm", metadata: { agent: "researcher" } });
     expect(
       (await ledger.getReceipt(project, { walletId: root.id })).byAgent.map((r) => r.key),
     ).toEqual(["task", "researcher"]);
+  });
+
+  it("lets a hold placed in time capture under its names after the limit filled up", async () => {
+    const { ledger } = env();
+    const root = await createRoot(ledger, 1000, { name: "task" });
+    await spend(ledger, root.id, 1, { service: "search" });
+    const { hold } = await authorize(ledger, root.id, 5, { service: "llm" });
+    // "llm" is not a breakdown key until the capture: another name takes the last place.
+    await spend(ledger, root.id, 1, { service: "scrape" });
+    await expect(capture(ledger, hold.id, 4)).resolves.toMatchObject({ line: { amount: 4 } });
+    const receipt = await ledger.getReceipt(project, { walletId: root.id });
+    expect(receipt.serviceKeyCount).toBe(3);
+    await expectTreeInvariants(ledger, root.id);
   });
 });

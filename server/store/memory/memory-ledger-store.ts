@@ -44,6 +44,7 @@ import type { StoredOutcome } from "./idempotency-log.js";
 import { nextDueMs, workOff } from "./pending-work.js";
 import { breakdownRows, childReceipt, receiptView } from "./receipt-aggregates.js";
 import { capture, debit, reserve, voidHold } from "./spend-commands.js";
+import { SweepSchedule } from "./sweep-schedule.js";
 import { createTree, lineView, type TreeState } from "./tree-state.js";
 import { carveChild, closeWallet, growBudget } from "./wallet-commands.js";
 import { type WalletState, walletView } from "./wallet-state.js";
@@ -70,8 +71,8 @@ export class MemoryLedgerStore implements LedgerStore {
   private readonly idempotencyTtlMs: number;
   private readonly maxDepth: number;
   private readonly limits: TreeLimits;
-  /** The sweeper's schedule: root id -> when its tree next has pending work. */
-  private readonly due = new Map<string, number>();
+  /** The sweeper's schedule: when each tree next has pending work. */
+  private readonly due = new SweepSchedule();
   /** One batch of pending work per event-loop turn, whoever waits on it (see `WorkLane`). */
   private readonly lane = new WorkLane(1);
   private closed = false;
@@ -268,15 +269,11 @@ export class MemoryLedgerStore implements LedgerStore {
   /** Works one batch on each of up to {@link sweepTrees} trees whose pending work is due. */
   async sweep(nowMs: number): Promise<boolean> {
     this.ensureOpen();
-    const dueTrees = [...this.due]
-      .filter(([, dueMs]) => dueMs <= nowMs)
-      .slice(0, sweepTrees)
-      .map(([rootId]) => rootId);
+    const dueTrees = this.due.takeDue(nowMs, sweepTrees);
     let more = dueTrees.length === sweepTrees;
     for (const rootId of dueTrees) {
       const tree = this.trees.get(rootId) as TreeState;
       await this.batch(tree, nowMs);
-      this.due.delete(rootId);
       const next = nextDueMs(tree, nowMs);
       if (next !== undefined) this.schedule(rootId, next);
       if (next !== undefined && next <= nowMs) more = true;
@@ -392,8 +389,7 @@ export class MemoryLedgerStore implements LedgerStore {
 
   /** Puts a tree on the sweeper's schedule at `dueMs`, unless it is there for earlier. */
   private schedule(rootId: string, dueMs: number): void {
-    const current = this.due.get(rootId);
-    if (current === undefined || dueMs < current) this.due.set(rootId, dueMs);
+    this.due.schedule(rootId, dueMs);
   }
 
   /** A wallet or hold named by a stored outcome: it exists, since nothing is ever deleted. */

@@ -57,6 +57,8 @@ export function reserve(
   if (tree.openHoldCount >= limits.maxOpenHoldsPerTree) {
     throw tooManyOpenHolds(wallet.id, limits.maxOpenHoldsPerTree);
   }
+  // The hold's names must fit now, so that its capture can always post them.
+  checkBreakdownRoom(tree, wallet, cmd.service, cmd.metadata.agent ?? wallet.name, limits);
   const hold = placeHold(tree, wallet, cmd);
   return { kind: "authorize", holdId: hold.id, remaining: available(wallet) };
 }
@@ -81,7 +83,17 @@ export function capture(
   const merged = { ...hold.metadata, ...metadata };
   if (Object.keys(merged).length > Limits.metadataMaxKeys) throw mergedMetadataTooLarge();
   const wallet = tree.wallets.get(hold.walletId) as WalletState;
-  checkBreakdownRoom(tree, wallet, hold.service, merged.agent ?? wallet.name, limits);
+  // The hold's own names were checked when it was placed; only another agent is new here.
+  const agent = merged.agent ?? wallet.name;
+  const byAgent = tree.root.receipt.byAgent;
+  const limit = limits.maxBreakdownKeysPerTree;
+  if (
+    agent !== (hold.metadata.agent ?? wallet.name) &&
+    !byAgent.has(agent) &&
+    byAgent.size >= limit
+  ) {
+    throw tooManyBreakdownKeys(wallet.id, "agent", limit);
+  }
   const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
   return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
 }

@@ -189,7 +189,7 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
     // 15 operations, one script each, but the root create and the root listing take two.
     expect(scripts).toBe(17);
     // Commands the scripts ran inside Redis, every one of them checked above.
-    expect(inner).toBe(294);
+    expect(inner).toBe(304);
     await env.dispose();
   });
 });

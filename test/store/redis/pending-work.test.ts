@@ -3,15 +3,7 @@ import { Limits } from "../../../server/ledger/limits.js";
 import { sweepScheduleKey, treeKey } from "../../../server/store/redis/keys.js";
 import { ReplyCode } from "../../../server/store/redis/reply-codes.js";
 import { type OwnRedis, startOwnRedis } from "../../support/redis-server.js";
-import {
-  child,
-  project,
-  type RedisEnv,
-  redisEnv,
-  rid,
-  root,
-  startMs,
-} from "./fixture.js";
+import { child, project, type RedisEnv, redisEnv, rid, root, startMs } from "./fixture.js";
 
 /**
  * Pending work in Redis: each script does at most one batch of it, the sweeper finishes what

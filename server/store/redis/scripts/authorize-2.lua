@@ -1,6 +1,8 @@
 --[[
   authorize: reserves credits as a hold that expires at nowMs + TTL. `held` grows; no line is
-  written (nothing is charged yet). Same cap rules as spend.
+  written (nothing is charged yet). Same cap rules as spend, and its names (the service, and the
+  agent: metadata.agent or the wallet's name) must fit the tree's breakdown limit now, so that
+  its capture can always post them.
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
@@ -15,14 +17,19 @@
   ARGV[9]  metadata, JSON
   ARGV[10] hold TTL, ms
   ARGV[11] the tree's limit on open holds
+  ARGV[12] the tree's limit on distinct service (and agent) names
+  ARGV[13] agent: metadata.agent; absent when the metadata has none (the wallet's name then)
 
-  Returns  {0, hold JSON, remaining} (a replay: the hold as it is now, the first remaining),
-           or {16} WORK_PENDING: the tree's pending work took the batch; call again
+  Returns  {0, hold JSON, remaining, earliest} (a replay: the hold as it is now, the first
+           remaining); earliest is "1" when the hold is open and due before every other open hold
+           of the tree (the store then puts the tree on the sweeper's schedule), else "0".
+           Or {16} WORK_PENDING: the tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, wallet id} WALLET_CLOSED,
            {4, wallet id, requested, available} INSUFFICIENT_CREDITS (hard cap),
            {10} CREDIT_LIMIT (the tree's spent + held would pass 2^53-1),
-           {13, wallet id, limit} TOO_MANY_OPEN_HOLDS
+           {13, wallet id, limit} TOO_MANY_OPEN_HOLDS,
+           {15, wallet id, "service" or "agent", limit} TOO_MANY_BREAKDOWN_KEYS
 ]]
 --- @include "errors"
 --- @include "access"
@@ -43,7 +50,7 @@ if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
 if record then
-  return {OK, hold_json(record.hold), record.remaining}
+  return {OK, hold_json(record.hold), record.remaining, earliest(record.hold)}
 end
 if w.status ~= "open" then
   return refuse(E_WALLET_CLOSED, wallet_id)
@@ -58,6 +65,10 @@ end
 if redis.call("ZCARD", key_open_holds()) >= tonumber(hold_limit) then
   return refuse(E_TOO_MANY_OPEN_HOLDS, wallet_id, hold_limit)
 end
+local full = breakdown_full(service, ARGV[13] or w.name, tonumber(ARGV[12]))
+if full then
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, wallet_id, full, ARGV[12])
+end
 
 local hold_id = next_id("h")
 local expires = fmt(tonumber(now_ms) + tonumber(hold_ttl_ms))
@@ -70,4 +81,4 @@ incr(w, "held", amount)
 sync_live(w)
 local remaining = fmt(available(w))
 remember({hold = hold_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
-return {OK, hold_json(hold_id), remaining}
+return {OK, hold_json(hold_id), remaining, earliest(hold_id)}

@@ -21,8 +21,10 @@
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD,
            {12} MERGED_METADATA_TOO_LARGE (the line's metadata would pass 16 keys),
-           {15, wallet id, "service" or "agent", limit} TOO_MANY_BREAKDOWN_KEYS (the line's
-           agent is the merged metadata's `agent`, else its wallet's name)
+           {15, wallet id, "agent", limit} TOO_MANY_BREAKDOWN_KEYS: the capture's metadata
+           names an agent other than the hold's (its metadata's `agent`, else its wallet's
+           name) that is new to the tree and past the limit. The hold's own names were checked
+           when it was placed, so a capture can always post them
 ]]
 --- @include "errors"
 --- @include "access"
@@ -67,10 +69,11 @@ end
 if merged_keys > METADATA_MAX_KEYS then
   return refuse(E_MERGED_METADATA_TOO_LARGE)
 end
-local agent = merged.agent or redis.call("HGET", key_wallet(h.wallet), "name")
-local full = breakdown_full(h.service, agent, tonumber(ARGV[9]))
-if full then
-  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, full, ARGV[9])
+local wallet_name = redis.call("HGET", key_wallet(h.wallet), "name")
+local agent = merged.agent or wallet_name
+local hold_agent = cjson.decode(h.meta).agent or wallet_name
+if agent ~= hold_agent and name_full(key_by_agent(ROOT_ID), agent, tonumber(ARGV[9])) then
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, "agent", ARGV[9])
 end
 local w = unhold(h, "captured")
 redis.call("HSET", key_hold(hold_id), "captured", amount_text)

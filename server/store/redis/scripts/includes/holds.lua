@@ -86,6 +86,12 @@ local function expire_due_holds(now_ms, budget)
   return #due <= budget
 end
 
+-- "1" when `hold_id` is open and the first of the tree's open holds to fall due, else "0".
+local function earliest(hold_id)
+  local first = redis.call("ZRANGE", key_open_holds(), 0, 0)[1]
+  return first == due_member(hold_id) and "1" or "0"
+end
+
 -- When the tree's next hold falls due (decimal text), or nil when it has no open hold.
 local function next_expiry()
   local first = redis.call("ZRANGE", key_open_holds(), 0, 0, "WITHSCORES")

@@ -31,15 +31,18 @@ local function post_line(w, kind, amount, service, meta, over_budget, hold_id, r
   return line, id
 end
 
--- The breakdown that a new name of a debit would push past `limit` distinct names, or nil.
+-- Whether `name` would be a new key past `limit` distinct keys of the root's `ranked` breakdown.
 -- The root's breakdowns hold every name of the tree, so checking them bounds every receipt.
+local function name_full(ranked, name, limit)
+  return not redis.call("ZSCORE", ranked, name) and redis.call("ZCARD", ranked) >= limit
+end
+
+-- The breakdown that a debit's (or a hold's) names would push past `limit`, or nil.
 local function breakdown_full(service, agent, limit)
-  if not redis.call("ZSCORE", key_by_service(ROOT_ID), service)
-      and redis.call("ZCARD", key_by_service(ROOT_ID)) >= limit then
+  if name_full(key_by_service(ROOT_ID), service, limit) then
     return "service"
   end
-  if not redis.call("ZSCORE", key_by_agent(ROOT_ID), agent)
-      and redis.call("ZCARD", key_by_agent(ROOT_ID)) >= limit then
+  if name_full(key_by_agent(ROOT_ID), agent, limit) then
     return "agent"
   end
   return nil
