@@ -85,12 +85,10 @@ export function capture(
   const wallet = tree.wallets.get(hold.walletId) as WalletState;
   // The hold's own names were checked when it was placed; only another agent is new here.
   const agent = merged.agent ?? wallet.name;
-  const byAgent = tree.root.receipt.byAgent;
   const limit = limits.maxBreakdownKeysPerTree;
   if (
     agent !== (hold.metadata.agent ?? wallet.name) &&
-    !byAgent.has(agent) &&
-    byAgent.size >= limit
+    nameFull(tree.root.receipt.byAgent, agent, limit)
   ) {
     throw tooManyBreakdownKeys(wallet.id, "agent", limit);
   }
@@ -138,12 +136,15 @@ function checkBreakdownRoom(
 ): void {
   const root = tree.root.receipt;
   const limit = limits.maxBreakdownKeysPerTree;
-  if (!root.byService.has(service) && root.byService.size >= limit) {
+  if (nameFull(root.byService, service, limit)) {
     throw tooManyBreakdownKeys(wallet.id, "service", limit);
   }
-  if (!root.byAgent.has(agent) && root.byAgent.size >= limit) {
-    throw tooManyBreakdownKeys(wallet.id, "agent", limit);
-  }
+  if (nameFull(root.byAgent, agent, limit)) throw tooManyBreakdownKeys(wallet.id, "agent", limit);
+}
+
+/** Whether `name` would be a new key past `limit` keys of a root breakdown. */
+function nameFull(breakdown: ReadonlyMap<string, unknown>, name: string, limit: number): boolean {
+  return !breakdown.has(name) && breakdown.size >= limit;
 }
 
 function checkOpen(hold: HoldState): void {

@@ -184,8 +184,7 @@ export class RedisLedgerStore implements LedgerStore {
       cmd.service,
       JSON.stringify(cmd.metadata),
       this.limits.maxBreakdownKeysPerTree,
-      // Without an agent label the script counts the line under its wallet's name (its role).
-      ...(Object.hasOwn(cmd.metadata, "agent") ? [cmd.metadata.agent as string] : []),
+      ...agentArg(cmd.metadata),
     ]);
     return { line: decodeLine(line as string), remaining: Number(remaining) };
   }
@@ -203,7 +202,7 @@ export class RedisLedgerStore implements LedgerStore {
         String(cmd.ttlMs),
         this.limits.maxOpenHoldsPerTree,
         this.limits.maxBreakdownKeysPerTree,
-        ...(Object.hasOwn(cmd.metadata, "agent") ? [cmd.metadata.agent as string] : []),
+        ...agentArg(cmd.metadata),
       ],
     );
     const outcome = { hold: decodeHold(hold as string), remaining: Number(remaining) };
@@ -400,10 +399,11 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   /**
-   * Runs a script on a tree until it answers for real: a WORK_PENDING reply means the script
-   * spent its batch on the tree's pending work (expiry, a close), so it is sent again; each round
-   * is one bounded script, and other callers' scripts run in between. The first such reply puts
-   * the tree on the sweeper's schedule, so the work is finished even if this caller gives up.
+   * Runs a script on a tree until it answers for real. A WORK_PENDING reply means the script did
+   * a slice of the tree's pending work (expiry, a close) and found more: the rest is worked off
+   * in bounded batches through the lane, then the script is sent again. Other callers' scripts
+   * run in between. The first such reply puts the tree on the sweeper's schedule, so the work is
+   * finished even if this caller gives up.
    */
   private async onTree(
     rootId: string,
@@ -507,6 +507,14 @@ type ReadCommand =
   | "tollgate_v2_list_breakdown"
   | "tollgate_v2_list_child_receipts"
   | "tollgate_v2_list_charges";
+
+/**
+ * The optional last ARGV of spend and authorize: the `agent` label, absent when the metadata has
+ * none, so the script counts the line (or checks the hold) under the wallet's name, its role.
+ */
+function agentArg(metadata: Readonly<Record<string, string>>): string[] {
+  return Object.hasOwn(metadata, "agent") ? [metadata.agent as string] : [];
+}
 
 /** A script's "" means "last page". */
 function cursor(next: string | undefined): number | undefined {
