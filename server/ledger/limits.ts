@@ -22,6 +22,11 @@ export const Limits = {
   holdTtlMaxSeconds: 86_400,
   /** Five minutes covers a slow LLM call with margin. */
   holdTtlDefaultSeconds: 300,
+  /** Alert thresholds are percentages of a budget; past 1000% a soft cap has long been noticed. */
+  alertThresholdMin: 1,
+  alertThresholdMax: 1000,
+  /** Ten thresholds are plenty for a person to act on; each debit checks them per ancestor. */
+  alertThresholdsMax: 10,
   pageSizeMax: 1000,
   pageSizeDefault: 100,
   /**

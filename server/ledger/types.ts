@@ -46,6 +46,8 @@ export interface WalletView {
   /** Own available <= 0 and every open child exhausted; always true once closed. */
   exhausted: boolean;
   createdAtMs: number;
+  /** Percentages of the budget that emit THRESHOLD_CROSSED when totalSpent reaches them, ascending. */
+  alertThresholds: number[];
 }
 
 /** A hold (reservation). */
@@ -77,6 +79,10 @@ export interface ChargeLine {
   /** Empty for expire lines (nobody asked for them). */
   requestId: string;
   createdAtMs: number;
+  /** SHA-1 hex of the line's canonical encoding (which includes `prevHash`): docs/events.md. */
+  hash: string;
+  /** `hash` of the tree's previous line; "" on the tree's first line. */
+  prevHash: string;
 }
 
 /** Debits grouped by a service name or an agent name. */
@@ -147,4 +153,53 @@ export interface Receipt {
 export interface Page<T> {
   items: T[];
   nextCursor: number | undefined;
+}
+
+/**
+ * What an event reports: a receipt line (its kind), a wallet's creation or close, a hold placed,
+ * or an alert (docs/events.md).
+ */
+export type EventKind =
+  | ChargeKind
+  | "wallet_created"
+  | "wallet_closed"
+  | "hold_placed"
+  | "threshold_crossed"
+  | "soft_cap_exceeded"
+  | "wallet_exhausted";
+
+/** A wallet's balances right after an event. */
+export interface Balances {
+  budget: number;
+  spent: number;
+  held: number;
+  allocated: number;
+  /** As WalletView.available: 0 once closed. */
+  available: number;
+  totalSpent: number;
+}
+
+/**
+ * Where an event sits in its tree's log: `seq` counts the tree's events from 1 without gaps,
+ * `ms` is its commit time, never decreasing within a tree (the later of the step's clock and the
+ * previous event's `ms`).
+ */
+export interface EventPosition {
+  ms: number;
+  seq: number;
+}
+
+/** One event of a tree's log, appended by the same atomic step as the change it reports. */
+export interface LedgerEvent extends EventPosition {
+  rootId: string;
+  kind: EventKind;
+  /** The wallet it happened to (an alert's: the wallet whose threshold or cap it is). */
+  walletId: string;
+  /** The line, for the line kinds. */
+  line?: ChargeLine;
+  /** hold_placed: the hold. */
+  holdId?: string;
+  /** threshold_crossed: the percentage crossed. */
+  thresholdPercent?: number;
+  balances: Balances;
 }

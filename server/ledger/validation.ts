@@ -76,6 +76,28 @@ const pageSize = z
   .transform((n) => (n === 0 ? Limits.pageSizeDefault : n));
 const pageToken = z.string().default("");
 
+/** The default alert thresholds: half, most, and all of the budget. */
+export const defaultAlertThresholds = [50, 80, 100];
+
+const alertThresholds = z
+  .array(
+    z
+      .number()
+      .int()
+      .min(Limits.alertThresholdMin, {
+        error: `must be ${Limits.alertThresholdMin}..${Limits.alertThresholdMax}`,
+      })
+      .max(Limits.alertThresholdMax, {
+        error: `must be ${Limits.alertThresholdMin}..${Limits.alertThresholdMax}`,
+      }),
+  )
+  .max(Limits.alertThresholdsMax, { error: `at most ${Limits.alertThresholdsMax} thresholds` })
+  .refine((ts) => new Set(ts).size === ts.length, { error: "must not repeat a threshold" })
+  .default([])
+  .transform((ts) =>
+    ts.length === 0 ? [...defaultAlertThresholds] : [...ts].sort((a, b) => a - b),
+  );
+
 export const createWalletInput = z.object({
   parentId: z
     .string()
@@ -86,6 +108,7 @@ export const createWalletInput = z.object({
   hardCap: z.boolean().optional(),
   metadata,
   requestId,
+  alertThresholds,
 });
 
 export const walletInput = z.object({ walletId });

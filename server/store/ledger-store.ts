@@ -4,7 +4,9 @@ import type {
   BreakdownDimension,
   ChargeLine,
   ChildReceipt,
+  EventPosition,
   HoldView,
+  LedgerEvent,
   Metadata,
   Page,
   Receipt,
@@ -179,6 +181,24 @@ export interface LedgerStore {
    */
   sweep(nowMs: number): Promise<boolean>;
 
+  /**
+   * Events of one tree, oldest first (docs/events.md): those after `after` (a position read
+   * earlier), or with `ms` > `sinceMs`, or from the oldest retained when neither is given. At
+   * most `limit` events are examined; of those, only the events of `walletId`'s subtree are
+   * returned (all of them when it is the root). WALLET_NOT_FOUND (wallet_id = `walletId`) when
+   * the wallet is missing or in another project. Works off no pending work and changes nothing.
+   */
+  readEvents(query: ReadEventsQuery): Promise<EventRead>;
+
+  /**
+   * Calls `listener(rootId, position)` after each step that appended events to a tree of
+   * `project` (position: the step's last event), from any process sharing the store, and
+   * `listener(undefined)` when notifications may have been missed (a reconnect): then every
+   * watched tree must be read again. Notifications only wake readers; `readEvents` is the truth.
+   * Returns the unsubscribe function.
+   */
+  subscribeEvents(project: string, listener: EventListener): () => void;
+
   /** Throws STORE_UNAVAILABLE if the backing store cannot serve requests. */
   ping(): Promise<void>;
 
@@ -208,6 +228,8 @@ export interface CreateRootCommand extends MutationBase {
   budget: number;
   hardCap: boolean;
   metadata: Metadata;
+  /** Ascending, distinct, 1..1000 (the ledger fills the default). */
+  alertThresholds: number[];
 }
 
 export interface CreateChildCommand extends MutationBase {
@@ -217,6 +239,8 @@ export interface CreateChildCommand extends MutationBase {
   /** Undefined: inherit the parent's. */
   hardCap: boolean | undefined;
   metadata: Metadata;
+  /** Ascending, distinct, 1..1000 (the ledger fills the default). */
+  alertThresholds: number[];
 }
 
 export interface ListWalletsQuery {
@@ -276,6 +300,34 @@ export interface ListChargesQuery extends WalletQuery {
   cursor: number;
 }
 
+export interface ReadEventsQuery {
+  project: string;
+  /** Its tree is read; only its subtree's events are returned. */
+  walletId: string;
+  /** Read after this position (exclusive). Wins over `sinceMs`. */
+  after?: EventPosition;
+  /** Read events with `ms` > this. */
+  sinceMs?: number;
+  /** Events examined at most (1..Limits.rowsPerScript). */
+  limit: number;
+  nowMs: number;
+}
+
+/** One read of a tree's event log. */
+export interface EventRead {
+  /** The events examined that belong to the asked subtree, oldest first. */
+  events: LedgerEvent[];
+  /** The last event examined (filtered out or not); undefined when none was examined. */
+  scannedTo: EventPosition | undefined;
+  /** Seq of the oldest event retained; `headSeq + 1` when none is retained. */
+  firstSeq: number;
+  /** The tree's newest event (seq 0, ms 0 before the first). */
+  head: EventPosition;
+}
+
+/** See {@link LedgerStore.subscribeEvents}. */
+export type EventListener = (rootId: string | undefined, position?: EventPosition) => void;
+
 export interface CloseOutcome {
   wallet: WalletView;
   returned: number;
@@ -310,6 +362,19 @@ export interface VoidOutcome {
  */
 export const defaultIdempotencyTtlMs = 86_400_000;
 
+/** How many events each tree keeps (docs/events.md#retention). */
+export interface EventRetention {
+  /** Newest events kept per tree (a few more may stay until the next append). Default 10,000. */
+  maxEventsPerTree: number;
+  /** Events older than this may be dropped at the next append to their tree. Default 7 days. */
+  maxAgeMs: number;
+}
+
+export const defaultEventRetention: EventRetention = {
+  maxEventsPerTree: 10_000,
+  maxAgeMs: 7 * 86_400_000,
+};
+
 /** Settings every store takes. */
 export interface StoreOptions {
   /**
@@ -321,6 +386,8 @@ export interface StoreOptions {
   maxDepth?: number;
   /** Per-tree limits; each unset one is its `defaultTreeLimits` value. */
   limits?: Partial<TreeLimits>;
+  /** Event retention; each unset one is its `defaultEventRetention` value. */
+  eventRetention?: Partial<EventRetention>;
 }
 
 /** {@link StoreOptions} with every default filled in. */
@@ -328,6 +395,7 @@ export interface ResolvedStoreOptions {
   idempotencyTtlMs: number;
   maxDepth: number;
   limits: TreeLimits;
+  eventRetention: EventRetention;
 }
 
 /** Fills the defaults of {@link StoreOptions}; throws RangeError on a value no store can use. */
@@ -336,11 +404,13 @@ export function resolveStoreOptions(options: StoreOptions): ResolvedStoreOptions
     idempotencyTtlMs: options.idempotencyTtlMs ?? defaultIdempotencyTtlMs,
     maxDepth: options.maxDepth ?? Limits.maxDepth,
     limits: { ...defaultTreeLimits, ...options.limits },
+    eventRetention: { ...defaultEventRetention, ...options.eventRetention },
   };
   const positive: [string, number][] = [
     ["idempotencyTtlMs", resolved.idempotencyTtlMs],
     ["maxDepth", resolved.maxDepth],
     ...Object.entries(resolved.limits),
+    ...Object.entries(resolved.eventRetention),
   ];
   for (const [name, value] of positive) {
     if (!Number.isSafeInteger(value) || value < 1) {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/charge.proto.
  */
 export const file_tollgate_v1_charge: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsZ2F0ZS92MS9jaGFyZ2UucHJvdG8SC3RvbGxnYXRlLnYxIr8CCgZDaGFyZ2USCgoCaWQYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy50b2xsZ2F0ZS52MS5DaGFyZ2VLaW5kEg4KBmFtb3VudBgEIAEoAxIPCgdzZXJ2aWNlGAUgASgJEjMKCG1ldGFkYXRhGAYgAygLMiEudG9sbGdhdGUudjEuQ2hhcmdlLk1ldGFkYXRhRW50cnkSEwoLb3Zlcl9idWRnZXQYByABKAgSDwoHaG9sZF9pZBgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASq7AQoKQ2hhcmdlS2luZBIbChdDSEFSR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEUNIQVJHRV9LSU5EX1NQRU5EEAESFwoTQ0hBUkdFX0tJTkRfQ0FQVFVSRRACEhQKEENIQVJHRV9LSU5EX1ZPSUQQAxIWChJDSEFSR0VfS0lORF9FWFBJUkUQBBIWChJDSEFSR0VfS0lORF9SRUZJTEwQBRIaChZDSEFSR0VfS0lORF9BTExPQ0FUSU9OEAZiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chh0b2xsZ2F0ZS92MS9jaGFyZ2UucHJvdG8SC3RvbGxnYXRlLnYxIuACCgZDaGFyZ2USCgoCaWQYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy50b2xsZ2F0ZS52MS5DaGFyZ2VLaW5kEg4KBmFtb3VudBgEIAEoAxIPCgdzZXJ2aWNlGAUgASgJEjMKCG1ldGFkYXRhGAYgAygLMiEudG9sbGdhdGUudjEuQ2hhcmdlLk1ldGFkYXRhRW50cnkSEwoLb3Zlcl9idWRnZXQYByABKAgSDwoHaG9sZF9pZBgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhhc2gYCyABKAkSEQoJcHJldl9oYXNoGAwgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASq7AQoKQ2hhcmdlS2luZBIbChdDSEFSR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEUNIQVJHRV9LSU5EX1NQRU5EEAESFwoTQ0hBUkdFX0tJTkRfQ0FQVFVSRRACEhQKEENIQVJHRV9LSU5EX1ZPSUQQAxIWChJDSEFSR0VfS0lORF9FWFBJUkUQBBIWChJDSEFSR0VfS0lORF9SRUZJTEwQBRIaChZDSEFSR0VfS0lORF9BTExPQ0FUSU9OEAZiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * One receipt line. Every spend, capture, void, expiry and budget extension leaves exactly one,
@@ -91,6 +91,21 @@ export type Charge = Message<"tollgate.v1.Charge"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 10;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * SHA-1 (hex) of this line's canonical encoding, which includes `prev_hash`: the tree's lines
+   * form one hash chain in commit order (docs/events.md#the-hash-chain).
+   *
+   * @generated from field: string hash = 11;
+   */
+  hash: string;
+
+  /**
+   * `hash` of the tree's previous line; empty on the tree's first line.
+   *
+   * @generated from field: string prev_hash = 12;
+   */
+  prevHash: string;
 };
 
 /**

@@ -110,7 +110,16 @@ export interface Charge {
   /** The request id of the call that wrote the line (empty for EXPIRE). */
   requestId: string;
   /** When the line was written. */
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /**
+   * SHA-1 (hex) of this line's canonical encoding, which includes `prev_hash`: the tree's lines
+   * form one hash chain in commit order (docs/events.md#the-hash-chain).
+   */
+  hash: string;
+  /** `hash` of the tree's previous line; empty on the tree's first line. */
+  prevHash: string;
 }
 
 export interface Charge_MetadataEntry {
@@ -130,6 +139,8 @@ function createBaseCharge(): Charge {
     holdId: "",
     requestId: "",
     createdAt: undefined,
+    hash: "",
+    prevHash: "",
   };
 }
 
@@ -167,6 +178,12 @@ export const Charge: MessageFns<Charge> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(82).fork()).join();
+    }
+    if (message.hash !== "") {
+      writer.uint32(90).string(message.hash);
+    }
+    if (message.prevHash !== "") {
+      writer.uint32(98).string(message.prevHash);
     }
     return writer;
   },
@@ -267,6 +284,22 @@ export const Charge: MessageFns<Charge> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.prevHash = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -324,6 +357,12 @@ export const Charge: MessageFns<Charge> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+      prevHash: isSet(object.prevHash)
+        ? globalThis.String(object.prevHash)
+        : isSet(object.prev_hash)
+        ? globalThis.String(object.prev_hash)
+        : "",
     };
   },
 
@@ -365,6 +404,12 @@ export const Charge: MessageFns<Charge> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    if (message.prevHash !== "") {
+      obj.prevHash = message.prevHash;
+    }
     return obj;
   },
 
@@ -391,6 +436,8 @@ export const Charge: MessageFns<Charge> = {
     message.holdId = object.holdId ?? "";
     message.requestId = object.requestId ?? "";
     message.createdAt = object.createdAt ?? undefined;
+    message.hash = object.hash ?? "";
+    message.prevHash = object.prevHash ?? "";
     return message;
   },
 };

@@ -159,6 +159,11 @@ export interface Wallet {
   rootId: string;
   /** Level in the tree: 1 for a root, at most 8. */
   depth: number;
+  /**
+   * Percentages of the budget whose crossing by `total_spent` emits a THRESHOLD_CROSSED event,
+   * ascending (docs/events.md#budget-alerts).
+   */
+  alertThresholds: number[];
 }
 
 export interface Wallet_MetadataEntry {
@@ -214,6 +219,7 @@ function createBaseWallet(): Wallet {
     createdAt: undefined,
     rootId: "",
     depth: 0,
+    alertThresholds: [],
   };
 }
 
@@ -290,6 +296,13 @@ export const Wallet: MessageFns<Wallet> = {
     }
     if (message.depth !== 0) {
       writer.uint32(136).int32(message.depth);
+    }
+    if (message.alertThresholds.length !== 0) {
+      writer.uint32(146).fork();
+      for (const v of message.alertThresholds) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -446,6 +459,24 @@ export const Wallet: MessageFns<Wallet> = {
             message.depth = reader.int32();
             continue;
           }
+          case 18: {
+            if (tag === 144) {
+              message.alertThresholds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 146) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.alertThresholds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -510,6 +541,11 @@ export const Wallet: MessageFns<Wallet> = {
         ? globalThis.String(object.root_id)
         : "",
       depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
+      alertThresholds: globalThis.Array.isArray(object?.alertThresholds)
+        ? object.alertThresholds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.alert_thresholds)
+        ? object.alert_thresholds.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -572,6 +608,9 @@ export const Wallet: MessageFns<Wallet> = {
     if (message.depth !== 0) {
       obj.depth = Math.round(message.depth);
     }
+    if (message.alertThresholds?.length) {
+      obj.alertThresholds = message.alertThresholds.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -607,6 +646,7 @@ export const Wallet: MessageFns<Wallet> = {
     message.createdAt = object.createdAt ?? undefined;
     message.rootId = object.rootId ?? "";
     message.depth = object.depth ?? 0;
+    message.alertThresholds = object.alertThresholds?.map((e) => e) || [];
     return message;
   },
 };

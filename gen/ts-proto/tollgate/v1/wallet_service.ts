@@ -48,6 +48,11 @@ export interface CreateWalletRequest {
   metadata: { [key: string]: string };
   /** Idempotency key: 1..128 printable ASCII characters, scoped to the wallet tree. */
   requestId: string;
+  /**
+   * Percentages of the budget (1..1000, at most 10, no repeats) whose crossing by the subtree's
+   * debits emits a THRESHOLD_CROSSED event; empty means the default 50, 80, 100.
+   */
+  alertThresholds: number[];
 }
 
 export interface CreateWalletRequest_MetadataEntry {
@@ -301,7 +306,7 @@ export interface SpendStreamResponse {
 }
 
 function createBaseCreateWalletRequest(): CreateWalletRequest {
-  return { parentId: "", name: "", budget: 0n, hardCap: undefined, metadata: {}, requestId: "" };
+  return { parentId: "", name: "", budget: 0n, hardCap: undefined, metadata: {}, requestId: "", alertThresholds: [] };
 }
 
 export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
@@ -326,6 +331,13 @@ export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
     });
     if (message.requestId !== "") {
       writer.uint32(50).string(message.requestId);
+    }
+    if (message.alertThresholds.length !== 0) {
+      writer.uint32(58).fork();
+      for (const v of message.alertThresholds) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -394,6 +406,24 @@ export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag === 56) {
+              message.alertThresholds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 58) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.alertThresholds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -439,6 +469,11 @@ export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      alertThresholds: globalThis.Array.isArray(object?.alertThresholds)
+        ? object.alertThresholds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.alert_thresholds)
+        ? object.alert_thresholds.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -468,6 +503,9 @@ export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.alertThresholds?.length) {
+      obj.alertThresholds = message.alertThresholds.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -490,6 +528,7 @@ export const CreateWalletRequest: MessageFns<CreateWalletRequest> = {
       {},
     );
     message.requestId = object.requestId ?? "";
+    message.alertThresholds = object.alertThresholds?.map((e) => e) || [];
     return message;
   },
 };
