@@ -3,8 +3,11 @@ import { fingerprint } from "../server/ledger/fingerprint.js";
 import { rootIdFor } from "../server/ledger/ids.js";
 import { defaultTreeLimits } from "../server/ledger/limits.js";
 import type { Metadata } from "../server/ledger/types.js";
+import { defaultAlertThresholds } from "../server/ledger/validation.js";
 import { createRedisClient } from "../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../server/store/redis/redis-ledger-store.js";
+
+const alertThresholds = [...defaultAlertThresholds];
 
 /**
  * The world `npm run bench:fairness` measures, written straight through a `RedisLedgerStore` on
@@ -86,7 +89,15 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
     const command = base(project, "createWallet", { name, budget });
     const rootId = rootIdFor(project, command.requestId);
     const metadata: Metadata = {};
-    await store.createRoot({ ...command, rootId, name, budget, hardCap: true, metadata });
+    await store.createRoot({
+      ...command,
+      rootId,
+      name,
+      budget,
+      hardCap: true,
+      metadata,
+      alertThresholds,
+    });
     return rootId;
   };
   const timed = async (what: string, count: number, step: () => Promise<unknown>) => {
@@ -110,6 +121,7 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
         ...params,
         hardCap: undefined,
         metadata: {},
+        alertThresholds,
       });
       const hold = {
         walletId: child.id,
@@ -129,6 +141,7 @@ export async function setUpWorld(plan: SetupPlan): Promise<World> {
           ...params,
           hardCap: undefined,
           metadata: {},
+          alertThresholds,
         });
         childIds[i] = child.id;
       }),

@@ -224,6 +224,7 @@ async function createWallet(client: WalletServiceClient, apiKey: string): Promis
         budget,
         hardCap: true,
         metadata: {},
+        alertThresholds: [],
         requestId: `create-${randomBytes(8).toString("hex")}`,
       },
       bearer(apiKey),

@@ -113,6 +113,9 @@ async function cannedSpendResponse(issuer: CredentialIssuer): Promise<SpendRespo
       amount: 1n,
       service: "search",
       metadata: { agent: "bench" },
+      // As long as a real line's: the floor answers a message of the same size.
+      hash: "f".repeat(40),
+      prevHash: "e".repeat(40),
       overBudget: false,
       holdId: "",
       requestId: "bench-00000000",

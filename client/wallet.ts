@@ -42,6 +42,11 @@ export interface CreateWalletInput {
   hardCap?: boolean;
   /** At most 16 keys, key up to 64 and value up to 256 characters. */
   metadata?: Record<string, string>;
+  /**
+   * Percentages of the budget (1..1000, at most 10) at which a `threshold_crossed` event is
+   * emitted as the subtree's debits reach them. Default 50, 80, 100.
+   */
+  alertThresholds?: number[];
 }
 
 /** Options of {@link Wallet.listCharges}. */
@@ -69,6 +74,8 @@ export class Wallet {
   readonly hardCap: boolean;
   readonly metadata: Record<string, string>;
   readonly createdAt: Date;
+  /** Percentages of the budget that emit `threshold_crossed` events, ascending. */
+  readonly alertThresholds: readonly number[];
   /** Credits granted: the initial budget plus every addCredits. */
   budget!: bigint;
   /** Posted debits by this wallet itself. */
@@ -102,6 +109,7 @@ export class Wallet {
     this.hardCap = message.hardCap;
     this.metadata = { ...message.metadata };
     this.createdAt = required(message.createdAt, "wallet.created_at");
+    this.alertThresholds = [...message.alertThresholds];
     this.apply(message);
   }
 
@@ -318,6 +326,7 @@ export async function createWallet(
     hardCap: input.hardCap,
     metadata: checkMetadata(input.metadata),
     requestId: requestIdOf(options),
+    alertThresholds: input.alertThresholds ?? [],
   });
   const { wallets } = core;
   const response = await core.invoker.call(wallets, wallets.createWallet, request, options, {

@@ -73,6 +73,7 @@ export function walletToMessage(w: WalletView): WalletMessage {
     createdAt: new Date(w.createdAtMs),
     rootId: w.rootId,
     depth: w.depth,
+    alertThresholds: [...w.alertThresholds],
   };
 }
 
@@ -104,6 +105,8 @@ export function chargeToMessage(c: ChargeLine): ChargeMessage {
     holdId: c.holdId,
     requestId: c.requestId,
     createdAt: new Date(c.createdAtMs),
+    hash: c.hash,
+    prevHash: c.prevHash,
   };
 }
 

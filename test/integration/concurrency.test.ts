@@ -28,6 +28,7 @@ describe("concurrent spends through the server on Redis", () => {
           budget: BigInt(budget),
           hardCap: true,
           metadata: {},
+          alertThresholds: [],
           requestId,
         })
       ).wallet,
@@ -42,6 +43,7 @@ describe("concurrent spends through the server on Redis", () => {
           name,
           budget: BigInt(budget),
           metadata: {},
+          alertThresholds: [],
           requestId: `child-${name}`,
         })
       ).wallet,
@@ -54,6 +56,7 @@ describe("concurrent spends through the server on Redis", () => {
       amount: BigInt(amount),
       service: "web_search",
       metadata: {},
+      alertThresholds: [],
       requestId,
     });
 

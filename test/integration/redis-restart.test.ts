@@ -30,6 +30,7 @@ describe("Redis restarted under the server", () => {
       budget: 100n,
       hardCap: true,
       metadata: {},
+      alertThresholds: [],
       requestId: "create",
     });
     const walletId = defined(wallet, "wallet").id;
@@ -39,6 +40,7 @@ describe("Redis restarted under the server", () => {
         amount: 30n,
         service: "llm",
         metadata: {},
+        alertThresholds: [],
         requestId,
       });
     await spend("before");

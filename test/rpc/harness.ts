@@ -113,7 +113,15 @@ export function createRequest(
     name: string;
     hardCap: boolean;
     metadata: Record<string, string>;
+    alertThresholds: number[];
   }>,
 ) {
-  return { parentId: "", name: "", metadata: {}, hardCap: undefined, ...fields };
+  return {
+    parentId: "",
+    name: "",
+    metadata: {},
+    hardCap: undefined,
+    alertThresholds: [],
+    ...fields,
+  };
 }
