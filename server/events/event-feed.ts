@@ -14,6 +14,9 @@ export interface FeedEvent {
   cursor: string;
 }
 
+/** What a watch yields: events, and first a checkpoint (no event) with where it began. */
+export type WatchItem = FeedEvent | { event?: undefined; cursor: string };
+
 /** Input of {@link EventFeed.list} and {@link EventFeed.watch}, as a transport hands it over. */
 export interface EventFeedInput {
   /** Empty: every tree of the caller's project. */
@@ -86,8 +89,8 @@ export class EventFeed {
   }
 
   /**
-   * The events after `after` (empty: from the next one committed), then live ones as they
-   * commit, until `signal` aborts. Throws TOO_MANY_WATCHERS past the per-project limit,
+   * A checkpoint with the cursor where the watch begins, then the events after `after` (empty:
+   * from the next one committed), then live ones as they commit, until `signal` aborts. Throws TOO_MANY_WATCHERS past the per-project limit,
    * EVENTS_EXPIRED when `after` is older than retention.
    */
   async *watch(
@@ -107,6 +110,7 @@ export class EventFeed {
         if (root === undefined) wake.everything();
         else if (state.covers(root) && !state.hasReached(root, position)) wake.tree(root);
       });
+      yield { event: undefined, cursor: state.cursor() };
       // Whatever committed before the subscription took effect is read by this first round.
       wake.everything();
       for (;;) {

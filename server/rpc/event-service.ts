@@ -46,7 +46,11 @@ export function eventServiceBodies(events: EventFeed): {
         { walletId: req.walletId, kinds: eventKindsFromMessage(req.kinds), after: req.after },
         signal,
       );
-      for await (const event of feed) yield { event: eventToMessage(event) };
+      for await (const item of feed) {
+        yield item.event
+          ? { event: eventToMessage(item), checkpoint: "" }
+          : { event: undefined, checkpoint: item.cursor };
+      }
     },
   };
 }
@@ -67,7 +71,7 @@ export function eventServiceHandlers(deps: EventServiceDependencies): EventServi
     listEvents: unaryCall("ListEvents", deps, bodies.listEvents),
     watchEvents: serverStreamCall("WatchEvents", deps, bodies.watchEvents, {
       stallMs: deps.watchStallMs,
-      tooSlow: (last) => watcherTooSlow(last.event?.cursor ?? ""),
+      tooSlow: (last) => watcherTooSlow(last.event?.cursor ?? last.checkpoint),
     }),
   };
 }
