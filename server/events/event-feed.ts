@@ -97,7 +97,7 @@ export class EventFeed {
     project: string,
     input: EventFeedInput,
     signal: AbortSignal,
-  ): AsyncGenerator<FeedEvent> {
+  ): AsyncGenerator<WatchItem> {
     const { walletId, kinds, after } = parse(watchEventsInput, input);
     const release = this.admit(project);
     const wake = new Wakeups();
