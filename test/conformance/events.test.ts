@@ -144,7 +144,15 @@ describe.each(storeFactories)("event log ($name store)", (factory) => {
     await voidHold(ledger, hold.id);
     await ledger.closeWallet(project, { walletId: child.id, requestId: rid() });
     const before = await allEvents(e, root.id);
-    expect(before).toHaveLength(6);
+    expect(briefs(before)).toEqual([
+      ["wallet_created", root.id],
+      ["spend", root.id],
+      ["threshold_crossed", root.id, 50],
+      ["wallet_created", child.id],
+      ["hold_placed", root.id, hold.id],
+      ["void", root.id],
+      ["wallet_closed", child.id],
+    ]);
 
     await expectRefused(spend(ledger, root.id, 6), "INSUFFICIENT_CREDITS");
     await expectRefused(createChild(ledger, root.id, 100), "INSUFFICIENT_CREDITS");
