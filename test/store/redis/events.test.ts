@@ -276,10 +276,11 @@ describe("event notifications over pub/sub", () => {
   });
 
   it("keeps one SUBSCRIBE per project, and UNSUBSCRIBEs when its last listener goes", async () => {
-    env = await redisEnv(inject("redisUrl"));
-    const channel = eventsChannel(env.prefix, project);
+    const opened = await redisEnv(inject("redisUrl"));
+    env = opened;
+    const channel = eventsChannel(opened.prefix, project);
     const numsub = async () =>
-      ((await env?.observer.pubsub("NUMSUB", channel)) as [string, number])[1];
+      ((await opened.observer.pubsub("NUMSUB", channel)) as [string, number])[1];
     const first = recorder();
     const second = recorder();
     const offFirst = env.store.subscribeEvents(project, first.listener);
