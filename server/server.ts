@@ -1,12 +1,15 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import { EventServiceService } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { ApiKey } from "./auth/api-keys.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { type BindError, bindError } from "./bind-error.js";
 import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { defaultMaxWatchersPerProject, EventFeed } from "./events/event-feed.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
+import { defaultWatchStallMs, eventServiceHandlers } from "./rpc/event-service.js";
 import { StoreHealth } from "./rpc/health.js";
 import { tolerantRequests } from "./rpc/malformed-request.js";
 import { OpenStreams } from "./rpc/open-streams.js";
@@ -52,6 +55,10 @@ export interface TollgateServerOptions {
   sweepIntervalMs?: number;
   /** TLS, e.g. `ServerCredentials.createSsl(...)`. Default plaintext (TLS terminated in front). */
   tls?: ServerCredentials;
+  /** Open WatchEvents per project. Default 32 (see `TollgateConfig`). */
+  maxWatchersPerProject?: number;
+  /** How long a watcher may leave events unread. Default 30000 (see `TollgateConfig`). */
+  watchStallMs?: number;
 }
 
 /** A running server. */
@@ -81,7 +88,8 @@ export interface TollgateServer {
 const maxSendMessageBytes = 32 * 1024 * 1024;
 
 /**
- * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`, the
+ * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`,
+ * EventService over an {@link EventFeed} on the same store, the
  * standard health service (driven by `store.ping()`), and server reflection. Resolves once the
  * port is bound, or rejects with a {@link BindError} saying why it cannot be (in use, not an
  * address of this machine, ...). Plaintext unless `tls` is given; terminating TLS in front (a
@@ -110,6 +118,18 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   // Undecodable requests reach the handlers, which refuse them INVALID_ARGUMENT with an ErrorInfo.
   server.addService(tolerantRequests(walletServiceDefinition), walletServiceHandlers(deps));
   server.addService(tolerantRequests(ReceiptServiceService), receiptServiceHandlers(deps));
+  const events = new EventFeed(options.store, {
+    now,
+    maxWatchersPerProject: options.maxWatchersPerProject ?? defaultMaxWatchersPerProject,
+  });
+  server.addService(
+    tolerantRequests(EventServiceService),
+    eventServiceHandlers({
+      ...deps,
+      events,
+      watchStallMs: options.watchStallMs ?? defaultWatchStallMs,
+    }),
+  );
   const health = new StoreHealth(
     options.store,
     options.healthIntervalMs ?? configDefaults.healthIntervalMs,

@@ -20,12 +20,15 @@ import {
   type CloseWalletCommand,
   type CreateChildCommand,
   type CreateRootCommand,
+  type EventListener,
+  type EventRead,
   type LedgerStore,
   type ListBreakdownQuery,
   type ListChargesQuery,
   type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
+  type ReadEventsQuery,
   resolveStoreOptions,
   type SpendCommand,
   type SpendOutcome,
@@ -40,14 +43,17 @@ import type { RedisClient } from "./connect.js";
 import {
   decodeBreakdownRows,
   decodeChildReceipts,
+  decodeEventRead,
   decodeHold,
   decodeLine,
   decodeReceipt,
   decodeWallet,
 } from "./decode.js";
+import { EventSubscriber } from "./event-subscriber.js";
 import {
   assertKeyPrefix,
   defaultKeyPrefix,
+  eventsChannel,
   projectRootsKey,
   sweepScheduleKey,
   treeKey,
@@ -84,8 +90,12 @@ export class RedisLedgerStore implements LedgerStore {
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
   private readonly limits: { [K in keyof TreeLimits]: string };
+  /** "<max events per tree> <max age ms>": every script that may append events takes it. */
+  private readonly eventRetention: string;
   private readonly connection: StoreConnection;
   private readonly redis: RedisClient;
+  /** The pub/sub side of `subscribeEvents`: its own connection, opened on first use. */
+  private readonly subscriber: EventSubscriber;
   /**
    * Two batches of pending work at a time: one running in Redis while the next one's request is
    * on its way, so Redis stays busy with the backlog without queueing more than that in front of
@@ -108,7 +118,10 @@ export class RedisLedgerStore implements LedgerStore {
       maxChildrenPerWallet: String(resolved.limits.maxChildrenPerWallet),
       maxBreakdownKeysPerTree: String(resolved.limits.maxBreakdownKeysPerTree),
     };
+    const retention = resolved.eventRetention;
+    this.eventRetention = `${retention.maxEventsPerTree} ${retention.maxAgeMs}`;
     this.redis = redis;
+    this.subscriber = new EventSubscriber(redis);
     this.connection = new StoreConnection(redis, options.firstConnectTimeoutMs ?? 5_000);
     defineLedgerCommands(redis);
   }
@@ -117,19 +130,20 @@ export class RedisLedgerStore implements LedgerStore {
     // Listing first: a crash between the two leaves a listed id with no wallet (skipped when
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
-    await this.connection.run(() => this.redis.tollgate_v2_add_root(rootsKey, cmd.rootId));
-    const [wallet] = await this.mutate("tollgate_v2_create_root", cmd.rootId, cmd, [
+    await this.connection.run(() => this.redis.tollgate_v3_add_root(rootsKey, cmd.rootId));
+    const [wallet] = await this.mutate("tollgate_v3_create_root", cmd.rootId, cmd, [
       cmd.name,
       String(cmd.budget),
       cmd.hardCap ? "1" : "0",
       JSON.stringify(cmd.metadata),
+      cmd.alertThresholds.join(","),
     ]);
     return decodeWallet(wallet as string);
   }
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
     const hardCap = cmd.hardCap === undefined ? "" : cmd.hardCap ? "1" : "0";
-    const [wallet] = await this.mutate("tollgate_v2_create_child", cmd.parentId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v3_create_child", cmd.parentId, cmd, [
       cmd.parentId,
       cmd.name,
       String(cmd.budget),
@@ -137,12 +151,13 @@ export class RedisLedgerStore implements LedgerStore {
       JSON.stringify(cmd.metadata),
       this.maxDepth,
       this.limits.maxChildrenPerWallet,
+      cmd.alertThresholds.join(","),
     ]);
     return decodeWallet(wallet as string);
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    const [wallet] = await this.read("tollgate_v2_get_wallet", query.walletId, query, [
+    const [wallet] = await this.read("tollgate_v3_get_wallet", query.walletId, query, [
       query.walletId,
     ]);
     return decodeWallet(wallet as string);
@@ -152,7 +167,7 @@ export class RedisLedgerStore implements LedgerStore {
     if (query.parentId === "") return this.listRoots(query);
     return this.inPieces(query, async (from, rows) => {
       const [next, ...wallets] = await this.read(
-        "tollgate_v2_list_wallets",
+        "tollgate_v3_list_wallets",
         query.parentId,
         query,
         [query.parentId, String(from), String(rows)],
@@ -162,7 +177,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const [wallet] = await this.mutate("tollgate_v2_add_credits", cmd.walletId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v3_add_credits", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -171,14 +186,14 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const [wallet, returned] = await this.mutate("tollgate_v2_close_wallet", cmd.walletId, cmd, [
+    const [wallet, returned] = await this.mutate("tollgate_v3_close_wallet", cmd.walletId, cmd, [
       cmd.walletId,
     ]);
     return { wallet: decodeWallet(wallet as string), returned: Number(returned) };
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.mutate("tollgate_v2_spend", cmd.walletId, cmd, [
+    const [line, remaining] = await this.mutate("tollgate_v3_spend", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       cmd.service,
@@ -191,7 +206,7 @@ export class RedisLedgerStore implements LedgerStore {
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
     const [hold, remaining, earliest] = await this.mutate(
-      "tollgate_v2_authorize",
+      "tollgate_v3_authorize",
       cmd.walletId,
       cmd,
       [
@@ -215,7 +230,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v2_capture", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v3_capture", cmd.holdId, cmd, [
       cmd.holdId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -229,7 +244,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v2_void", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v3_void", cmd.holdId, cmd, [
       cmd.holdId,
     ]);
     return {
@@ -240,7 +255,7 @@ export class RedisLedgerStore implements LedgerStore {
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    const [receipt] = await this.read("tollgate_v2_get_receipt", query.walletId, query, [
+    const [receipt] = await this.read("tollgate_v3_get_receipt", query.walletId, query, [
       query.walletId,
     ]);
     return decodeReceipt(receipt as string);
@@ -248,7 +263,7 @@ export class RedisLedgerStore implements LedgerStore {
 
   async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
     return this.inPieces(query, async (from, count) => {
-      const [next, rows] = await this.read("tollgate_v2_list_breakdown", query.walletId, query, [
+      const [next, rows] = await this.read("tollgate_v3_list_breakdown", query.walletId, query, [
         query.walletId,
         query.dimension,
         String(from),
@@ -261,7 +276,7 @@ export class RedisLedgerStore implements LedgerStore {
   async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
     return this.inPieces(query, async (from, rows) => {
       const [next, children] = await this.read(
-        "tollgate_v2_list_child_receipts",
+        "tollgate_v3_list_child_receipts",
         query.walletId,
         query,
         [query.walletId, String(from), String(rows)],
@@ -272,7 +287,7 @@ export class RedisLedgerStore implements LedgerStore {
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
     return this.inPieces(query, async (from, rows) => {
-      const [next, ...lines] = await this.read("tollgate_v2_list_charges", query.walletId, query, [
+      const [next, ...lines] = await this.read("tollgate_v3_list_charges", query.walletId, query, [
         query.walletId,
         query.includeDescendants ? "1" : "0",
         String(from),
@@ -294,7 +309,7 @@ export class RedisLedgerStore implements LedgerStore {
     // to the next operation on it, or to a later claim.
     const claimed = String(nowMs + claimLeaseMs);
     const [, ...roots] = await this.connection.call(() =>
-      this.redis.tollgate_v2_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
+      this.redis.tollgate_v3_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
     );
     let more = roots.length === sweepTrees;
     // One tree after another, each batch in the lane: the sweep never queues more than a couple
@@ -302,11 +317,45 @@ export class RedisLedgerStore implements LedgerStore {
     for (const rootId of roots) {
       const due = await this.sweepBatch(rootId, nowMs);
       await this.connection.call(() =>
-        this.redis.tollgate_v2_settle_due(schedule, rootId, claimed, due),
+        this.redis.tollgate_v3_settle_due(schedule, rootId, claimed, due),
       );
       if (due !== "" && Number(due) <= nowMs) more = true;
     }
     return more;
+  }
+
+  /**
+   * One read of a tree's event log (read-events-1.lua): a read-only script, so it never waits
+   * behind the tree's pending work and never answers WORK_PENDING.
+   */
+  async readEvents(query: ReadEventsQuery): Promise<EventRead> {
+    const rootId = treeOf(query.walletId);
+    const start =
+      query.after !== undefined
+        ? `(${query.after.ms}-${query.after.seq}`
+        : query.sinceMs !== undefined
+          ? `${query.sinceMs + 1}-0`
+          : "-";
+    const payload = await this.connection.run(() =>
+      this.redis.tollgate_v3_read_events(
+        this.key(rootId, "tree"),
+        query.project,
+        query.walletId,
+        start,
+        String(query.limit),
+      ),
+    );
+    return decodeEventRead(rootId, payload);
+  }
+
+  /**
+   * Listens on the project's channel, where every script that appended events to one of its
+   * trees PUBLISHes the tree and its last position. The listener is also called with
+   * `undefined` once its subscription is in place and after every reconnect of the subscriber
+   * connection (see EventSubscriber): notifications may have been missed then.
+   */
+  subscribeEvents(project: string, listener: EventListener): () => void {
+    return this.subscriber.subscribe(eventsChannel(this.prefix, project), listener);
   }
 
   /**
@@ -329,8 +378,12 @@ export class RedisLedgerStore implements LedgerStore {
     });
   }
 
-  /** Quits the client it was given, once calls in flight have their replies. Idempotent. */
+  /**
+   * Quits the client it was given, once calls in flight have their replies, and closes the
+   * subscriber connection. Idempotent.
+   */
   async close(): Promise<void> {
+    this.subscriber.close();
     await this.connection.close();
   }
 
@@ -342,7 +395,7 @@ export class RedisLedgerStore implements LedgerStore {
    */
   private async listRoots(query: ListWalletsQuery): Promise<Page<WalletView>> {
     const [next, ...rootIds] = await this.connection.run(() =>
-      this.redis.tollgate_v2_list_roots(
+      this.redis.tollgate_v3_list_roots(
         projectRootsKey(this.prefix, query.project),
         String(query.cursor),
         String(query.pageSize),
@@ -350,7 +403,7 @@ export class RedisLedgerStore implements LedgerStore {
     );
     const wallets = await Promise.all(
       rootIds.map((rootId) =>
-        this.read("tollgate_v2_get_wallet", rootId, query, [rootId]).then(
+        this.read("tollgate_v3_get_wallet", rootId, query, [rootId]).then(
           ([wallet]) => decodeWallet(wallet as string),
           (error: unknown) => {
             if (error instanceof LedgerError && error.reason === "WALLET_NOT_FOUND") return;
@@ -377,6 +430,7 @@ export class RedisLedgerStore implements LedgerStore {
         this.key(rootId, "idempotency", cmd.requestId),
         cmd.project,
         time(cmd.nowMs),
+        this.eventRetention,
         cmd.requestId,
         cmd.fingerprint,
         this.idempotencyTtlMs,
@@ -394,7 +448,13 @@ export class RedisLedgerStore implements LedgerStore {
   ): Promise<string[]> {
     const rootId = treeOf(id);
     return this.onTree(rootId, query.nowMs, () =>
-      this.redis[command](this.key(rootId, "tree"), query.project, time(query.nowMs), ...argv),
+      this.redis[command](
+        this.key(rootId, "tree"),
+        query.project,
+        time(query.nowMs),
+        this.eventRetention,
+        ...argv,
+      ),
     );
   }
 
@@ -441,7 +501,7 @@ export class RedisLedgerStore implements LedgerStore {
   private async sweepBatch(rootId: string, nowMs: number): Promise<string> {
     const [, due = ""] = await this.lane.run(() =>
       this.connection.call(() =>
-        this.redis.tollgate_v2_sweep(this.key(rootId, "tree"), time(nowMs)),
+        this.redis.tollgate_v3_sweep(this.key(rootId, "tree"), time(nowMs), this.eventRetention),
       ),
     );
     return due;
@@ -491,22 +551,22 @@ const claimLeaseMs = (Limits.holdTtlMaxSeconds + 3600) * 1000;
 const maxPendingBatches = 10_000;
 
 type MutationCommand =
-  | "tollgate_v2_create_root"
-  | "tollgate_v2_create_child"
-  | "tollgate_v2_add_credits"
-  | "tollgate_v2_close_wallet"
-  | "tollgate_v2_spend"
-  | "tollgate_v2_authorize"
-  | "tollgate_v2_capture"
-  | "tollgate_v2_void";
+  | "tollgate_v3_create_root"
+  | "tollgate_v3_create_child"
+  | "tollgate_v3_add_credits"
+  | "tollgate_v3_close_wallet"
+  | "tollgate_v3_spend"
+  | "tollgate_v3_authorize"
+  | "tollgate_v3_capture"
+  | "tollgate_v3_void";
 
 type ReadCommand =
-  | "tollgate_v2_get_wallet"
-  | "tollgate_v2_list_wallets"
-  | "tollgate_v2_get_receipt"
-  | "tollgate_v2_list_breakdown"
-  | "tollgate_v2_list_child_receipts"
-  | "tollgate_v2_list_charges";
+  | "tollgate_v3_get_wallet"
+  | "tollgate_v3_list_wallets"
+  | "tollgate_v3_get_receipt"
+  | "tollgate_v3_list_breakdown"
+  | "tollgate_v3_list_child_receipts"
+  | "tollgate_v3_list_charges";
 
 /**
  * The optional last ARGV of spend and authorize: the `agent` label, absent when the metadata has
