@@ -16,7 +16,10 @@ export const ExitCode = {
   unexpected: 1,
   /** Bad flags or arguments, refused before any call (or by the server: INVALID_ARGUMENT). */
   usage: 2,
-  /** No such wallet or hold (NOT_FOUND; also another project's wallet). */
+  /**
+   * No such wallet or hold (NOT_FOUND; also another project's wallet), or a `--after` cursor
+   * older than the events retained (OUT_OF_RANGE, EVENTS_EXPIRED).
+   */
   notFound: 3,
   /**
    * The ledger refused the operation and changed nothing: INSUFFICIENT_CREDITS, WALLET_CLOSED,
@@ -42,7 +45,8 @@ export const exitCodeHelp = `Exit codes:
   0  ok
   1  unexpected error
   2  usage: bad flags or arguments (nothing was sent), or INVALID_ARGUMENT from the server
-  3  not found: no such wallet (or another project's)
+  3  not found: no such wallet (or another project's), or a --after cursor older than the
+     events retained (EVENTS_EXPIRED)
   4  refused: INSUFFICIENT_CREDITS, WALLET_CLOSED, HOLD_EXPIRED, HOLD_ALREADY_RESOLVED, or a
      per-tree limit (TOO_MANY_OPEN_HOLDS, TOO_MANY_CHILDREN, TOO_MANY_BREAKDOWN_KEYS); nothing changed
   5  unauthenticated: missing or wrong API key
@@ -81,6 +85,7 @@ export function exitCodeOf(error: unknown): ExitCodeValue {
     case status.INVALID_ARGUMENT:
       return ExitCode.usage;
     case status.NOT_FOUND:
+    case status.OUT_OF_RANGE:
       return ExitCode.notFound;
     case status.FAILED_PRECONDITION:
     case status.RESOURCE_EXHAUSTED:

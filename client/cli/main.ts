@@ -1,11 +1,13 @@
 import { Command, CommanderError, Option } from "commander";
 import { parseMilliseconds } from "./arguments.js";
+import { registerAudit } from "./audit.js";
 import { defaultAddress } from "./context.js";
 import { CliError, ExitCode, type ExitCodeValue, errorLine, exitCodeHelp } from "./exit-codes.js";
 import { registerReceipt } from "./receipt.js";
 import { Runner } from "./run.js";
 import { registerSpend } from "./spend.js";
 import { registerWallets } from "./wallets.js";
+import { registerWatch } from "./watch.js";
 
 /**
  * The `tollgate` command line: wallets, spends, receipts (and `serve`, which the entry point
@@ -109,6 +111,8 @@ cannot work exits 1.`,
   registerWallets(program, runner);
   registerSpend(program, runner);
   registerReceipt(program, runner);
+  registerWatch(program, runner);
+  registerAudit(program, runner);
   return program;
 }
 

@@ -61,8 +61,10 @@ describe("tollgate CLI", { timeout: 90_000 }, () => {
     expect(id).not.toBe("");
     expect(created.stdout).toMatch(/^budget\s+1000$/m);
     expect(created.stdout).toMatch(/^metadata\s+team=search, env=test$/m);
+    expect(created.stdout).toMatch(/^alerts\s+25%, 50%$/m);
     const wallet = await served.tg.wallets.get(id);
     expect(wallet).toMatchObject({ name: "task", budget: 1000n, hardCap: true });
+    expect(wallet.alertThresholds).toEqual([25, 50]);
     expect(wallet.metadata).toEqual({ team: "search", env: "test" });
 
     // The same request id again: the first wallet, not a second one.

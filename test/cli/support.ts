@@ -2,7 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { createClient, type TollgateClient } from "../../client/index.js";
 import { hashApiKey } from "../../server/auth/api-keys.js";
-import { startTollgateServer, type TollgateServer } from "../../server/server.js";
+import {
+  startTollgateServer,
+  type TollgateServer,
+  type TollgateServerOptions,
+} from "../../server/server.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
 import { MemoryLedgerStore } from "../../server/store/memory/memory-ledger-store.js";
 
@@ -79,14 +83,9 @@ export interface CliServer {
 
 /** A keyed server on a free loopback port, on `store` (default: a fresh memory store). */
 export async function serveForCli(
-  options: { store?: LedgerStore; address?: string } = {},
+  options: { store?: LedgerStore; server?: Partial<TollgateServerOptions> } = {},
 ): Promise<CliServer> {
-  const server = await startTollgateServer({
-    store: options.store ?? new MemoryLedgerStore(),
-    address: options.address ?? "127.0.0.1:0",
-    logLevel: "silent",
-    apiKeys: [{ project: "cli-tests", keySha256: hashApiKey(apiKey) }],
-  });
+  const server = await startTollgateServer(serverOptions(options.store, options.server));
   const env = { TOLLGATE_ADDRESS: server.address, TOLLGATE_API_KEY: apiKey };
   const tg = createClient({ address: server.address, apiKey });
   return {
@@ -101,7 +100,68 @@ export async function serveForCli(
   };
 }
 
+/** The options of a CLI test's server: keyed, quiet, on a free loopback port unless told. */
+export function serverOptions(
+  store: LedgerStore = new MemoryLedgerStore(),
+  more: Partial<TollgateServerOptions> = {},
+): TollgateServerOptions {
+  return {
+    store,
+    address: "127.0.0.1:0",
+    logLevel: "silent",
+    apiKeys: [{ project: "cli-tests", keySha256: hashApiKey(apiKey) }],
+    ...more,
+  };
+}
+
 /** stdout parsed as one JSON document. */
 export function json<T = Record<string, unknown>>(ran: Ran): T {
   return JSON.parse(ran.stdout) as T;
+}
+
+/** A CLI process that keeps running (`watch`): its output so far, and ways to wait on it. */
+export interface Running {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Complete stdout lines so far. */
+  lines(): string[];
+  /** Resolves once `predicate` holds for the output (polled), or rejects after `timeoutMs`. */
+  until(predicate: (r: Running) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** The exit code, once it exits. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `tollgate <args>` and returns at once, capturing its output. */
+export function startCli(args: readonly string[], env: Record<string, string>): Running {
+  const child = spawnCli(args, env);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((done) => child.once("close", done));
+  const running: Running = {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    lines: () => stdout.split("\n").slice(0, -1),
+    async until(predicate, what, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(running)) {
+        if (child.exitCode !== null) {
+          throw new Error(`exited ${child.exitCode} waiting for ${what}; stderr: ${stderr}`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`timed out waiting for ${what}; stdout: ${stdout}; stderr: ${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    exited,
+  };
+  return running;
 }
