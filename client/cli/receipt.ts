@@ -70,12 +70,15 @@ function receiptLines(out: Output, r: FullReceipt): string[] {
   const lines = [
     paint(out, "bold", `receipt ${r.walletId}${name}`),
     ...fields([
-      ["spent", `${r.totalCredits} of ${r.budget} in ${r.callCount} calls`],
-      ["own", `${r.ownCredits} in ${r.ownCallCount} calls`],
+      ["spent", `${r.totalCredits} of ${r.budget} in ${plural(r.callCount, "call")}`],
+      ["own", `${r.ownCredits} in ${plural(r.ownCallCount, "call")}`],
       ["available", availableText(out, r.available)],
-      ["refills", `${r.refillCredits} in ${r.refillCount}`],
-      ["released", `${r.voidedHoldCredits} in ${r.voidedHoldCount} voided or expired holds`],
-      ["over budget", `${r.overBudgetCount} lines`],
+      ["refills", `${r.refillCredits} in ${plural(r.refillCount, "refill")}`],
+      [
+        "released",
+        `${r.voidedHoldCredits} in ${plural(r.voidedHoldCount, "voided or expired hold")}`,
+      ],
+      ["over budget", plural(r.overBudgetCount, "line")],
     ]).map((l) => `  ${l}`),
   ];
   lines.push("", ...breakdownLines(out, "agent", r.byAgent, r.byAgentOther, r.agentKeyCount));
@@ -145,4 +148,9 @@ function childLines(
     lines.push(paint(out, "dim", `  (${hidden} more; --all lists them)`));
   }
   return lines;
+}
+
+/** `1 call`, `2 calls`. */
+function plural(count: bigint, noun: string): string {
+  return `${count} ${noun}${count === 1n ? "" : "s"}`;
 }

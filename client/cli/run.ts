@@ -16,6 +16,7 @@ export class Runner {
 
   /** The action of `command`: runs `body` with a context built from the global flags. */
   async run(command: Command, body: Body): Promise<void> {
+    quietOnClosedPipe();
     const ctx = new CliContext(command.optsWithGlobals<GlobalOptions>());
     try {
       this.exitCode = (await body(ctx)) ?? ExitCode.ok;
@@ -26,4 +27,18 @@ export class Runner {
       ctx.close();
     }
   }
+}
+
+/**
+ * `tollgate ... | head`: once the reader has gone, stop quietly (exit 0, as `cat` does under a
+ * shell that ignores SIGPIPE) instead of crashing on EPIPE with a stack trace.
+ */
+let pipeWatched = false;
+function quietOnClosedPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(ExitCode.ok);
+    throw error;
+  });
 }
