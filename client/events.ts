@@ -92,6 +92,11 @@ export interface ListEventsOptions extends CallOptions {
 export interface EventWatch extends AsyncIterableIterator<WalletEvent> {
   /** The cursor to resume from: the last event's, or where the watch began. */
   readonly lastCursor: string;
+  /**
+   * Ends the watch now, even while it waits for the next event (a generator's `return()` would
+   * wait for that event): a loop over it finishes without an error.
+   */
+  close(): void;
 }
 
 const kindNames: Partial<Record<EventKindMessage, EventKind>> = {
@@ -174,17 +179,18 @@ export function watchEvents(
   options: WatchOptions = {},
 ): EventWatch {
   let lastCursor = options.after ?? "";
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const iterator = (async function* (): AsyncGenerator<WalletEvent> {
-    const signal = options.signal;
     const kinds = kindsToMessage(options.kinds);
     for (let attempt = 0; ; ) {
-      if (signal?.aborted) return;
+      if (signal.aborted) return;
       const call = core.events.watchEvents(
         { walletId, kinds, after: lastCursor },
         core.invoker.metadata(),
       );
       const cancel = () => call.cancel();
-      signal?.addEventListener("abort", cancel, { once: true });
+      signal.addEventListener("abort", cancel, { once: true });
       let failure: ServiceError | undefined;
       try {
         for await (const message of call as AsyncIterable<WatchEventsResponse>) {
@@ -200,11 +206,11 @@ export function watchEvents(
       } catch (error) {
         failure = error as ServiceError;
       } finally {
-        signal?.removeEventListener("abort", cancel);
+        signal.removeEventListener("abort", cancel);
         // A consumer that stopped iterating (break, return) ends the call too.
         call.cancel();
       }
-      if (signal?.aborted) return;
+      if (signal.aborted) return;
       const error = errorFromServiceError(failure ?? unexpectedEnd(), {
         walletId: walletId || undefined,
       });
@@ -218,11 +224,9 @@ export function watchEvents(
       }
     }
   })();
-  return Object.assign(iterator, {
-    get lastCursor() {
-      return lastCursor;
-    },
-  });
+  // defineProperty, not Object.assign: assign would copy the getter's value once.
+  Object.defineProperty(iterator, "lastCursor", { get: () => lastCursor });
+  return Object.assign(iterator, { close: () => stop.abort() }) as unknown as EventWatch;
 }
 
 /** A stream that ended without a status error: the server went away cleanly; resume. */
