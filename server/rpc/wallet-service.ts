@@ -57,6 +57,7 @@ export function walletServiceHandlers(deps: RpcDependencies): WalletServiceHandl
           hardCap: req.hardCap,
           metadata: req.metadata,
           requestId: req.requestId,
+          alertThresholds: req.alertThresholds,
         });
         return { wallet: walletToMessage(wallet) };
       },
