@@ -158,7 +158,7 @@ function banner(
     `  store:       ${store}`,
     `  auth:        ${auth}`,
     `  signing key: ${signing}`,
-    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, grpc.health.v1.Health, reflection",
+    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, tollgate.v1.EventService, grpc.health.v1.Health, reflection",
     "",
   ].join("\n");
 }
