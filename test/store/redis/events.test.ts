@@ -215,6 +215,50 @@ describe("the hash chain in Redis", () => {
     }
   });
 
+  it("hashes a label cut inside an emoji (a lone surrogate) as JavaScript's UTF-8 has it", async () => {
+    env = await redisEnv(inject("redisUrl"));
+    const r = await root(env.ledger, 1000);
+    const cut = "\u{1F600}\u{1F600}".slice(0, 3); // an emoji and half of the next one
+    const low = "x\uDE00y";
+    await spend(env, r.id, 5, { note: cut, other: low });
+    // A hold with one expires (its line posted by pending work), another is captured.
+    const expiring = await env.ledger.authorize(project, {
+      walletId: r.id,
+      amount: 3,
+      service: "llm",
+      metadata: { note: cut },
+      ttlSeconds: 1,
+      requestId: rid(),
+    });
+    const captured = await env.ledger.authorize(project, {
+      walletId: r.id,
+      amount: 3,
+      service: "llm",
+      metadata: { note: low },
+      requestId: rid(),
+    });
+    env.advance(2_000);
+    await env.ledger.capture(project, {
+      holdId: captured.hold.id,
+      amount: 2,
+      metadata: { more: cut },
+      requestId: rid(),
+    });
+    const lines = await treeLines(r.id);
+    expect(lines.map((l) => [l.kind, l.holdId])).toEqual([
+      ["spend", ""],
+      ["expire", expiring.hold.id],
+      ["capture", captured.hold.id],
+    ]);
+    expect(lines[0]?.metadata).toEqual({ note: cut, other: low });
+    let prev = "";
+    for (const line of lines) {
+      expect(line.prevHash).toBe(prev);
+      expect(line.hash).toBe(lineHash(line));
+      prev = line.hash;
+    }
+  });
+
   it("shows a line edited in P{R}:lines: its hash no longer links to the next line", async () => {
     env = await redisEnv(inject("redisUrl"));
     const r = await root(env.ledger, 1000);
