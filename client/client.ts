@@ -3,19 +3,49 @@ import {
   credentials,
   type ClientOptions as GrpcClientOptions,
 } from "@grpc/grpc-js";
+import { EventServiceClient } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceClient } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import { type AuditReport, auditTree } from "./audit.js";
 import type { ClientCore } from "./core.js";
+import {
+  type EventWatch,
+  type ListEventsOptions,
+  listEvents,
+  type WalletEvent,
+  type WatchOptions,
+  watchEvents,
+} from "./events.js";
 import { UnaryOperations } from "./operations.js";
-import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import {
+  type CallOptions,
+  type ClientOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
 import { type SpendStream, StreamChannel } from "./spend-stream.js";
 import { UnaryInvoker } from "./unary.js";
 import { WalletDirectory, type Wallets } from "./wallets.js";
+
+/** The events of every tree of a project. */
+export interface ProjectEvents {
+  /** Every tree's events as they commit; resumes by cursor after a broken stream. */
+  watch(options?: WatchOptions): EventWatch;
+  /** One page of every tree's events. */
+  list(options?: ListEventsOptions): Promise<{ events: WalletEvent[]; nextCursor: string }>;
+}
 
 /** A connection to one tollgate server. */
 export interface TollgateClient {
   /** Wallet handles: create, get, list. */
   readonly wallets: Wallets;
+  /** Events of every tree of the caller's project (a wallet's own: `wallet.watch()`). */
+  readonly events: ProjectEvents;
+  /**
+   * Re-verifies the hash chain of `walletId`'s tree and recomputes every wallet's totals from
+   * its lines (docs/events.md#the-hash-chain); names the first line that breaks.
+   */
+  audit(walletId: string, options?: CallOptions): Promise<AuditReport>;
   /** The client's shared streaming channel (opened lazily, reconnects, replays unanswered ops). */
   stream(): SpendStream;
   /**
@@ -78,6 +108,10 @@ export function createClient(options: ClientOptions): TollgateClient {
     channelOverride: wallets.getChannel(),
     interceptors: settings.interceptors,
   });
+  const events = new EventServiceClient(settings.address, creds, {
+    channelOverride: wallets.getChannel(),
+    interceptors: settings.interceptors,
+  });
   const invoker = new UnaryInvoker(settings);
   const unary = new UnaryOperations(invoker, wallets);
   let closed = false;
@@ -94,11 +128,18 @@ export function createClient(options: ClientOptions): TollgateClient {
     invoker,
     wallets,
     receipts,
+    events,
+    retry: settings.retry,
     mode: settings.mode,
     operations: (mode) => (mode === "stream" ? openStream() : unary),
   };
   return {
     wallets: new WalletDirectory(core),
+    events: {
+      watch: (options) => watchEvents(core, "", options),
+      list: (options) => listEvents(core, "", options),
+    },
+    audit: (walletId, options) => auditTree(core, walletId, options),
     stream: openStream,
     close() {
       if (closed) return;

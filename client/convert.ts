@@ -83,6 +83,8 @@ export function toCharge(message: ChargeMessage): Charge {
     holdId: message.holdId,
     requestId: message.requestId,
     createdAt: required(message.createdAt, "charge.created_at"),
+    hash: message.hash,
+    prevHash: message.prevHash,
   };
 }
 

@@ -1,7 +1,8 @@
+import type { EventServiceClient } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import type { ReceiptServiceClient } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import type { SpendOperations } from "./operations.js";
-import type { Mode } from "./options.js";
+import type { Mode, RetryOptions } from "./options.js";
 import type { UnaryInvoker } from "./unary.js";
 
 /**
@@ -13,6 +14,9 @@ export interface ClientCore {
   readonly invoker: UnaryInvoker;
   readonly wallets: WalletServiceClient;
   readonly receipts: ReceiptServiceClient;
+  readonly events: EventServiceClient;
+  /** Backoff policy, which watches use between reconnects too. */
+  readonly retry: Required<RetryOptions>;
   /** The mode new handles use unless told otherwise. */
   readonly mode: Mode;
   /** Spend/authorize/capture/void over `mode`. */

@@ -5,7 +5,8 @@
  */
 
 export type { Amount } from "./amount.js";
-export { createClient, type TollgateClient } from "./client.js";
+export type { AuditReport, ChainBreak, TotalMismatch } from "./audit.js";
+export { createClient, type ProjectEvents, type TollgateClient } from "./client.js";
 export { HoldAlreadyResolvedError } from "./errors/hold-already-resolved-error.js";
 export { HoldExpiredError } from "./errors/hold-expired-error.js";
 export { IdempotencyKeyReusedError } from "./errors/idempotency-key-reused-error.js";
@@ -17,6 +18,16 @@ export { TollgateError, type TollgateErrorInit } from "./errors/tollgate-error.j
 export { UnauthenticatedError } from "./errors/unauthenticated-error.js";
 export { UnavailableError } from "./errors/unavailable-error.js";
 export { WalletClosedError } from "./errors/wallet-closed-error.js";
+export {
+  alertKinds,
+  type Balances,
+  type EventKind,
+  type EventWatch,
+  type ListEventsOptions,
+  type WalletEvent,
+  type WatchOptions,
+} from "./events.js";
+export { canonicalLine, type HashedLine, lineHash } from "./line-hash.js";
 export type { CallOptions, ClientOptions, Mode, RetryOptions } from "./options.js";
 export type { BreakdownBy, ReceiptPageInput } from "./receipt-pages.js";
 export type { SpendStream } from "./spend-stream.js";

@@ -24,6 +24,10 @@ export interface Charge {
   /** The request id of the call that wrote the line (empty for EXPIRE). */
   requestId: string;
   createdAt: Date;
+  /** SHA-1 (hex) of the line's canonical encoding, which covers `prevHash` (docs/events.md). */
+  hash: string;
+  /** `hash` of the tree's previous line; empty on the tree's first line. */
+  prevHash: string;
 }
 
 /** A reservation of credits, later captured (fully or partly) or voided. */

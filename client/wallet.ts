@@ -8,6 +8,14 @@ import {
 import { type Amount, toCount, toCredits } from "./amount.js";
 import { required, toCharge, toReceipt } from "./convert.js";
 import { type ClientCore, pages } from "./core.js";
+import {
+  type EventWatch,
+  type ListEventsOptions,
+  listEvents,
+  type WalletEvent,
+  type WatchOptions,
+  watchEvents,
+} from "./events.js";
 import { checkMetadata, checkName } from "./limits.js";
 import { checkMessageSize } from "./message-size.js";
 import { requestIdOf } from "./operations.js";
@@ -290,6 +298,25 @@ export class Wallet {
       );
       return { items: response.charges.map(toCharge), nextPageToken: response.nextPageToken };
     });
+  }
+
+  /**
+   * This wallet's subtree's events as they commit: an async iterator that reconnects after a
+   * broken stream (server restart, network cut) and resumes after the last cursor, so it yields
+   * every committed event once, in commit order. Starts with the next event, or after
+   * `options.after`. Ends when `options.signal` aborts or the loop breaks.
+   *
+   * ```ts
+   * for await (const e of wallet.watch({ kinds: ["SPEND", "THRESHOLD_CROSSED"] })) { ... }
+   * ```
+   */
+  watch(options?: WatchOptions): EventWatch {
+    return watchEvents(this.core, this.id, options);
+  }
+
+  /** One page of this subtree's events (from the oldest retained, or after `options.after`). */
+  listEvents(options?: ListEventsOptions): Promise<{ events: WalletEvent[]; nextCursor: string }> {
+    return listEvents(this.core, this.id, options);
   }
 
   private snapshot!: WalletMessage;

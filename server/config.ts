@@ -1,8 +1,14 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { type ApiKey, apiKeysFromFile, apiKeysFromPairs } from "./auth/api-keys.js";
+import { defaultMaxWatchersPerProject } from "./events/event-feed.js";
 import { defaultTreeLimits, type TreeLimits } from "./ledger/limits.js";
-import { defaultIdempotencyTtlMs } from "./store/ledger-store.js";
+import { defaultWatchStallMs } from "./rpc/event-service.js";
+import {
+  defaultEventRetention,
+  defaultIdempotencyTtlMs,
+  type EventRetention,
+} from "./store/ledger-store.js";
 
 /** pino's levels, plus "silent" to turn logging off (tests). */
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -137,6 +143,24 @@ export interface TollgateConfig {
    * about a second, for one cheap schedule read per second when nothing is due.
    */
   sweepIntervalMs: number;
+  /**
+   * Event retention per tree (docs/events.md#retention): `TOLLGATE_EVENTS_PER_TREE`
+   * (1..10000000, default 10000: every event of a long agent run, about 1.5 MB of Redis) and
+   * `TOLLGATE_EVENT_RETENTION_MS` (1000..31536000000, default 7 days: a monitor that was away
+   * over a weekend can still resume).
+   */
+  eventRetention: EventRetention;
+  /**
+   * `TOLLGATE_MAX_WATCHERS_PER_PROJECT`, open WatchEvents per project on one server, 1..10000.
+   * Default 32: a team's dashboards and CLIs, while one tenant cannot hold every stream.
+   */
+  maxWatchersPerProject: number;
+  /**
+   * `TOLLGATE_WATCH_STALL_MS`, how long a watcher may leave events unread before it is ended with
+   * WATCHER_TOO_SLOW (to resume by cursor), 1000..3600000. Default 30000: longer than any GC
+   * pause or network hiccup, short enough that dead readers do not pile up.
+   */
+  watchStallMs: number;
 }
 
 /** Reads a file named by a `*_FILE` variable; injectable so {@link loadConfig} stays testable. */
@@ -220,6 +244,10 @@ const envSchema = z.object({
     defaultTreeLimits.maxBreakdownKeysPerTree,
   ),
   TOLLGATE_SWEEP_INTERVAL_MS: int(100, 60_000, configDefaults.sweepIntervalMs),
+  TOLLGATE_EVENTS_PER_TREE: int(1, 10_000_000, defaultEventRetention.maxEventsPerTree),
+  TOLLGATE_EVENT_RETENTION_MS: int(1000, 31_536_000_000, defaultEventRetention.maxAgeMs),
+  TOLLGATE_MAX_WATCHERS_PER_PROJECT: int(1, 10_000, defaultMaxWatchersPerProject),
+  TOLLGATE_WATCH_STALL_MS: int(1000, 3_600_000, defaultWatchStallMs),
 });
 
 /** Rules across variables, checked once each one is valid on its own. */
@@ -317,6 +345,12 @@ export function loadConfig(
       maxBreakdownKeysPerTree: e.TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE,
     },
     sweepIntervalMs: e.TOLLGATE_SWEEP_INTERVAL_MS,
+    eventRetention: {
+      maxEventsPerTree: e.TOLLGATE_EVENTS_PER_TREE,
+      maxAgeMs: e.TOLLGATE_EVENT_RETENTION_MS,
+    },
+    maxWatchersPerProject: e.TOLLGATE_MAX_WATCHERS_PER_PROJECT,
+    watchStallMs: e.TOLLGATE_WATCH_STALL_MS,
   };
 }
 

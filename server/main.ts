@@ -38,7 +38,11 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
   const url = config.redisUrl;
   if (url === undefined) {
     return {
-      store: new MemoryLedgerStore({ idempotencyTtlMs, limits: config.limits }),
+      store: new MemoryLedgerStore({
+        idempotencyTtlMs,
+        limits: config.limits,
+        eventRetention: config.eventRetention,
+      }),
       description: "memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
     };
   }
@@ -72,6 +76,7 @@ async function openStore(config: TollgateConfig, logger: Logger): Promise<Opened
         keyPrefix: config.keyPrefix,
         idempotencyTtlMs,
         limits: config.limits,
+        eventRetention: config.eventRetention,
       }),
       description: `${kind} ${redactUrl(url)} (key prefix ${config.keyPrefix}, maxmemory-policy ${policy})`,
     };
@@ -153,7 +158,7 @@ function banner(
     `  store:       ${store}`,
     `  auth:        ${auth}`,
     `  signing key: ${signing}`,
-    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, grpc.health.v1.Health, reflection",
+    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, tollgate.v1.EventService, grpc.health.v1.Health, reflection",
     "",
   ].join("\n");
 }
@@ -200,6 +205,8 @@ async function main(): Promise<void> {
       maxMessageBytes: config.maxMessageBytes,
       healthIntervalMs: config.healthIntervalMs,
       sweepIntervalMs: config.sweepIntervalMs,
+      maxWatchersPerProject: config.maxWatchersPerProject,
+      watchStallMs: config.watchStallMs,
     });
   } catch (error) {
     await store.close();

@@ -1,17 +1,26 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import { EventService } from "../gen/es/tollgate/v1/event_service_pb.js";
 import { ReceiptService } from "../gen/es/tollgate/v1/receipt_service_pb.js";
 import { WalletService } from "../gen/es/tollgate/v1/wallet_service_pb.js";
+import { EventServiceService } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { ApiKey } from "./auth/api-keys.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { type BindError, bindError } from "./bind-error.js";
 import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { defaultMaxWatchersPerProject, EventFeed } from "./events/event-feed.js";
 import { type HttpFace, startHttpFace } from "./http/http-face.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import type { RpcDependencies, ServedService } from "./rpc/bodies.js";
+import {
+  defaultWatchStallMs,
+  eventServiceBodies,
+  eventServiceHandlers,
+  watchStallLimit,
+} from "./rpc/event-service.js";
 import { StoreHealth } from "./rpc/health.js";
 import { tolerantRequests } from "./rpc/malformed-request.js";
 import { OpenStreams } from "./rpc/open-streams.js";
@@ -70,6 +79,10 @@ export interface TollgateServerOptions {
   sweepIntervalMs?: number;
   /** TLS, e.g. `ServerCredentials.createSsl(...)`. Default plaintext (TLS terminated in front). */
   tls?: ServerCredentials;
+  /** Open WatchEvents per project. Default 32 (see `TollgateConfig`). */
+  maxWatchersPerProject?: number;
+  /** How long a watcher may leave events unread. Default 30000 (see `TollgateConfig`). */
+  watchStallMs?: number;
 }
 
 /** A running server. */
@@ -104,11 +117,12 @@ export interface TollgateServer {
 const maxSendMessageBytes = 32 * 1024 * 1024;
 
 /**
- * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`, the
- * standard health service (driven by `store.ping()`), and server reflection; and, with
- * `httpAddress`, the HTTP face serving the same bodies over Connect and gRPC-Web, and the
- * Prometheus metrics. Resolves once the ports are bound, or rejects with a {@link BindError}
- * saying which cannot be and why (in use, not an address of this machine, ...). Plaintext unless `tls` is given; terminating TLS in front (a
+ * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`,
+ * EventService over an {@link EventFeed} on the same store, the standard health service (driven
+ * by `store.ping()`), and server reflection; and, with `httpAddress`, the HTTP face serving the
+ * same bodies over Connect and gRPC-Web, and the Prometheus metrics. Resolves once the ports are
+ * bound, or rejects with a {@link BindError} saying which cannot be and why (in use, not an
+ * address of this machine, ...). Plaintext unless `tls` is given; terminating TLS in front (a
  * proxy or mesh) is as usual for a service that runs next to its callers.
  */
 export async function startTollgateServer(options: TollgateServerOptions): Promise<TollgateServer> {
@@ -143,6 +157,18 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   // Undecodable requests reach the handlers, which refuse them INVALID_ARGUMENT with an ErrorInfo.
   server.addService(tolerantRequests(walletServiceDefinition), walletServiceHandlers(deps));
   server.addService(tolerantRequests(ReceiptServiceService), receiptServiceHandlers(deps));
+  const events = new EventFeed(options.store, {
+    now,
+    maxWatchersPerProject: options.maxWatchersPerProject ?? defaultMaxWatchersPerProject,
+  });
+  const watchStallMs = options.watchStallMs ?? defaultWatchStallMs;
+  const eventBodies = eventServiceBodies(events, (committedMs) =>
+    metrics.observeWatcherLag(committedMs, now()),
+  );
+  server.addService(
+    tolerantRequests(EventServiceService),
+    eventServiceHandlers({ ...deps, events, watchStallMs }, eventBodies),
+  );
   const health = new StoreHealth(
     options.store,
     options.healthIntervalMs ?? configDefaults.healthIntervalMs,
@@ -164,6 +190,12 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
         descriptor: ReceiptService,
         definition: ReceiptServiceService,
         bodies: { ...receiptServiceBodies(deps) },
+      },
+      {
+        descriptor: EventService,
+        definition: EventServiceService,
+        bodies: { ...eventBodies },
+        stallLimits: { watchEvents: watchStallLimit(watchStallMs) },
       },
     ];
     try {

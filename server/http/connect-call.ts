@@ -8,6 +8,7 @@ import {
   runServerStream,
   runUnary,
   type StreamOutcome,
+  type StreamStallLimit,
 } from "../rpc/call-runner.js";
 import { MalformedRequest } from "../rpc/malformed-request.js";
 import { connectErrorOf } from "./connect-error.js";
@@ -63,6 +64,7 @@ export function connectServerStream(
   method: DescMethod,
   codecs: MethodCodecs,
   body: ServerStreamBody<never, unknown>,
+  stallLimit?: StreamStallLimit<never>,
 ): (request: Message, context: HandlerContext) => AsyncIterable<Message> {
   return async function* (message, context) {
     const incoming = incomingCall(method, codecs, message, context);
@@ -82,15 +84,21 @@ export function connectServerStream(
       wake = undefined;
       resume?.();
     };
-    runServerStream(deps, incoming, body as ServerStreamBody<unknown, unknown>, {
-      clientGone: gone.signal,
-      send(next) {
-        return new Promise<void>((resolve) => {
-          slot = { message: next, taken: resolve };
-          notify();
-        });
+    runServerStream(
+      deps,
+      incoming,
+      body as ServerStreamBody<unknown, unknown>,
+      {
+        clientGone: gone.signal,
+        send(next) {
+          return new Promise<void>((resolve) => {
+            slot = { message: next, taken: resolve };
+            notify();
+          });
+        },
       },
-    }).then(
+      stallLimit as StreamStallLimit<unknown> | undefined,
+    ).then(
       (outcome) => {
         ended = { outcome };
         notify();

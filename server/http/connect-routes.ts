@@ -58,6 +58,7 @@ export function connectHandlers(
           method,
           codecs,
           body as ServerStreamBody<never, unknown>,
+          service.stallLimits?.[method.localName],
         );
       }
     }

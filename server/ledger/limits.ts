@@ -27,6 +27,12 @@ export const Limits = {
   alertThresholdMax: 1000,
   /** Ten thresholds are plenty for a person to act on; each debit checks them per ancestor. */
   alertThresholdsMax: 10,
+  /**
+   * A cursor names at most 1,000 trees (~60 KB, under the 64 KB request cap); a project-wide
+   * reader compacts its cursor long before (docs/events.md#cursors).
+   */
+  eventCursorMaxChars: 65_536,
+  eventCursorMaxTrees: 1_000,
   pageSizeMax: 1000,
   pageSizeDefault: 100,
   /**

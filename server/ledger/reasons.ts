@@ -34,6 +34,12 @@ export const Reason = {
   StoreUnavailable: "STORE_UNAVAILABLE",
   /** The request's bytes are not a protobuf encoding of the method's request message. */
   MalformedRequest: "MALFORMED_REQUEST",
+  /** An event cursor points before the oldest event retained (`root_id`): events were dropped. */
+  EventsExpired: "EVENTS_EXPIRED",
+  /** A watcher stopped reading while events waited; resume after `cursor`. */
+  WatcherTooSlow: "WATCHER_TOO_SLOW",
+  /** The project has as many open watchers as this server allows (`limit`). */
+  TooManyWatchers: "TOO_MANY_WATCHERS",
 } as const;
 
 /** One of {@link Reason}'s values. */

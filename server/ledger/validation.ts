@@ -2,7 +2,7 @@ import { z } from "zod";
 import { isHoldId, isWalletId } from "./ids.js";
 import { invalidArgument } from "./ledger-error.js";
 import { Limits } from "./limits.js";
-import type { BreakdownDimension } from "./types.js";
+import type { BreakdownDimension, EventKind } from "./types.js";
 
 /**
  * Request validation: every limit of the contract in one place. A violation becomes
@@ -164,6 +164,46 @@ export const listBreakdownInput = z.object({
 });
 
 export const listChildReceiptsInput = z.object({ walletId, pageSize, pageToken });
+
+/** Every event kind, as the feed takes them. */
+export const eventKinds = [
+  "spend",
+  "capture",
+  "void",
+  "expire",
+  "refill",
+  "allocation",
+  "wallet_created",
+  "wallet_closed",
+  "hold_placed",
+  "threshold_crossed",
+  "soft_cap_exceeded",
+  "wallet_exhausted",
+] as const satisfies readonly EventKind[];
+
+const eventScope = {
+  // Empty: every tree of the caller's project.
+  walletId: z
+    .string()
+    .default("")
+    .refine((id) => id === "" || isWalletId(id), { error: "is not a wallet id" }),
+  // Strings in, so a transport hands over whatever it decoded (an unknown enum value becomes "")
+  // and this names the field. Empty: every kind.
+  kinds: z
+    .array(
+      z.string().refine((k): k is EventKind => (eventKinds as readonly string[]).includes(k), {
+        error: "must be known event kinds",
+      }),
+    )
+    .max(eventKinds.length * 2, { error: "too many kinds" })
+    .default([])
+    .transform((ks) => new Set(ks as EventKind[])),
+  after: z.string().max(Limits.eventCursorMaxChars, { error: "not an event cursor" }).default(""),
+};
+
+export const watchEventsInput = z.object(eventScope);
+
+export const listEventsInput = z.object({ ...eventScope, pageSize });
 
 /**
  * Parses `input` or throws INVALID_ARGUMENT naming the first offending field in snake_case

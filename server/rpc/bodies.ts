@@ -4,6 +4,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import type { StreamStallLimit } from "./call-runner.js";
 import type { OpenStreams } from "./open-streams.js";
 
 /**
@@ -73,4 +74,6 @@ export interface ServedService {
   descriptor: DescService;
   definition: ServiceDefinition;
   bodies: Readonly<Record<string, MethodBody>>;
+  /** Server-streaming methods' stall limits, by method (`localName`). */
+  stallLimits?: Readonly<Record<string, StreamStallLimit<never>>>;
 }

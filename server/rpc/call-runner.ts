@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { status } from "@grpc/grpc-js";
+import type { LedgerError } from "../ledger/ledger-error.js";
 import type { Transport } from "../metrics/metrics.js";
 import type { CallContext, RpcDependencies, ServerStreamBody, UnaryBody } from "./bodies.js";
 import {
@@ -70,8 +71,11 @@ export async function runUnary<Req, Res>(
 
 /** What a server stream's transport provides: a way to send, and word of the client leaving. */
 export interface StreamSink<Res> {
-  /** Sends one message; resolves when the transport can take the next one. */
-  send(message: Res): Promise<void>;
+  /**
+   * Sends one message. Returns nothing when the transport can take the next one at once, else a
+   * promise that resolves when it can.
+   */
+  send(message: Res): Promise<void> | undefined;
   /** Aborted when the client cancels or goes away. */
   clientGone: AbortSignal;
 }
@@ -85,26 +89,40 @@ export interface StreamOutcome {
   cancelled: boolean;
 }
 
+/** How long a server stream's client may leave sent messages unread, and what it then gets. */
+export interface StreamStallLimit<Res> {
+  /**
+   * How long a message may wait for the transport to take it (the client reads slower than the
+   * body produces: grpc-js's buffer is full, or Connect has not finished writing the previous
+   * one) before the stream ends with `tooSlow(lastSent)`, so the client resumes later instead of
+   * holding the server's memory.
+   */
+  stallMs: number;
+  /** The error the stream then ends with; `lastSent` is the message that waited (it was sent). */
+  tooSlow: (lastSent: Res) => LedgerError;
+}
+
 /**
  * The status a server stream ends with when the server shuts down: UNAVAILABLE, so the client
- * reconnects (to another replica) and resumes after the last message it received.
+ * reconnects (to another replica) and resumes by cursor after the last message it received.
  */
 export const streamShutdownStatus: RpcStatus = {
   status: {
     code: status.UNAVAILABLE,
-    message: "server shutting down: reconnect and resume after the last message received",
+    message: "server shutting down; resume by cursor",
     details: [],
   },
   reason: undefined,
 };
 
 const stopped = Symbol("stopped");
+const stalled = Symbol("stalled");
 
 /**
  * Runs a server stream: opens it like a unary call, then sends the body's messages one at a time
  * (the next only once the transport took the previous one), until the body ends (OK), throws
- * (its status), the client leaves (cancelled) or the server shuts down (UNAVAILABLE,
- * {@link streamShutdownStatus}). The body's signal is aborted in the last two cases; the stream
+ * (its status), the client leaves (cancelled), stops reading for longer than the stall limit
+ * (the limit's error) or the server shuts down (UNAVAILABLE, {@link streamShutdownStatus}). The body's signal is aborted in the last two cases; the stream
  * does not wait for a body that ignores it. One log line when the stream ends (with the number of
  * messages sent), counted in the metrics like a call; open streams are counted too. Rejects only
  * if writing the log line itself failed.
@@ -114,6 +132,7 @@ export async function runServerStream<Req, Res>(
   call: IncomingCall,
   body: ServerStreamBody<Req, Res>,
   sink: StreamSink<Res>,
+  stallLimit?: StreamStallLimit<Res>,
 ): Promise<StreamOutcome> {
   const startedMs = performance.now();
   let context: CallContext;
@@ -156,8 +175,17 @@ export async function runServerStream<Req, Res>(
       const next = await Promise.race([pending, abortedNow]);
       if (next === stopped || next.done) break;
       const sent = sink.send(next.value);
-      sent.catch(() => {});
-      if ((await Promise.race([sent, abortedNow])) === stopped) break;
+      if (sent !== undefined) {
+        sent.catch(() => {});
+        const timer = stallLimit && stallTimer(stallLimit.stallMs);
+        const taken = await Promise.race([sent, abortedNow, timer?.expired]);
+        timer?.cancel();
+        if (taken === stopped) break;
+        if (taken === stalled && stallLimit !== undefined) {
+          messages += 1;
+          throw stallLimit.tooSlow(next.value);
+        }
+      }
       messages += 1;
     }
   } catch (error) {
@@ -166,11 +194,10 @@ export async function runServerStream<Req, Res>(
     sink.clientGone.removeEventListener("abort", onGone);
     forget();
     deps.metrics.serverStreamClosed(call.method, call.transport);
-    if (controller.signal.aborted) {
-      // Tell a body that is still suspended to finish; it may be waiting for its next event,
-      // so this is not awaited.
-      iterator?.return?.().catch(() => {});
-    }
+    // However the stream ended, the body is done: abort its signal and end its iterator (a no-op
+    // when it finished by itself). It may be waiting for its next event, so this is not awaited.
+    controller.abort();
+    iterator?.return?.()?.catch(() => {});
   }
 
   let result: StreamOutcome;
@@ -191,6 +218,15 @@ export async function runServerStream<Req, Res>(
   }
   finish(deps, call, startedMs, context.project, outcome, undefined, { messages });
   return result;
+}
+
+/** A timer that resolves {@link stalled} after `ms`, unless cancelled first. */
+function stallTimer(ms: number): { expired: Promise<typeof stalled>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<typeof stalled>((resolve) => {
+    timer = setTimeout(() => resolve(stalled), ms);
+  });
+  return { expired, cancel: () => clearTimeout(timer) };
 }
 
 /** Authenticates the call and refuses an undecodable request (after auth, as a refusal). */

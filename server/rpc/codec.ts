@@ -1,4 +1,8 @@
 import { ChargeKind, type Charge as ChargeMessage } from "../../gen/ts-proto/tollgate/v1/charge.js";
+import {
+  EventKind as EventKindMessage,
+  type Event as EventMessage,
+} from "../../gen/ts-proto/tollgate/v1/event_service.js";
 import type {
   ChildReceipt as ChildReceiptMessage,
   ReceiptBreakdown,
@@ -10,11 +14,13 @@ import {
   type Wallet as WalletMessage,
   WalletStatus,
 } from "../../gen/ts-proto/tollgate/v1/wallet.js";
+import type { FeedEvent } from "../events/event-feed.js";
 import type {
   Breakdown,
   ChargeLine,
   ChildReceipt,
   ChargeKind as DomainChargeKind,
+  EventKind as DomainEventKind,
   HoldStatus as DomainHoldStatus,
   WalletStatus as DomainWalletStatus,
   HoldView,
@@ -153,5 +159,61 @@ export function childReceiptToMessage(c: ChildReceipt): ChildReceiptMessage {
     available: int64(c.available),
     status: walletStatus[c.status],
     exhausted: c.exhausted,
+  };
+}
+
+/** Domain event kinds by wire value, and back: the names are the enum's, lower-cased. */
+const eventKindNames: Record<EventKindMessage, DomainEventKind | ""> = {
+  [EventKindMessage.EVENT_KIND_UNSPECIFIED]: "",
+  [EventKindMessage.UNRECOGNIZED]: "",
+  [EventKindMessage.EVENT_KIND_SPEND]: "spend",
+  [EventKindMessage.EVENT_KIND_CAPTURE]: "capture",
+  [EventKindMessage.EVENT_KIND_VOID]: "void",
+  [EventKindMessage.EVENT_KIND_EXPIRE]: "expire",
+  [EventKindMessage.EVENT_KIND_REFILL]: "refill",
+  [EventKindMessage.EVENT_KIND_ALLOCATION]: "allocation",
+  [EventKindMessage.EVENT_KIND_WALLET_CREATED]: "wallet_created",
+  [EventKindMessage.EVENT_KIND_WALLET_CLOSED]: "wallet_closed",
+  [EventKindMessage.EVENT_KIND_HOLD_PLACED]: "hold_placed",
+  [EventKindMessage.EVENT_KIND_THRESHOLD_CROSSED]: "threshold_crossed",
+  [EventKindMessage.EVENT_KIND_SOFT_CAP_EXCEEDED]: "soft_cap_exceeded",
+  [EventKindMessage.EVENT_KIND_WALLET_EXHAUSTED]: "wallet_exhausted",
+};
+
+const eventKindValues = Object.fromEntries(
+  Object.entries(eventKindNames)
+    .filter(([, name]) => name !== "")
+    .map(([value, name]) => [name, Number(value) as EventKindMessage]),
+) as Record<DomainEventKind, EventKindMessage>;
+
+/**
+ * Requested kinds as the feed takes them: an unknown or UNSPECIFIED value becomes "", which the
+ * feed's validation refuses naming the field `kinds`.
+ */
+export function eventKindsFromMessage(kinds: EventKindMessage[]): string[] {
+  return kinds.map((kind) => eventKindNames[kind] ?? "");
+}
+
+/** An event of the feed, as `tollgate.v1.Event`. */
+export function eventToMessage({ event, cursor }: FeedEvent): EventMessage {
+  const b = event.balances;
+  return {
+    cursor,
+    kind: eventKindValues[event.kind],
+    walletId: event.walletId,
+    rootId: event.rootId,
+    sequence: BigInt(event.seq),
+    charge: event.line ? chargeToMessage(event.line) : undefined,
+    balances: {
+      budget: int64(b.budget),
+      spent: int64(b.spent),
+      held: int64(b.held),
+      allocated: int64(b.allocated),
+      available: int64(b.available),
+      totalSpent: int64(b.totalSpent),
+    },
+    time: new Date(event.ms),
+    thresholdPercent: event.thresholdPercent ?? 0,
+    holdId: event.holdId ?? "",
   };
 }

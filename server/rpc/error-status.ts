@@ -34,6 +34,12 @@ const codeOf: Record<ReasonCode, status> = {
   STORE_UNAVAILABLE: status.UNAVAILABLE,
   // The client's own bytes are at fault: resending them can never succeed.
   MALFORMED_REQUEST: status.INVALID_ARGUMENT,
+  // The cursor is well formed but what it points at is gone: OUT_OF_RANGE, as reading past the
+  // end of a file (AIP-193); list from the oldest retained event instead.
+  EVENTS_EXPIRED: status.OUT_OF_RANGE,
+  // The watch as such was fine: ABORTED tells the client to resume it (after `cursor`).
+  WATCHER_TOO_SLOW: status.ABORTED,
+  TOO_MANY_WATCHERS: status.RESOURCE_EXHAUSTED,
 };
 
 /**

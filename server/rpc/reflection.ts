@@ -7,6 +7,7 @@ import {
 } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import { file_tollgate_v1_event_service } from "../../gen/es/tollgate/v1/event_service_pb.js";
 import { file_tollgate_v1_receipt_service } from "../../gen/es/tollgate/v1/receipt_service_pb.js";
 import { file_tollgate_v1_wallet_service } from "../../gen/es/tollgate/v1/wallet_service_pb.js";
 
@@ -23,6 +24,7 @@ export function reflectionService(): ReflectionService {
   const files = withDependencies([
     file_tollgate_v1_wallet_service,
     file_tollgate_v1_receipt_service,
+    file_tollgate_v1_event_service,
   ]);
   const set = create(FileDescriptorSetSchema, { file: files.map((f) => f.proto) });
   const tollgate = loadFileDescriptorSetFromBuffer(

@@ -6,22 +6,31 @@ import {
 } from "@grpc/grpc-js";
 import type { RpcDependencies, ServerStreamBody } from "./bodies.js";
 import { requestIdOf } from "./call-log.js";
-import { runServerStream, type StreamSink } from "./call-runner.js";
+import { runServerStream, type StreamSink, type StreamStallLimit } from "./call-runner.js";
 import { grpcStatusOf } from "./error-status.js";
+
+/** A server-streaming handler body (see {@link ServerStreamBody}). */
+export type StreamBody<Req, Res> = ServerStreamBody<Req, Res>;
+
+/** How long a client may leave messages unread, and the error it then gets. */
+export type ServerStreamOptions<Res> = StreamStallLimit<Res>;
 
 /**
  * Wraps a server-streaming body into a grpc-js handler that can never throw or reject. The stream
- * runs through {@link runServerStream} (auth, malformed requests, one log line, metrics, shutdown);
- * this adapter only moves the messages: `write()`, and when it returns false (the client reads
- * slower than the body produces) the next message waits for `drain`, so a slow watcher holds
- * back its own body instead of growing a buffer in the server. A client's cancel aborts the
- * body's signal. The stream ends OK with an `x-request-id` trailer, or with the body's error
- * status (its `grpc-status-details-bin` trailer included), or UNAVAILABLE at shutdown.
+ * runs through {@link runServerStream} (auth, malformed requests, the stall limit, shutdown, one
+ * log line, metrics), exactly as on the HTTP face; this adapter only moves the messages:
+ * `write()`, and when it returns false (the client reads slower than the body produces) the next
+ * message waits for `drain`, so a slow watcher holds back its own body instead of growing a
+ * buffer in the server, until `options.stallMs` ends it with `options.tooSlow`. A client's cancel
+ * aborts the body's signal. The stream ends OK with an `x-request-id` trailer, or with the
+ * failure's status (its `grpc-status-details-bin` trailer included), or UNAVAILABLE at shutdown
+ * so the client resumes elsewhere.
  */
 export function serverStreamCall<Req, Res>(
   method: string,
   deps: RpcDependencies,
   body: ServerStreamBody<Req, Res>,
+  options?: ServerStreamOptions<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const request: unknown = call.request;
@@ -43,6 +52,7 @@ export function serverStreamCall<Req, Res>(
         },
         body,
         sinkOf(call, gone.signal),
+        options,
       );
       call.off("cancelled", onCancelled);
       if (outcome.cancelled || call.cancelled) return;
@@ -78,7 +88,7 @@ function sinkOf<Res>(
   return {
     clientGone,
     send(message) {
-      if (call.write(message)) return Promise.resolve();
+      if (call.write(message)) return undefined;
       return new Promise((resolve) => {
         // No reject path: a cancel while waiting aborts `clientGone`, which the runner races.
         call.once("drain", () => resolve());

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { hashedLine } from "../support/hashed-line.js";
 import {
   allLines,
   createChild,
@@ -30,18 +31,23 @@ describe.each(storeFactories)("add credits ($name store)", (factory) => {
     });
     expect(topped).toMatchObject({ budget: 350, spent: 30, available: 320, exhausted: false });
     const lines = await allLines(ledger, root.id);
-    expect(lines[1]).toEqual({
-      id: `${root.id}.c2`,
-      walletId: root.id,
-      kind: "refill",
-      amount: 250,
-      service: "",
-      metadata: { reason: "extension" },
-      overBudget: false,
-      holdId: "",
-      requestId,
-      createdAtMs: startMs + 1000,
-    });
+    expect(lines[1]).toEqual(
+      hashedLine(
+        {
+          id: `${root.id}.c2`,
+          walletId: root.id,
+          kind: "refill",
+          amount: 250,
+          service: "",
+          metadata: { reason: "extension" },
+          overBudget: false,
+          holdId: "",
+          requestId,
+          createdAtMs: startMs + 1000,
+        },
+        lines[0]?.hash ?? "",
+      ),
+    );
     expect(await ledger.getReceipt(project, { walletId: root.id })).toMatchObject({
       refillCredits: 250,
       refillCount: 1,
@@ -72,18 +78,21 @@ describe.each(storeFactories)("add credits ($name store)", (factory) => {
       available: 600,
     });
     expect(await allLines(ledger, root.id)).toEqual([
-      {
-        id: `${root.id}.c3`,
-        walletId: a1.id,
-        kind: "allocation",
-        amount: 50,
-        service: "",
-        metadata: {},
-        overBudget: false,
-        holdId: "",
-        requestId,
-        createdAtMs: startMs,
-      },
+      hashedLine(
+        {
+          id: `${root.id}.c3`,
+          walletId: a1.id,
+          kind: "allocation",
+          amount: 50,
+          service: "",
+          metadata: {},
+          overBudget: false,
+          holdId: "",
+          requestId,
+          createdAtMs: startMs,
+        },
+        "",
+      ),
     ]);
     expect(await ledger.getReceipt(project, { walletId: root.id })).toMatchObject({
       refillCredits: 0,

@@ -195,7 +195,7 @@ export function expectInvalid(call: Promise<unknown>, field: string): Promise<Le
 export function createRoot(
   ledger: Ledger,
   budget: number,
-  options: { name?: string; hardCap?: boolean; metadata?: Record<string, string> } = {},
+  options: WalletOptions = {},
   asProject = project,
 ): Promise<WalletView> {
   return ledger.createWallet(asProject, {
@@ -203,8 +203,17 @@ export function createRoot(
     budget,
     hardCap: options.hardCap,
     metadata: options.metadata,
+    alertThresholds: options.alertThresholds,
     requestId: rid("root"),
   });
+}
+
+/** Optional settings of a new wallet (unset: the ledger's defaults). */
+export interface WalletOptions {
+  name?: string;
+  hardCap?: boolean;
+  metadata?: Record<string, string>;
+  alertThresholds?: number[];
 }
 
 /** Carves a child out of `parentId`. */
@@ -212,7 +221,7 @@ export function createChild(
   ledger: Ledger,
   parentId: string,
   budget: number,
-  options: { name?: string; hardCap?: boolean; metadata?: Record<string, string> } = {},
+  options: WalletOptions = {},
 ): Promise<WalletView> {
   return ledger.createWallet(project, {
     parentId,
@@ -220,6 +229,7 @@ export function createChild(
     budget,
     hardCap: options.hardCap,
     metadata: options.metadata,
+    alertThresholds: options.alertThresholds,
     requestId: rid("child"),
   });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { hashedLine } from "../support/hashed-line.js";
 import {
   allLines,
   createChild,
@@ -37,18 +38,21 @@ describe.each(storeFactories)("hold expiry ($name store)", (factory) => {
       available: 80,
     });
     expect(await allLines(ledger, root.id)).toEqual([
-      {
-        id: `${root.id}.c3`,
-        walletId: child.id,
-        kind: "expire",
-        amount: 70,
-        service: "crawl",
-        metadata: expect.any(Object),
-        overBudget: false,
-        holdId: hold.id,
-        requestId: "",
-        createdAtMs: hold.expiresAtMs,
-      },
+      hashedLine(
+        {
+          id: `${root.id}.c3`,
+          walletId: child.id,
+          kind: "expire",
+          amount: 70,
+          service: "crawl",
+          metadata: {},
+          overBudget: false,
+          holdId: hold.id,
+          requestId: "",
+          createdAtMs: hold.expiresAtMs,
+        },
+        "",
+      ),
     ]);
     await expectRefusedUnchanged(
       ledger,

@@ -1,5 +1,6 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import { hashedLine } from "../support/hashed-line.js";
 import {
   allLines,
   createChild,
@@ -96,18 +97,23 @@ describe.each(storeFactories)("holds ($name store)", (factory) => {
       metadata: { step: "final", tokens: "812" },
       requestId,
     });
-    expect(result.line).toEqual({
-      id: `${root.id}.c2`,
-      walletId: root.id,
-      kind: "capture",
-      amount: 30,
-      service: "llm",
-      metadata: { agent: "writer", step: "final", tokens: "812" },
-      overBudget: false,
-      holdId: hold.id,
-      requestId,
-      createdAtMs: startMs + 4000,
-    });
+    expect(result.line).toEqual(
+      hashedLine(
+        {
+          id: `${root.id}.c2`,
+          walletId: root.id,
+          kind: "capture",
+          amount: 30,
+          service: "llm",
+          metadata: { agent: "writer", step: "final", tokens: "812" },
+          overBudget: false,
+          holdId: hold.id,
+          requestId,
+          createdAtMs: startMs + 4000,
+        },
+        "",
+      ),
+    );
     expect(result.hold).toEqual({ ...hold, status: "captured", capturedAmount: 30 });
     expect(result.remaining).toBe(70);
     expect(await ledger.getWallet(project, { walletId: root.id })).toMatchObject({
@@ -180,18 +186,23 @@ describe.each(storeFactories)("holds ($name store)", (factory) => {
     clock.advance(10);
     const requestId = rid("void");
     const result = await ledger.void(project, { holdId: hold.id, requestId });
-    expect(result.line).toEqual({
-      id: `${root.id}.c2`,
-      walletId: root.id,
-      kind: "void",
-      amount: 45,
-      service: "scrape",
-      metadata: expect.any(Object),
-      overBudget: false,
-      holdId: hold.id,
-      requestId,
-      createdAtMs: startMs + 10,
-    });
+    expect(result.line).toEqual(
+      hashedLine(
+        {
+          id: `${root.id}.c2`,
+          walletId: root.id,
+          kind: "void",
+          amount: 45,
+          service: "scrape",
+          metadata: {},
+          overBudget: false,
+          holdId: hold.id,
+          requestId,
+          createdAtMs: startMs + 10,
+        },
+        "",
+      ),
+    );
     expect(result.hold).toEqual({ ...hold, status: "voided", capturedAmount: 0 });
     expect(result.remaining).toBe(100);
     expect(await ledger.getReceipt(project, { walletId: root.id })).toMatchObject({

@@ -1,5 +1,6 @@
 import { jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { hashedLine } from "../support/hashed-line.js";
 import {
   allLines,
   createChild,
@@ -31,18 +32,23 @@ describe.each(storeFactories)("spend and caps ($name store)", (factory) => {
       metadata: { agent: "researcher", query: "tollgate" },
       requestId,
     });
-    expect(result.line).toEqual({
-      id: `${root.id}.c1`,
-      walletId: root.id,
-      kind: "spend",
-      amount: 7,
-      service: "web_search",
-      metadata: { agent: "researcher", query: "tollgate" },
-      overBudget: false,
-      holdId: "",
-      requestId,
-      createdAtMs: startMs + 2500,
-    });
+    expect(result.line).toEqual(
+      hashedLine(
+        {
+          id: `${root.id}.c1`,
+          walletId: root.id,
+          kind: "spend",
+          amount: 7,
+          service: "web_search",
+          metadata: { agent: "researcher", query: "tollgate" },
+          overBudget: false,
+          holdId: "",
+          requestId,
+          createdAtMs: startMs + 2500,
+        },
+        "",
+      ),
+    );
     expect(result.remaining).toBe(93);
     expect(result.credential.expiresAtMs).toBe(startMs + 2000 + credentialTtlMs);
     const { payload } = await jwtVerify(result.credential.token, issuer.publicJwk, {

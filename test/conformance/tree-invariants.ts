@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { lineHash } from "../../client/line-hash.js";
 import type { Ledger } from "../../server/ledger/ledger.js";
 import { Limits } from "../../server/ledger/limits.js";
 import type { Breakdown, ChargeLine, Receipt, WalletView } from "../../server/ledger/types.js";
@@ -175,11 +176,27 @@ function seqOf(id: string): number {
   return Number(id.slice(id.lastIndexOf(".") + 2));
 }
 
-/** Every invariant on an already fetched tree. */
+/**
+ * The hash chain (docs/events.md#the-hash-chain): when the state is a whole tree's (its top
+ * wallet is a root), its lines in commit order link each to the one before, from "", and each
+ * hash is that of the line's canonical encoding.
+ */
+export function checkChain({ wallets, lines }: TreeState): void {
+  if (wallets[0]?.parentId !== "") return;
+  let prevHash = "";
+  for (const line of lines) {
+    expect(line.prevHash, `line ${line.id}: prevHash`).toBe(prevHash);
+    expect(line.hash, `line ${line.id}: hash`).toBe(lineHash(line));
+    prevHash = line.hash;
+  }
+}
+
+/** Every invariant on an already fetched tree, and its hash chain. */
 export function checkTree(state: TreeState): void {
   checkBalances(state);
   checkReceiptsAddUp(state);
   checkOnce(state);
+  checkChain(state);
 }
 
 /** Fetches the tree under `rootId` and checks every invariant on it. */

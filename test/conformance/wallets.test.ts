@@ -44,6 +44,7 @@ describe.each(storeFactories)("wallets and carve-out ($name store)", (factory) =
       status: "open",
       exhausted: false,
       createdAtMs: startMs,
+      alertThresholds: [50, 80, 100],
     });
     expect(await ledger.getWallet(project, { walletId: id })).toEqual(root);
   });
@@ -81,6 +82,7 @@ describe.each(storeFactories)("wallets and carve-out ($name store)", (factory) =
       status: "open",
       exhausted: false,
       createdAtMs: startMs + 5,
+      alertThresholds: [50, 80, 100],
     });
     expect(await ledger.getWallet(project, { walletId: root.id })).toMatchObject({
       budget: 1000,

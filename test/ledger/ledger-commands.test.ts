@@ -52,6 +52,13 @@ function recordingStore() {
     listBreakdown: record("listBreakdown", { items: [], nextCursor: undefined }),
     listChildReceipts: record("listChildReceipts", { items: [], nextCursor: undefined }),
     sweep: async () => false,
+    readEvents: record("readEvents", {
+      events: [],
+      scannedTo: undefined,
+      firstSeq: 1,
+      head: { ms: 0, seq: 0 },
+    }),
+    subscribeEvents: () => () => {},
     ping: async () => {},
     close: async () => {},
   };
@@ -82,6 +89,7 @@ describe("ledger commands", () => {
           budget: 5,
           hardCap: true,
           metadata: {},
+          alertThresholds: [50, 80, 100],
         },
       ],
     ]);

@@ -1,3 +1,4 @@
+import { lineHash } from "../../client/line-hash.js";
 import type {
   ChargeLine,
   HoldStatus,
@@ -24,6 +25,7 @@ export interface ModelWallet {
   metadata: Metadata;
   status: "open" | "closed";
   createdAtMs: number;
+  alertThresholds: number[];
 }
 
 export type ModelHold = HoldView & { status: HoldStatus };
@@ -42,6 +44,8 @@ export class ModelState {
   /** Every line ever written, in writing order. */
   readonly lines: ChargeLine[] = [];
   private readonly counters = new Map<string, number>();
+  /** Hash of each tree's last line, the next line's `prevHash` (docs/events.md#the-hash-chain). */
+  private readonly lastHash = new Map<string, string>();
 
   // ---- derived figures (docs/ledger.md#wallet-figures) ---------------------------------------
 
@@ -117,6 +121,7 @@ export class ModelState {
       status: w.status,
       exhausted: this.exhausted(w),
       createdAtMs: w.createdAtMs,
+      alertThresholds: [...w.alertThresholds],
     };
   }
 
@@ -144,14 +149,19 @@ export class ModelState {
     return `${rootId}.${letter}${seq}`;
   }
 
+  /** Writes a line, linked after its tree's previous line in writing (= commit) order. */
   protected writeLine(
-    fields: Omit<ChargeLine, "id" | "overBudget"> & { overBudget?: boolean },
+    fields: Omit<ChargeLine, "id" | "overBudget" | "hash" | "prevHash"> & { overBudget?: boolean },
   ): ChargeLine {
-    const line: ChargeLine = {
-      id: this.nextId(treeOf(fields.walletId), "c"),
+    const rootId = treeOf(fields.walletId);
+    const unhashed = {
+      id: this.nextId(rootId, "c"),
       overBudget: false,
       ...fields,
+      prevHash: this.lastHash.get(rootId) ?? "",
     };
+    const line: ChargeLine = { ...unhashed, hash: lineHash(unhashed) };
+    this.lastHash.set(rootId, line.hash);
     this.lines.push(line);
     return line;
   }

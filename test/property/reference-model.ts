@@ -28,8 +28,13 @@ export interface CreateWalletFields {
   budget: number;
   hardCap: boolean | undefined;
   metadata: Metadata;
+  /** Undefined or empty: the default. */
+  alertThresholds?: number[];
   requestId: string;
 }
+
+/** The thresholds a wallet gets when none are asked for (docs/events.md#budget-alerts). */
+const defaultAlertThresholds = [50, 80, 100];
 
 export interface AddCreditsFields {
   walletId: string;
@@ -154,6 +159,10 @@ export class ReferenceLedger extends ModelState {
       metadata: input.metadata,
       status: "open",
       createdAtMs: nowMs,
+      alertThresholds:
+        input.alertThresholds === undefined || input.alertThresholds.length === 0
+          ? defaultAlertThresholds
+          : [...input.alertThresholds].sort((a, b) => a - b),
     };
     this.wallets.set(wallet.id, wallet);
     return this.remember(rootId, requestId, fingerprint, () => this.view(wallet.id));

@@ -36,6 +36,9 @@ const expectedCode: Record<ReasonCode, status> = {
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
   MALFORMED_REQUEST: status.INVALID_ARGUMENT,
+  EVENTS_EXPIRED: status.OUT_OF_RANGE,
+  WATCHER_TOO_SLOW: status.ABORTED,
+  TOO_MANY_WATCHERS: status.RESOURCE_EXHAUSTED,
 };
 
 describe("errorToStatus", () => {

@@ -1,3 +1,4 @@
+import { logEvent } from "./event-log.js";
 import { releaseHold } from "./hold-lifecycle.js";
 import type { TreeState } from "./tree-state.js";
 import { changeBalance, markClosed, type WalletState } from "./wallet-state.js";
@@ -37,9 +38,11 @@ export function beginClose(
 
 /**
  * Works the close under way for at most `budget` units (a child looked at, a hold voided, a
- * wallet closed). Returns the budget left; above 0 means the close is done.
+ * wallet closed), logging each VOID and each `wallet_closed` at `nowMs`, the clock of the step
+ * doing the work (the VOID lines themselves carry the close's time). Returns the budget left;
+ * above 0 means the close is done.
  */
-export function continueClose(tree: TreeState, budget: number): number {
+export function continueClose(tree: TreeState, budget: number, nowMs: number): number {
   const closing = tree.closing;
   if (closing === undefined) return budget;
   let left = budget;
@@ -59,11 +62,13 @@ export function continueClose(tree: TreeState, budget: number): number {
     }
     for (const hold of top.wallet.openHolds.values()) {
       if (left === 0) break;
-      releaseHold(tree, hold, "void", closing.requestId, closing.atMs);
+      releaseHold(tree, hold, "void", closing.requestId, closing.atMs, nowMs);
       left -= 1;
     }
     if (top.wallet.openHolds.size === 0) {
       closeOne(top.wallet);
+      // A closed wallet emits no alert: its available drops to 0 without `wallet_exhausted`.
+      logEvent(tree, nowMs, top.wallet, "wallet_closed");
       closing.stack.pop();
     }
   }

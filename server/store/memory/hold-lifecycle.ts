@@ -57,21 +57,27 @@ export function captureHold(
   changeBalance(wallet, "spent", amount);
   hold.status = "captured";
   hold.capturedAmount = amount;
-  return postLine(tree, wallet, {
-    kind: "capture",
-    amount,
-    service: hold.service,
-    metadata: { ...hold.metadata, ...metadata },
-    overBudget: available(wallet) < 0,
-    holdId: hold.id,
-    requestId,
-    createdAtMs: nowMs,
-  });
+  return postLine(
+    tree,
+    wallet,
+    {
+      kind: "capture",
+      amount,
+      service: hold.service,
+      metadata: { ...hold.metadata, ...metadata },
+      overBudget: available(wallet) < 0,
+      holdId: hold.id,
+      requestId,
+      createdAtMs: nowMs,
+    },
+    nowMs,
+  );
 }
 
 /**
  * Releases the whole hold with a VOID line (a void or a close; `requestId` is the caller's) or
- * an EXPIRE line (dated at the hold's expiry, with no request id: nobody asked for it).
+ * an EXPIRE line (dated at the hold's expiry, with no request id: nobody asked for it). `nowMs`
+ * is the clock of the step doing it, which dates the line's event.
  */
 export function releaseHold(
   tree: TreeState,
@@ -79,19 +85,25 @@ export function releaseHold(
   kind: "void" | "expire",
   requestId: string,
   createdAtMs: number,
+  nowMs: number,
 ): ChargeLine {
   const wallet = unhold(tree, hold);
   hold.status = kind === "void" ? "voided" : "expired";
-  return postLine(tree, wallet, {
-    kind,
-    amount: hold.amount,
-    service: hold.service,
-    metadata: hold.metadata,
-    overBudget: false,
-    holdId: hold.id,
-    requestId,
-    createdAtMs,
-  });
+  return postLine(
+    tree,
+    wallet,
+    {
+      kind,
+      amount: hold.amount,
+      service: hold.service,
+      metadata: hold.metadata,
+      overBudget: false,
+      holdId: hold.id,
+      requestId,
+      createdAtMs,
+    },
+    nowMs,
+  );
 }
 
 /**
@@ -106,7 +118,7 @@ export function expireDueHolds(tree: TreeState, nowMs: number, budget: number): 
     const hold = tree.holdQueue.popDue(nowMs);
     if (hold === undefined) return true;
     // Holds captured or voided before they were due are still queued: skip them.
-    if (hold.status === "open") releaseHold(tree, hold, "expire", "", hold.expiresAtMs);
+    if (hold.status === "open") releaseHold(tree, hold, "expire", "", hold.expiresAtMs, nowMs);
   }
   return !tree.holdQueue.hasDue(nowMs);
 }

@@ -24,12 +24,16 @@ import {
   type CloseWalletCommand,
   type CreateChildCommand,
   type CreateRootCommand,
+  type EventListener,
+  type EventRead,
+  type EventRetention,
   type LedgerStore,
   type ListBreakdownQuery,
   type ListChargesQuery,
   type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
+  type ReadEventsQuery,
   resolveStoreOptions,
   type SpendCommand,
   type SpendOutcome,
@@ -41,6 +45,7 @@ import {
 import type { ObservableStore, ScriptObserver } from "../script-observer.js";
 import { timeOperations } from "../timed-operations.js";
 import { WorkLane } from "../work-lane.js";
+import { EventSubscribers } from "./event-subscribers.js";
 import { type HoldState, holdView } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
 import { nextDueMs, workOff } from "./pending-work.js";
@@ -73,6 +78,9 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
   private readonly idempotencyTtlMs: number;
   private readonly maxDepth: number;
   private readonly limits: TreeLimits;
+  private readonly eventRetention: EventRetention;
+  /** `subscribeEvents` listeners, told after each step that appended events. */
+  private readonly subscribers = new EventSubscribers();
   /** The sweeper's schedule: when each tree next has pending work. */
   private readonly due = new SweepSchedule();
   /** One batch of pending work per event-loop turn, whoever waits on it (see `WorkLane`). */
@@ -84,6 +92,7 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
     this.idempotencyTtlMs = resolved.idempotencyTtlMs;
     this.maxDepth = resolved.maxDepth;
     this.limits = resolved.limits;
+    this.eventRetention = resolved.eventRetention;
   }
 
   async createRoot(cmd: CreateRootCommand): Promise<WalletView> {
@@ -112,6 +121,8 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
       ...cmd,
       createdAtMs: cmd.nowMs,
       idempotencyTtlMs: this.idempotencyTtlMs,
+      eventRetention: this.eventRetention,
+      onEvent: (t) => this.subscribers.mark(t),
     });
     tree.idempotency.remember(
       cmd.requestId,
@@ -283,6 +294,26 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
     return more;
   }
 
+  /**
+   * Reads the tree's log as it is: no pending work is done first (a read of the log is not an
+   * operation on the tree, and a watcher polling must not change what it watches), so a due
+   * hold's `expire` event appears with the next operation or sweep that expires it.
+   */
+  async readEvents(query: ReadEventsQuery): Promise<EventRead> {
+    const tree = this.callersTree(query.project, query.walletId);
+    const wallet = tree?.wallets.get(query.walletId);
+    if (tree === undefined || wallet === undefined) throw walletNotFound(query.walletId);
+    const keep =
+      wallet === tree.root
+        ? () => true
+        : (event: { walletId: string }) => inSubtree(tree.wallets.get(event.walletId), wallet);
+    return tree.events.read(query, query.limit, keep);
+  }
+
+  subscribeEvents(project: string, listener: EventListener): () => void {
+    return this.subscribers.subscribe(project, listener);
+  }
+
   async ping(): Promise<void> {
     this.ensureOpen();
   }
@@ -423,6 +454,14 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
 
 /** Trees one sweep works on, as the Redis store claims them. */
 const sweepTrees = 16;
+
+/** Whether `wallet` is `top` or one of its descendants (O(depth)). */
+function inSubtree(wallet: WalletState | undefined, top: WalletState): boolean {
+  for (let w = wallet; w !== undefined; w = w.parent) {
+    if (w === top) return true;
+  }
+  return false;
+}
 
 /** One page of `items` from offset `cursor`; `nextCursor` only when more items follow. */
 function page<T, V>(

@@ -10,7 +10,7 @@ import type { TreeState } from "./tree-state.js";
  * (and every other tenant) for long. Returns true when none is left.
  */
 export function workOff(tree: TreeState, nowMs: number, budget: number): boolean {
-  const left = continueClose(tree, budget);
+  const left = continueClose(tree, budget, nowMs);
   if (left === 0) return false;
   return expireDueHolds(tree, nowMs, left);
 }

@@ -11,6 +11,8 @@ import {
   walletClosed,
 } from "../../ledger/refusals.js";
 import type { AuthorizeCommand, SpendCommand } from "../ledger-store.js";
+import { debitAlerts, exhaustionAlert } from "./alerts.js";
+import { logEvent } from "./event-log.js";
 import { captureHold, placeHold, releaseHold } from "./hold-lifecycle.js";
 import type { HoldState } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
@@ -31,18 +33,25 @@ export function debit(
 ): StoredOutcome {
   checkCanReserve(tree, wallet, cmd.amount);
   checkBreakdownRoom(tree, wallet, cmd.service, cmd.metadata.agent ?? wallet.name, limits);
+  const before = available(wallet);
   changeBalance(wallet, "spent", cmd.amount);
   const remaining = available(wallet);
-  const line = postLine(tree, wallet, {
-    kind: "spend",
-    amount: cmd.amount,
-    service: cmd.service,
-    metadata: cmd.metadata,
-    overBudget: remaining < 0,
-    holdId: "",
-    requestId: cmd.requestId,
-    createdAtMs: cmd.nowMs,
-  });
+  const line = postLine(
+    tree,
+    wallet,
+    {
+      kind: "spend",
+      amount: cmd.amount,
+      service: cmd.service,
+      metadata: cmd.metadata,
+      overBudget: remaining < 0,
+      holdId: "",
+      requestId: cmd.requestId,
+      createdAtMs: cmd.nowMs,
+    },
+    cmd.nowMs,
+  );
+  debitAlerts(tree, wallet, line, before, cmd.nowMs);
   return { kind: "spend", line, remaining };
 }
 
@@ -59,7 +68,12 @@ export function reserve(
   }
   // The hold's names must fit now, so that its capture can always post them.
   checkBreakdownRoom(tree, wallet, cmd.service, cmd.metadata.agent ?? wallet.name, limits);
+  const before = available(wallet);
   const hold = placeHold(tree, wallet, cmd);
+  // A hold posts no line but moves `held`: its event, then exhaustion (holds are not debits, so
+  // no threshold or soft cap alert).
+  logEvent(tree, cmd.nowMs, wallet, "hold_placed", { holdId: hold.id });
+  exhaustionAlert(tree, wallet, before, cmd.nowMs);
   return { kind: "authorize", holdId: hold.id, remaining: available(wallet) };
 }
 
@@ -92,7 +106,9 @@ export function capture(
   ) {
     throw tooManyBreakdownKeys(wallet.id, "agent", limit);
   }
+  const before = available(wallet);
   const line = captureHold(tree, hold, amount, metadata, requestId, nowMs);
+  debitAlerts(tree, wallet, line, before, nowMs);
   return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
 }
 
@@ -104,7 +120,7 @@ export function voidHold(
   nowMs: number,
 ): StoredOutcome {
   checkOpen(hold);
-  const line = releaseHold(tree, hold, "void", requestId, nowMs);
+  const line = releaseHold(tree, hold, "void", requestId, nowMs, nowMs);
   const wallet = tree.wallets.get(hold.walletId) as WalletState;
   return { kind: "resolve", line, holdId: hold.id, remaining: available(wallet) };
 }

@@ -8,7 +8,9 @@ import {
   walletClosed,
 } from "../../ledger/refusals.js";
 import type { AddCreditsCommand, CreateChildCommand } from "../ledger-store.js";
+import { exhaustionAlert, rearmAlerts } from "./alerts.js";
 import { beginClose } from "./close-cascade.js";
+import { logEvent } from "./event-log.js";
 import type { StoredOutcome } from "./idempotency-log.js";
 import { nextId, postLine, type TreeState } from "./tree-state.js";
 import { available, changeBalance, createWalletState, type WalletState } from "./wallet-state.js";
@@ -55,14 +57,18 @@ export function carveChild(
     hardCap,
     metadata: cmd.metadata,
     createdAtMs: cmd.nowMs,
+    alertThresholds: cmd.alertThresholds,
   });
   tree.wallets.set(id, child);
+  logEvent(tree, cmd.nowMs, child, "wallet_created");
+  exhaustionAlert(tree, parent, parentAvailable, cmd.nowMs);
   return { kind: "wallet", walletId: id };
 }
 
 /**
  * Grows a wallet's budget. A root is topped up from outside (REFILL line) and its budget must
- * stay <= 2^53 - 1; a child draws from its parent (ALLOCATION line), which must afford it.
+ * stay <= 2^53 - 1; a child draws from its parent (ALLOCATION line), which must afford it, and
+ * may exhaust it. The wallet's alerts re-arm against its larger budget.
  */
 export function growBudget(
   tree: TreeState,
@@ -71,26 +77,33 @@ export function growBudget(
 ): StoredOutcome {
   if (wallet.status !== "open") throw walletClosed(wallet.id);
   const parent = wallet.parent;
+  const parentAvailable = parent === undefined ? 0 : available(parent);
   if (parent === undefined) {
     if (wallet.budget + cmd.amount > Limits.maxCredits) throw creditLimit();
   } else {
-    const parentAvailable = available(parent);
     if (parentAvailable < cmd.amount) {
       throw insufficientCredits(parent.id, cmd.amount, parentAvailable);
     }
     changeBalance(parent, "allocated", cmd.amount);
   }
   changeBalance(wallet, "budget", cmd.amount);
-  postLine(tree, wallet, {
-    kind: parent === undefined ? "refill" : "allocation",
-    amount: cmd.amount,
-    service: "",
-    metadata: cmd.metadata,
-    overBudget: false,
-    holdId: "",
-    requestId: cmd.requestId,
-    createdAtMs: cmd.nowMs,
-  });
+  rearmAlerts(wallet);
+  postLine(
+    tree,
+    wallet,
+    {
+      kind: parent === undefined ? "refill" : "allocation",
+      amount: cmd.amount,
+      service: "",
+      metadata: cmd.metadata,
+      overBudget: false,
+      holdId: "",
+      requestId: cmd.requestId,
+      createdAtMs: cmd.nowMs,
+    },
+    cmd.nowMs,
+  );
+  if (parent !== undefined) exhaustionAlert(tree, parent, parentAvailable, cmd.nowMs);
   return { kind: "wallet", walletId: wallet.id };
 }
 

@@ -43,6 +43,12 @@ export interface WalletState {
   receipt: ReceiptAggregates;
   /** This wallet's own lines, oldest first. */
   ownLines: ChargeLine[];
+  /** Percentages of the budget that alert when totalSpent reaches them, ascending (alerts.ts). */
+  alertThresholds: number[];
+  /** How many of `alertThresholds` have alerted since they were last armed. */
+  alertLevel: number;
+  /** Whether the soft cap has alerted since it was last armed. */
+  overAlerted: boolean;
   /**
    * Lines of the whole subtree, oldest first. Each line is appended to every ancestor's list
    * (at most `maxDepth` references per line) so a subtree listing pages by offset instead of
@@ -65,6 +71,7 @@ export interface NewWallet {
   hardCap: boolean;
   metadata: Metadata;
   createdAtMs: number;
+  alertThresholds: number[];
 }
 
 /**
@@ -75,6 +82,9 @@ export function createWalletState(init: NewWallet): WalletState {
   const wallet: WalletState = {
     ...init,
     metadata: { ...init.metadata },
+    alertThresholds: [...init.alertThresholds],
+    alertLevel: 0,
+    overAlerted: false,
     depth: init.parent === undefined ? 1 : init.parent.depth + 1,
     spent: 0,
     held: 0,
@@ -151,5 +161,6 @@ export function walletView(wallet: WalletState): WalletView {
     status: wallet.status,
     exhausted: !open || wallet.liveInSubtree === 0,
     createdAtMs: wallet.createdAtMs,
+    alertThresholds: [...wallet.alertThresholds],
   };
 }

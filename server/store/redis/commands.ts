@@ -20,25 +20,26 @@ export type ScriptReply = [number, ...string[]];
 
 /** Command name -> script file. The number ending each file name is its key count. */
 const scriptFiles = {
-  tollgate_v2_add_root: "add-root-1",
-  tollgate_v2_list_roots: "list-roots-1",
-  tollgate_v2_create_root: "create-root-2",
-  tollgate_v2_create_child: "create-child-2",
-  tollgate_v2_get_wallet: "get-wallet-1",
-  tollgate_v2_list_wallets: "list-wallets-1",
-  tollgate_v2_add_credits: "add-credits-2",
-  tollgate_v2_close_wallet: "close-wallet-2",
-  tollgate_v2_spend: "spend-2",
-  tollgate_v2_authorize: "authorize-2",
-  tollgate_v2_capture: "capture-2",
-  tollgate_v2_void: "void-2",
-  tollgate_v2_get_receipt: "get-receipt-1",
-  tollgate_v2_list_charges: "list-charges-1",
-  tollgate_v2_list_breakdown: "list-breakdown-1",
-  tollgate_v2_list_child_receipts: "list-child-receipts-1",
-  tollgate_v2_sweep: "sweep-1",
-  tollgate_v2_claim_due: "claim-due-1",
-  tollgate_v2_settle_due: "settle-due-1",
+  tollgate_v3_add_root: "add-root-1",
+  tollgate_v3_list_roots: "list-roots-1",
+  tollgate_v3_create_root: "create-root-2",
+  tollgate_v3_create_child: "create-child-2",
+  tollgate_v3_get_wallet: "get-wallet-1",
+  tollgate_v3_list_wallets: "list-wallets-1",
+  tollgate_v3_add_credits: "add-credits-2",
+  tollgate_v3_close_wallet: "close-wallet-2",
+  tollgate_v3_spend: "spend-2",
+  tollgate_v3_authorize: "authorize-2",
+  tollgate_v3_capture: "capture-2",
+  tollgate_v3_void: "void-2",
+  tollgate_v3_get_receipt: "get-receipt-1",
+  tollgate_v3_list_charges: "list-charges-1",
+  tollgate_v3_list_breakdown: "list-breakdown-1",
+  tollgate_v3_list_child_receipts: "list-child-receipts-1",
+  tollgate_v3_sweep: "sweep-1",
+  tollgate_v3_claim_due: "claim-due-1",
+  tollgate_v3_settle_due: "settle-due-1",
+  tollgate_v3_read_events: "read-events-1",
 } as const;
 
 type CommandName = keyof typeof scriptFiles;
@@ -57,25 +58,26 @@ type TwoKeys<Context extends ClientContext> = (
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    tollgate_v2_add_root: OneKey<Context>;
-    tollgate_v2_list_roots: OneKey<Context>;
-    tollgate_v2_create_root: TwoKeys<Context>;
-    tollgate_v2_create_child: TwoKeys<Context>;
-    tollgate_v2_get_wallet: OneKey<Context>;
-    tollgate_v2_list_wallets: OneKey<Context>;
-    tollgate_v2_add_credits: TwoKeys<Context>;
-    tollgate_v2_close_wallet: TwoKeys<Context>;
-    tollgate_v2_spend: TwoKeys<Context>;
-    tollgate_v2_authorize: TwoKeys<Context>;
-    tollgate_v2_capture: TwoKeys<Context>;
-    tollgate_v2_void: TwoKeys<Context>;
-    tollgate_v2_get_receipt: OneKey<Context>;
-    tollgate_v2_list_charges: OneKey<Context>;
-    tollgate_v2_list_breakdown: OneKey<Context>;
-    tollgate_v2_list_child_receipts: OneKey<Context>;
-    tollgate_v2_sweep: OneKey<Context>;
-    tollgate_v2_claim_due: OneKey<Context>;
-    tollgate_v2_settle_due: OneKey<Context>;
+    tollgate_v3_add_root: OneKey<Context>;
+    tollgate_v3_list_roots: OneKey<Context>;
+    tollgate_v3_create_root: TwoKeys<Context>;
+    tollgate_v3_create_child: TwoKeys<Context>;
+    tollgate_v3_get_wallet: OneKey<Context>;
+    tollgate_v3_list_wallets: OneKey<Context>;
+    tollgate_v3_add_credits: TwoKeys<Context>;
+    tollgate_v3_close_wallet: TwoKeys<Context>;
+    tollgate_v3_spend: TwoKeys<Context>;
+    tollgate_v3_authorize: TwoKeys<Context>;
+    tollgate_v3_capture: TwoKeys<Context>;
+    tollgate_v3_void: TwoKeys<Context>;
+    tollgate_v3_get_receipt: OneKey<Context>;
+    tollgate_v3_list_charges: OneKey<Context>;
+    tollgate_v3_list_breakdown: OneKey<Context>;
+    tollgate_v3_list_child_receipts: OneKey<Context>;
+    tollgate_v3_sweep: OneKey<Context>;
+    tollgate_v3_claim_due: OneKey<Context>;
+    tollgate_v3_settle_due: OneKey<Context>;
+    tollgate_v3_read_events: OneKey<Context>;
   }
 }
 

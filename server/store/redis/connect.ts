@@ -27,7 +27,7 @@ const failClosedConnection = {
 } as const satisfies RedisOptions;
 
 /** Reconnect forever, 100 ms doubling to 2 s: an outage is survived without a restart. */
-function reconnectDelayMs(attempt: number): number {
+export function reconnectDelayMs(attempt: number): number {
   return Math.min(100 * 2 ** Math.min(attempt - 1, 5), 2_000);
 }
 

@@ -1,17 +1,22 @@
 import { otherRow } from "../../ledger/breakdown.js";
 import { treeOf } from "../../ledger/ids.js";
 import type {
+  Balances,
   Breakdown,
   ChargeKind,
   ChargeLine,
   ChildReceipt,
+  EventKind,
+  EventPosition,
   HoldStatus,
   HoldView,
+  LedgerEvent,
   Metadata,
   Receipt,
   WalletStatus,
   WalletView,
 } from "../../ledger/types.js";
+import type { EventRead } from "../ledger-store.js";
 
 /**
  * Decoders for the JSON the scripts return. Scripts send every number as decimal text (cjson
@@ -36,6 +41,8 @@ interface WalletWire {
   status: string;
   exhausted: string;
   created: string;
+  /** The thresholds, comma-separated ("" for none). */
+  alerts: string;
 }
 
 interface HoldWire {
@@ -61,6 +68,20 @@ interface LineWire {
   hold: string;
   request: string;
   created: string;
+  /** Absent on lines written before the hash chain (script version 2). */
+  hash?: string;
+  prev?: string;
+}
+
+/** An event entry's `e` field (docs/events.md#redis-layout). */
+interface EventWire {
+  k: string;
+  w: string;
+  /** "budget spent held allocated available totalSpent" */
+  b: string;
+  l?: string;
+  o?: string;
+  x?: number;
 }
 
 /** cjson encodes an empty Lua table as `{}`, whether it was meant as a list or not. */
@@ -131,6 +152,7 @@ function walletFrom(w: WalletWire): WalletView {
     status: w.status as WalletStatus,
     exhausted: w.exhausted === "1",
     createdAtMs: int(w.created),
+    alertThresholds: w.alerts === "" ? [] : w.alerts.split(",").map(int),
   };
 }
 
@@ -169,7 +191,57 @@ export function decodeLine(json: string): ChargeLine {
     holdId: l.hold,
     requestId: l.request,
     createdAtMs: int(l.created),
+    hash: l.hash ?? "",
+    prevHash: l.prev ?? "",
   };
+}
+
+/** An event log entry id `<ms>-<seq>`. */
+export function decodePosition(id: string): EventPosition {
+  const match = /^(\d+)-(\d+)$/.exec(id);
+  if (match === null) throw new Error(`script reply: ${JSON.stringify(id)} is not an event id`);
+  return { ms: int(match[1] as string), seq: int(match[2] as string) };
+}
+
+/** The reply payload of read-events-1.lua, for the tree `rootId`. */
+export function decodeEventRead(rootId: string, payload: readonly string[]): EventRead {
+  const [scannedTo = "", firstSeq = "", headMs = "", headSeq = "", ...entries] = payload;
+  const events: LedgerEvent[] = [];
+  for (let i = 0; i < entries.length; i += 3) {
+    events.push(
+      eventFrom(rootId, entries[i] as string, entries[i + 1] as string, entries[i + 2] as string),
+    );
+  }
+  return {
+    events,
+    scannedTo: scannedTo === "" ? undefined : decodePosition(scannedTo),
+    firstSeq: int(firstSeq),
+    head: { ms: int(headMs), seq: int(headSeq) },
+  };
+}
+
+function eventFrom(rootId: string, id: string, json: string, line: string): LedgerEvent {
+  const e = JSON.parse(json) as EventWire;
+  const [budget, spent, held, allocated, available, totalSpent] = e.b.split(" ").map(int);
+  const balances: Balances = {
+    budget: budget as number,
+    spent: spent as number,
+    held: held as number,
+    allocated: allocated as number,
+    available: available as number,
+    totalSpent: totalSpent as number,
+  };
+  const event: LedgerEvent = {
+    ...decodePosition(id),
+    rootId,
+    kind: e.k as EventKind,
+    walletId: e.w,
+    balances,
+  };
+  if (e.l !== undefined) event.line = decodeLine(line);
+  if (e.o !== undefined) event.holdId = e.o;
+  if (e.x !== undefined) event.thresholdPercent = e.x;
+  return event;
 }
 
 /** The receipt JSON of get-receipt-1.lua. */

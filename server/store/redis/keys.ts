@@ -11,9 +11,13 @@
  * | -------------------------- | ------ | --------------------------------------------------- |
  * | `P{R}:tree`                | hash   | project, seq (the id counter), held (open holds'    |
  * |                            |        | credits), fingerprint (of the create, kept for good)|
- * |                            |        | close_at, close_request (a close under way)         |
+ * |                            |        | close_at, close_request (a close under way),        |
+ * |                            |        | eseq, ems (the event log's last seq and ms), lhash  |
+ * |                            |        | (hash of the tree's last line: the chain's head)    |
  * | `P{R}:idem:<request id>`   | string | idempotency record (JSON), PX = idempotencyTtlMs    |
- * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates    |
+ * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates,   |
+ * |                            |        | alerts (thresholds, "50,80,100"), alert_level,      |
+ * |                            |        | over_alerted (soft cap alert fired, "1")            |
  * | `P{R}:w:<id>:children`     | list   | direct children, creation order                     |
  * | `P{R}:w:<id>:lines`        | list   | ids of the wallet's own lines, oldest first         |
  * | `P{R}:w:<id>:sublines`     | list   | ids of the subtree's lines, oldest first            |
@@ -27,7 +31,9 @@
  * | `P{R}:holds`               | zset   | the tree's open holds as 16-digit zero-padded seqs, |
  * |                            |        | scored by expiresAtMs: due order, ties by creation  |
  * | `P{R}:closing`             | list   | a close under way: a stack of "<child cursor> <id>" |
- * | `P{R}:lines`               | hash   | line id -> line (JSON)                              |
+ * | `P{R}:lines`               | hash   | line id -> line (JSON, with its hash and prev hash) |
+ * | `P{R}:events`              | stream | the tree's event log: id `<ms>-<seq>`, one field    |
+ * |                            |        | `e` (compact JSON; docs/events.md#redis-layout)     |
  * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
  * | `P{sweep}:due`             | zset   | root ids with pending work (due holds, a close),    |
  * |                            |        | scored by when it is due: the sweeper's schedule    |
@@ -35,6 +41,10 @@
  * The hash tag `{R}` puts every key of one tree in one cluster slot, so each script touches one
  * slot and the store runs on Redis Cluster unchanged. The root listing and the sweeper's schedule
  * span trees, so each has a tag of its own and scripts of its own.
+ *
+ * One pub/sub channel, not a key: `Pevents:<URI-encoded project>`, on which every script that
+ * appended events to a tree PUBLISHes `<root> <ms>-<seq>` (its last event). Classic PUBLISH
+ * reaches every node of a cluster, so a subscriber on any node hears every tree.
  */
 
 /** The key prefix when none is configured: short, because it is on every key. */
@@ -61,6 +71,7 @@ const treeLayout = {
   openHolds: ["holds"],
   closing: ["closing"],
   lines: ["lines"],
+  events: ["events"],
 } as const satisfies Record<string, readonly Part[]>;
 
 type TreeKeyName = keyof typeof treeLayout;
@@ -103,6 +114,14 @@ export function sweepScheduleKey(prefix: string): string {
 }
 
 /**
+ * The channel a project's event notifications go to (see the layout above). URI-encoded like the
+ * root listing's tag, so no project name can collide with another's channel.
+ */
+export function eventsChannel(prefix: string, project: string): string {
+  return `${prefix}events:${encodeURIComponent(project)}`;
+}
+
+/**
  * Lua source of the generated `keys` include. Scripts get the tree's `tree` key as KEYS[1]; from
  * it this derives the tree base and root id and defines `key_<name>(id)` for every key above.
  */
@@ -112,11 +131,22 @@ export function luaKeysInclude(): string {
     "-- Generated from server/store/redis/keys.ts: the key layout lives there, not here.",
     `local TREE_BASE = string.sub(KEYS[1], 1, #KEYS[1] - ${treeSuffix.length})`,
     'local ROOT_ID = string.match(KEYS[1], "{([^}]*)}")',
+    "-- The key prefix: everything before the tree's hash tag (a prefix has no brace).",
+    'local KEY_PREFIX = string.sub(KEYS[1], 1, string.find(KEYS[1], "{", 1, true) - 1)',
   ];
   for (const [name, parts] of Object.entries(treeLayout) as [TreeKeyName, readonly Part[]][]) {
     const body = parts.map((p) => (p === param ? "id" : JSON.stringify(p))).join(" .. ");
     lines.push(`local function key_${snake(name)}(id) return TREE_BASE .. ${body} end`);
   }
+  lines.push(
+    "-- encodeURIComponent, byte by byte (a project is UTF-8): eventsChannel in keys.ts.",
+    "local function events_channel(project)",
+    '  local encoded = string.gsub(project, "[^A-Za-z0-9%-_%.!~%*\'%(%)]", function(c)',
+    '    return string.format("%%%02X", string.byte(c))',
+    "  end)",
+    '  return KEY_PREFIX .. "events:" .. encoded',
+    "end",
+  );
   return lines.join("\n");
 }
 

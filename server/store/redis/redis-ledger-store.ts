@@ -20,12 +20,15 @@ import {
   type CloseWalletCommand,
   type CreateChildCommand,
   type CreateRootCommand,
+  type EventListener,
+  type EventRead,
   type LedgerStore,
   type ListBreakdownQuery,
   type ListChargesQuery,
   type ListChildReceiptsQuery,
   type ListWalletsQuery,
   type MutationBase,
+  type ReadEventsQuery,
   resolveStoreOptions,
   type SpendCommand,
   type SpendOutcome,
@@ -41,14 +44,17 @@ import type { RedisClient } from "./connect.js";
 import {
   decodeBreakdownRows,
   decodeChildReceipts,
+  decodeEventRead,
   decodeHold,
   decodeLine,
   decodeReceipt,
   decodeWallet,
 } from "./decode.js";
+import { EventSubscriber } from "./event-subscriber.js";
 import {
   assertKeyPrefix,
   defaultKeyPrefix,
+  eventsChannel,
   projectRootsKey,
   sweepScheduleKey,
   treeKey,
@@ -85,8 +91,12 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
   private readonly limits: { [K in keyof TreeLimits]: string };
+  /** "<max events per tree> <max age ms>": every script that may append events takes it. */
+  private readonly eventRetention: string;
   private readonly connection: StoreConnection;
   private readonly redis: RedisClient;
+  /** The pub/sub side of `subscribeEvents`: its own connection, opened on first use. */
+  private readonly subscriber: EventSubscriber;
   /**
    * Two batches of pending work at a time: one running in Redis while the next one's request is
    * on its way, so Redis stays busy with the backlog without queueing more than that in front of
@@ -109,7 +119,10 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
       maxChildrenPerWallet: String(resolved.limits.maxChildrenPerWallet),
       maxBreakdownKeysPerTree: String(resolved.limits.maxBreakdownKeysPerTree),
     };
+    const retention = resolved.eventRetention;
+    this.eventRetention = `${retention.maxEventsPerTree} ${retention.maxAgeMs}`;
     this.redis = redis;
+    this.subscriber = new EventSubscriber(redis);
     this.connection = new StoreConnection(redis, options.firstConnectTimeoutMs ?? 5_000);
     defineLedgerCommands(redis);
   }
@@ -118,19 +131,20 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     // Listing first: a crash between the two leaves a listed id with no wallet (skipped when
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
-    await this.connection.run(() => this.redis.tollgate_v2_add_root(rootsKey, cmd.rootId));
-    const [wallet] = await this.mutate("tollgate_v2_create_root", cmd.rootId, cmd, [
+    await this.connection.run(() => this.redis.tollgate_v3_add_root(rootsKey, cmd.rootId));
+    const [wallet] = await this.mutate("tollgate_v3_create_root", cmd.rootId, cmd, [
       cmd.name,
       String(cmd.budget),
       cmd.hardCap ? "1" : "0",
       JSON.stringify(cmd.metadata),
+      cmd.alertThresholds.join(","),
     ]);
     return decodeWallet(wallet as string);
   }
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
     const hardCap = cmd.hardCap === undefined ? "" : cmd.hardCap ? "1" : "0";
-    const [wallet] = await this.mutate("tollgate_v2_create_child", cmd.parentId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v3_create_child", cmd.parentId, cmd, [
       cmd.parentId,
       cmd.name,
       String(cmd.budget),
@@ -138,12 +152,13 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
       JSON.stringify(cmd.metadata),
       this.maxDepth,
       this.limits.maxChildrenPerWallet,
+      cmd.alertThresholds.join(","),
     ]);
     return decodeWallet(wallet as string);
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    const [wallet] = await this.read("tollgate_v2_get_wallet", query.walletId, query, [
+    const [wallet] = await this.read("tollgate_v3_get_wallet", query.walletId, query, [
       query.walletId,
     ]);
     return decodeWallet(wallet as string);
@@ -153,7 +168,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     if (query.parentId === "") return this.listRoots(query);
     return this.inPieces(query, async (from, rows) => {
       const [next, ...wallets] = await this.read(
-        "tollgate_v2_list_wallets",
+        "tollgate_v3_list_wallets",
         query.parentId,
         query,
         [query.parentId, String(from), String(rows)],
@@ -163,7 +178,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const [wallet] = await this.mutate("tollgate_v2_add_credits", cmd.walletId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v3_add_credits", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -172,14 +187,14 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const [wallet, returned] = await this.mutate("tollgate_v2_close_wallet", cmd.walletId, cmd, [
+    const [wallet, returned] = await this.mutate("tollgate_v3_close_wallet", cmd.walletId, cmd, [
       cmd.walletId,
     ]);
     return { wallet: decodeWallet(wallet as string), returned: Number(returned) };
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.mutate("tollgate_v2_spend", cmd.walletId, cmd, [
+    const [line, remaining] = await this.mutate("tollgate_v3_spend", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       cmd.service,
@@ -192,7 +207,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
     const [hold, remaining, earliest] = await this.mutate(
-      "tollgate_v2_authorize",
+      "tollgate_v3_authorize",
       cmd.walletId,
       cmd,
       [
@@ -216,7 +231,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v2_capture", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v3_capture", cmd.holdId, cmd, [
       cmd.holdId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -230,7 +245,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v2_void", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v3_void", cmd.holdId, cmd, [
       cmd.holdId,
     ]);
     return {
@@ -241,7 +256,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    const [receipt] = await this.read("tollgate_v2_get_receipt", query.walletId, query, [
+    const [receipt] = await this.read("tollgate_v3_get_receipt", query.walletId, query, [
       query.walletId,
     ]);
     return decodeReceipt(receipt as string);
@@ -249,7 +264,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
     return this.inPieces(query, async (from, count) => {
-      const [next, rows] = await this.read("tollgate_v2_list_breakdown", query.walletId, query, [
+      const [next, rows] = await this.read("tollgate_v3_list_breakdown", query.walletId, query, [
         query.walletId,
         query.dimension,
         String(from),
@@ -262,7 +277,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
     return this.inPieces(query, async (from, rows) => {
       const [next, children] = await this.read(
-        "tollgate_v2_list_child_receipts",
+        "tollgate_v3_list_child_receipts",
         query.walletId,
         query,
         [query.walletId, String(from), String(rows)],
@@ -273,7 +288,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
     return this.inPieces(query, async (from, rows) => {
-      const [next, ...lines] = await this.read("tollgate_v2_list_charges", query.walletId, query, [
+      const [next, ...lines] = await this.read("tollgate_v3_list_charges", query.walletId, query, [
         query.walletId,
         query.includeDescendants ? "1" : "0",
         String(from),
@@ -295,7 +310,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     // to the next operation on it, or to a later claim.
     const claimed = String(nowMs + claimLeaseMs);
     const [, ...roots] = await this.connection.call(() =>
-      this.redis.tollgate_v2_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
+      this.redis.tollgate_v3_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
     );
     let more = roots.length === sweepTrees;
     // One tree after another, each batch in the lane: the sweep never queues more than a couple
@@ -303,11 +318,45 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     for (const rootId of roots) {
       const due = await this.sweepBatch(rootId, nowMs);
       await this.connection.call(() =>
-        this.redis.tollgate_v2_settle_due(schedule, rootId, claimed, due),
+        this.redis.tollgate_v3_settle_due(schedule, rootId, claimed, due),
       );
       if (due !== "" && Number(due) <= nowMs) more = true;
     }
     return more;
+  }
+
+  /**
+   * One read of a tree's event log (read-events-1.lua): a read-only script, so it never waits
+   * behind the tree's pending work and never answers WORK_PENDING.
+   */
+  async readEvents(query: ReadEventsQuery): Promise<EventRead> {
+    const rootId = treeOf(query.walletId);
+    const start =
+      query.after !== undefined
+        ? `(${query.after.ms}-${query.after.seq}`
+        : query.sinceMs !== undefined
+          ? `${query.sinceMs + 1}-0`
+          : "-";
+    const payload = await this.connection.run(() =>
+      this.redis.tollgate_v3_read_events(
+        this.key(rootId, "tree"),
+        query.project,
+        query.walletId,
+        start,
+        String(query.limit),
+      ),
+    );
+    return decodeEventRead(rootId, payload);
+  }
+
+  /**
+   * Listens on the project's channel, where every script that appended events to one of its
+   * trees PUBLISHes the tree and its last position. The listener is also called with
+   * `undefined` once its subscription is in place and after every reconnect of the subscriber
+   * connection (see EventSubscriber): notifications may have been missed then.
+   */
+  subscribeEvents(project: string, listener: EventListener): () => void {
+    return this.subscriber.subscribe(eventsChannel(this.prefix, project), listener);
   }
 
   /**
@@ -335,8 +384,12 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     });
   }
 
-  /** Quits the client it was given, once calls in flight have their replies. Idempotent. */
+  /**
+   * Quits the client it was given, once calls in flight have their replies, and closes the
+   * subscriber connection. Idempotent.
+   */
   async close(): Promise<void> {
+    this.subscriber.close();
     await this.connection.close();
   }
 
@@ -348,7 +401,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
    */
   private async listRoots(query: ListWalletsQuery): Promise<Page<WalletView>> {
     const [next, ...rootIds] = await this.connection.run(() =>
-      this.redis.tollgate_v2_list_roots(
+      this.redis.tollgate_v3_list_roots(
         projectRootsKey(this.prefix, query.project),
         String(query.cursor),
         String(query.pageSize),
@@ -356,7 +409,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     );
     const wallets = await Promise.all(
       rootIds.map((rootId) =>
-        this.read("tollgate_v2_get_wallet", rootId, query, [rootId]).then(
+        this.read("tollgate_v3_get_wallet", rootId, query, [rootId]).then(
           ([wallet]) => decodeWallet(wallet as string),
           (error: unknown) => {
             if (error instanceof LedgerError && error.reason === "WALLET_NOT_FOUND") return;
@@ -383,6 +436,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
         this.key(rootId, "idempotency", cmd.requestId),
         cmd.project,
         time(cmd.nowMs),
+        this.eventRetention,
         cmd.requestId,
         cmd.fingerprint,
         this.idempotencyTtlMs,
@@ -400,7 +454,13 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   ): Promise<string[]> {
     const rootId = treeOf(id);
     return this.onTree(rootId, query.nowMs, () =>
-      this.redis[command](this.key(rootId, "tree"), query.project, time(query.nowMs), ...argv),
+      this.redis[command](
+        this.key(rootId, "tree"),
+        query.project,
+        time(query.nowMs),
+        this.eventRetention,
+        ...argv,
+      ),
     );
   }
 
@@ -447,7 +507,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   private async sweepBatch(rootId: string, nowMs: number): Promise<string> {
     const [, due = ""] = await this.lane.run(() =>
       this.connection.call(() =>
-        this.redis.tollgate_v2_sweep(this.key(rootId, "tree"), time(nowMs)),
+        this.redis.tollgate_v3_sweep(this.key(rootId, "tree"), time(nowMs), this.eventRetention),
       ),
     );
     return due;
@@ -497,22 +557,22 @@ const claimLeaseMs = (Limits.holdTtlMaxSeconds + 3600) * 1000;
 const maxPendingBatches = 10_000;
 
 type MutationCommand =
-  | "tollgate_v2_create_root"
-  | "tollgate_v2_create_child"
-  | "tollgate_v2_add_credits"
-  | "tollgate_v2_close_wallet"
-  | "tollgate_v2_spend"
-  | "tollgate_v2_authorize"
-  | "tollgate_v2_capture"
-  | "tollgate_v2_void";
+  | "tollgate_v3_create_root"
+  | "tollgate_v3_create_child"
+  | "tollgate_v3_add_credits"
+  | "tollgate_v3_close_wallet"
+  | "tollgate_v3_spend"
+  | "tollgate_v3_authorize"
+  | "tollgate_v3_capture"
+  | "tollgate_v3_void";
 
 type ReadCommand =
-  | "tollgate_v2_get_wallet"
-  | "tollgate_v2_list_wallets"
-  | "tollgate_v2_get_receipt"
-  | "tollgate_v2_list_breakdown"
-  | "tollgate_v2_list_child_receipts"
-  | "tollgate_v2_list_charges";
+  | "tollgate_v3_get_wallet"
+  | "tollgate_v3_list_wallets"
+  | "tollgate_v3_get_receipt"
+  | "tollgate_v3_list_breakdown"
+  | "tollgate_v3_list_child_receipts"
+  | "tollgate_v3_list_charges";
 
 /**
  * The optional last ARGV of spend and authorize: the `agent` label, absent when the metadata has

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LedgerError } from "../../../server/ledger/ledger-error.js";
+import { hashedLine } from "../../support/hashed-line.js";
 import { memoryEnv, project, rid, root, startMs } from "./fixture.js";
 
 /** Expiry is lazy (no timers): a fake clock and any access to the tree must be enough. */
@@ -29,18 +30,21 @@ describe("memory store hold expiry", () => {
       available: 100,
     });
     expect((await ledger.listCharges(project, { walletId: wallet.id })).items).toEqual([
-      {
-        id: `${wallet.id}.c2`,
-        walletId: wallet.id,
-        kind: "expire",
-        amount: 40,
-        service: "llm",
-        metadata: { agent: "critic" },
-        overBudget: false,
-        holdId: hold.id,
-        requestId: "",
-        createdAtMs: startMs + 10_000,
-      },
+      hashedLine(
+        {
+          id: `${wallet.id}.c2`,
+          walletId: wallet.id,
+          kind: "expire",
+          amount: 40,
+          service: "llm",
+          metadata: { agent: "critic" },
+          overBudget: false,
+          holdId: hold.id,
+          requestId: "",
+          createdAtMs: startMs + 10_000,
+        },
+        "",
+      ),
     ]);
     const receipt = await ledger.getReceipt(project, { walletId: wallet.id });
     expect(receipt).toMatchObject({ voidedHoldCredits: 40, voidedHoldCount: 1, totalCredits: 0 });

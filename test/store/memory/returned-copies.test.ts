@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fingerprint } from "../../../server/ledger/fingerprint.js";
 import { MemoryLedgerStore } from "../../../server/store/memory/memory-ledger-store.js";
+import { hashedLine } from "../../support/hashed-line.js";
 import { child, memoryEnv, project, rid, root, startMs } from "./fixture.js";
 
 /**
@@ -50,18 +51,23 @@ describe("memory store returns copies", () => {
     line.metadata.agent = "mallory";
 
     const replay = await ledger.spend(project, { ...input, metadata: { agent: "a" } });
-    expect(replay.line).toEqual({
-      id: `${wallet.id}.c1`,
-      walletId: wallet.id,
-      kind: "spend",
-      amount: 7,
-      service: "search",
-      metadata: { agent: "a" },
-      overBudget: false,
-      holdId: "",
-      requestId,
-      createdAtMs: startMs,
-    });
+    expect(replay.line).toEqual(
+      hashedLine(
+        {
+          id: `${wallet.id}.c1`,
+          walletId: wallet.id,
+          kind: "spend",
+          amount: 7,
+          service: "search",
+          metadata: { agent: "a" },
+          overBudget: false,
+          holdId: "",
+          requestId,
+          createdAtMs: startMs,
+        },
+        "",
+      ),
+    );
     expect((await ledger.listCharges(project, { walletId: wallet.id })).items).toEqual([
       replay.line,
     ]);
@@ -104,7 +110,8 @@ describe("memory store returns copies", () => {
     // Straight to the store: the ledger's validation already rebuilds metadata objects.
     const store = new MemoryLedgerStore();
     const metadata = { team: "growth" };
-    const params = { name: "task", budget: 5, hardCap: true, metadata };
+    const alertThresholds = [50, 100];
+    const params = { name: "task", budget: 5, hardCap: true, metadata, alertThresholds };
     const created = await store.createRoot({
       ...params,
       project,
@@ -114,7 +121,10 @@ describe("memory store returns copies", () => {
       nowMs: startMs,
     });
     metadata.team = "mallory";
+    alertThresholds.push(1000);
+    created.alertThresholds.push(1);
     const read = await store.getWallet({ project, walletId: created.id, nowMs: startMs });
     expect(read.metadata).toEqual({ team: "growth" });
+    expect(read.alertThresholds).toEqual([50, 100]);
   });
 });

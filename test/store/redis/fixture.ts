@@ -110,6 +110,7 @@ export async function snapshot(redis: Redis, prefix: string): Promise<Record<str
     if (type === "hash") out[key] = await redis.hgetall(key);
     else if (type === "list") out[key] = await redis.lrange(key, 0, -1);
     else if (type === "zset") out[key] = await redis.zrange(key, 0, -1, "WITHSCORES");
+    else if (type === "stream") out[key] = await redis.xrange(key, "-", "+");
     else out[key] = await redis.get(key);
   }
   return out;

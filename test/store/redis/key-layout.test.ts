@@ -86,6 +86,7 @@ describe("key layout", () => {
       `${P}{sweep}:due`,
       `${T}tree`,
       `${T}lines`,
+      `${T}events`,
       // Every hold was resolved, so the open-hold sets are empty and Redis dropped them, and
       // the close is done, so its stack is gone too.
       ...holds.map((h) => `${T}h:${h}`),
@@ -104,10 +105,10 @@ describe("key layout", () => {
     const second = await root(env.ledger, 20);
     const other = await env.ledger.createWallet("globex", { budget: 5, requestId: rid() });
     const tags = (await keysUnder(env.observer, env.prefix)).map(hashTag);
-    // The tree, the root wallet and the create's idempotency record.
-    expect(tags.filter((t) => t === first.id)).toHaveLength(3);
-    expect(tags.filter((t) => t === second.id)).toHaveLength(3);
-    expect(tags.filter((t) => t === other.id)).toHaveLength(3);
+    // The tree, the root wallet, the create's idempotency record and the event log.
+    expect(tags.filter((t) => t === first.id)).toHaveLength(4);
+    expect(tags.filter((t) => t === second.id)).toHaveLength(4);
+    expect(tags.filter((t) => t === other.id)).toHaveLength(4);
     expect(new Set(tags)).toEqual(new Set([first.id, second.id, other.id, project, "globex"]));
     expect(await env.observer.zrange(`${env.prefix}p:{acme}:roots`, 0, -1)).toEqual([
       first.id,
@@ -167,6 +168,7 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
     let scriptTag: string | undefined;
     let scripts = 0;
     let inner = 0;
+    let publishes = 0;
     for (const { source, args } of seen) {
       const [name = "", ...rest] = args;
       if (source !== "lua") {
@@ -182,6 +184,13 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
         continue;
       }
       expect(scriptTag).toBeDefined();
+      if (name.toLowerCase() === "publish") {
+        // Not a key: the project's event channel, which every node of a cluster hears.
+        expect(rest[0]).toBe(`${env.prefix}events:${project}`);
+        expect(rest[1]).toMatch(new RegExp(`^${scriptTag} \\d+-\\d+$`));
+        publishes += 1;
+        continue;
+      }
       const keys = (await env.observer.call("COMMAND", "GETKEYS", ...args)) as string[];
       for (const key of keys) expect(hashTag(key)).toBe(scriptTag);
       inner += 1;
@@ -189,7 +198,9 @@ describe("one slot per script (MONITOR on an own redis-server)", () => {
     // 15 operations, one script each, but the root create and the root listing take two.
     expect(scripts).toBe(17);
     // Commands the scripts ran inside Redis, every one of them checked above.
-    expect(inner).toBe(304);
+    // One PUBLISH per script that appended events: the 12 mutations, and the expiry the
+    // second authorize worked off before placing its hold.
+    expect({ inner, publishes }).toEqual({ inner: 355, publishes: 13 });
     await env.dispose();
   });
 });

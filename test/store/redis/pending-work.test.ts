@@ -11,6 +11,9 @@ import { child, project, type RedisEnv, redisEnv, rid, root, startMs } from "./f
  */
 const backlog = Limits.workBatch * 2 + 50;
 
+/** The event retention ARGV every tree script takes: the defaults. */
+const retention = "10000 604800000";
+
 async function holdsFallingDue(env: RedisEnv, walletId: string, count: number, ttlSeconds = 60) {
   for (let i = 0; i < count; i++) {
     await env.ledger.authorize(project, {
@@ -118,16 +121,17 @@ describe("the sweeper", () => {
     const now = startMs + 20_000;
     // A sweeper claims the tree and works it (its hold expires)...
     const claimed = String(now + 90_000_000);
-    await env.redis.tollgate_v2_claim_due(schedule, String(now), claimed, "16");
-    const [, due] = await env.redis.tollgate_v2_sweep(
+    await env.redis.tollgate_v3_claim_due(schedule, String(now), claimed, "16");
+    const [, due] = await env.redis.tollgate_v3_sweep(
       treeKey(env.prefix, r.id, "tree"),
       String(now),
+      retention,
     );
     expect(due).toBe("");
     // ...and before it settles, a new hold lands on the tree.
     env.advance(20_000);
     await holdsFallingDue(env, r.id, 1, 60);
-    await env.redis.tollgate_v2_settle_due(schedule, r.id, claimed, due as string);
+    await env.redis.tollgate_v3_settle_due(schedule, r.id, claimed, due as string);
     expect(await env.observer.zscore(schedule, r.id)).toBe(String(startMs + 80_000));
   });
 
@@ -138,11 +142,12 @@ describe("the sweeper", () => {
     for (let i = 0; i < backlog; i++) await child(env.ledger, team.id, 10);
     const requestId = rid("close");
     // One round of the close, as a caller that gave up after its first reply would leave it.
-    const reply = await env.redis.tollgate_v2_close_wallet(
+    const reply = await env.redis.tollgate_v3_close_wallet(
       treeKey(env.prefix, r.id, "tree"),
       treeKey(env.prefix, r.id, "idempotency", requestId),
       project,
       String(startMs),
+      retention,
       requestId,
       "fingerprint-of-the-close",
       "86400000",

@@ -75,27 +75,33 @@ describe("Redis commands per operation (INFO commandstats)", () => {
     );
   }
 
-  it("a spend is one EVALSHA, which runs 28 commands inside Redis (depth 2)", async () => {
+  it("a spend is one EVALSHA, which runs 34 commands inside Redis (depth 2)", async () => {
     const stats = await measure(spend);
     expect(stats).toEqual({
       evalsha: 1,
-      // find the wallet: the tree (owner, a close under way), a batch of due holds (none), the
-      // wallet; its request id
-      hmget: 2,
+      // find the wallet: the tree (owner, a close under way, the event clock and the chain's
+      // head), a batch of due holds (none), the wallet (with its alert state); its request id;
+      // and the parent's budget alert state (budget, thresholds, level): one per ancestor
+      hmget: 3,
       zrangebyscore: 1,
       get: 1,
       // the 2^53 bound: the tree's spent and held
       hget: 2,
       // the limit on distinct names: are the service and the agent known to the root?
       zscore: 2,
-      // spent; the id counter; own calls; then per covering wallet (2): total, calls, and the
-      // calls of the service and the agent
-      hincrby: 11,
+      // spent; the id counter; the event counter; own calls; then per covering wallet (2):
+      // total, calls, and the calls of the service and the agent
+      hincrby: 12,
       // per covering wallet: the credits of the service and the agent (ranked breakdowns)
       zincrby: 4,
-      hset: 1, // the line
+      // the line; the chain's head and the event clock on the tree
+      hset: 2,
       rpush: 3, // own list, subtree list of the wallet and of the root
       set: 1, // the idempotency record
+      // the spend event (trimmed to the newest 10,000), the age trim, the notification
+      xadd: 1,
+      xtrim: 1,
+      publish: 1,
     });
   });
 

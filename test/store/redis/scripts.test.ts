@@ -35,7 +35,7 @@ describe("script files", () => {
   });
 
   it("resolve each include once, dependencies first, with no include line left", () => {
-    const spend = scriptSources().get("tollgate_v2_spend")?.lua ?? "";
+    const spend = scriptSources().get("tollgate_v3_spend")?.lua ?? "";
     expect(spend).not.toMatch(/^--- @include/m);
     // Includes nest; each one's text is complete (everything it defines usable) at its end.
     const completed = [...spend.matchAll(/^-- end include "([a-z-]+)"/gm)].map((m) => m[1]);
@@ -44,6 +44,7 @@ describe("script files", () => {
       "errors",
       "keys",
       "numbers",
+      "events",
       "wallet",
       "lines",
       "holds",

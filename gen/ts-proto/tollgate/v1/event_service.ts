@@ -152,10 +152,18 @@ export interface WatchEventsRequest {
   after: string;
 }
 
-/** One message of EventService.WatchEvents. */
+/** One message of EventService.WatchEvents: an event, or a checkpoint. */
 export interface WatchEventsResponse {
-  /** The event. */
-  event: Event | undefined;
+  /** The event; unset on a checkpoint. */
+  event:
+    | Event
+    | undefined;
+  /**
+   * On a checkpoint (no event): the watch's position. The first message of every watch is one,
+   * sent once the watch has begun, so a client that has received no event yet still resumes
+   * exactly where it began.
+   */
+  checkpoint: string;
 }
 
 /** Request of EventService.ListEvents. */
@@ -347,13 +355,16 @@ export const WatchEventsRequest: MessageFns<WatchEventsRequest> = {
 };
 
 function createBaseWatchEventsResponse(): WatchEventsResponse {
-  return { event: undefined };
+  return { event: undefined, checkpoint: "" };
 }
 
 export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   encode(message: WatchEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.event !== undefined) {
       Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    if (message.checkpoint !== "") {
+      writer.uint32(18).string(message.checkpoint);
     }
     return writer;
   },
@@ -379,6 +390,14 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
             message.event = Event.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.checkpoint = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -392,13 +411,19 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   },
 
   fromJSON(object: any): WatchEventsResponse {
-    return { event: isSet(object.event) ? Event.fromJSON(object.event) : undefined };
+    return {
+      event: isSet(object.event) ? Event.fromJSON(object.event) : undefined,
+      checkpoint: isSet(object.checkpoint) ? globalThis.String(object.checkpoint) : "",
+    };
   },
 
   toJSON(message: WatchEventsResponse): unknown {
     const obj: any = {};
     if (message.event !== undefined) {
       obj.event = Event.toJSON(message.event);
+    }
+    if (message.checkpoint !== "") {
+      obj.checkpoint = message.checkpoint;
     }
     return obj;
   },
@@ -409,6 +434,7 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   fromPartial(object: DeepPartial<WatchEventsResponse>): WatchEventsResponse {
     const message = createBaseWatchEventsResponse();
     message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    message.checkpoint = object.checkpoint ?? "";
     return message;
   },
 };

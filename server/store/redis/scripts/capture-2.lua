@@ -1,20 +1,22 @@
 --[[
   capture: posts `amount` (<= the hold) and releases the rest of an open hold. `held` drops by
   the hold's amount, `spent` grows by `amount`; a CAPTURE line with the hold's service and the
-  hold's metadata overlaid by the capture's. No 2^53 check: the hold's credits were counted in
+  hold's metadata overlaid by the capture's; its events are capture then the alerts of a debit
+  (as spend). No 2^53 check: the hold's credits were counted in
   the tree's spent + held bound when it was placed, and the capture is at most that.
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  request id
-  ARGV[4]  fingerprint
-  ARGV[5]  idempotency TTL, ms
-  ARGV[6]  hold id
-  ARGV[7]  amount, 1..2^53-1
-  ARGV[8]  metadata, JSON
-  ARGV[9]  the tree's limit on distinct service (and agent) names
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  request id
+  ARGV[5]  fingerprint
+  ARGV[6]  idempotency TTL, ms
+  ARGV[7]  hold id
+  ARGV[8]  amount, 1..2^53-1
+  ARGV[9]  metadata, JSON
+  ARGV[10] the tree's limit on distinct service (and agent) names
 
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
@@ -30,9 +32,10 @@
 --- @include "access"
 --- @include "idempotency"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local hold_id, amount_text, meta = ARGV[6], ARGV[7], ARGV[8]
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local hold_id, amount_text, meta = ARGV[7], ARGV[8], ARGV[9]
 local amount = tonumber(amount_text)
+events_setup(project, now_ms, ARGV[3])
 
 local h, reply = open_hold(project, hold_id, now_ms)
 if not h then
@@ -72,17 +75,19 @@ end
 local wallet_name = redis.call("HGET", key_wallet(h.wallet), "name")
 local agent = merged.agent or wallet_name
 local hold_agent = cjson.decode(h.meta).agent or wallet_name
-if agent ~= hold_agent and name_full(key_by_agent(ROOT_ID), agent, tonumber(ARGV[9])) then
-  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, "agent", ARGV[9])
+if agent ~= hold_agent and name_full(key_by_agent(ROOT_ID), agent, tonumber(ARGV[10])) then
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, "agent", ARGV[10])
 end
 local w = unhold(h, "captured")
 redis.call("HSET", key_hold(hold_id), "captured", amount_text)
 incr(w, "spent", amount)
 local remaining = available(w)
 local over_budget = remaining < 0
+local totals = count_debit(w, amount, h.service, agent, over_budget)
 local line, line_id = post_line(w, "capture", amount, h.service, cjson.encode(merged),
   over_budget, hold_id, request_id, now_ms)
-count_debit(w, amount, h.service, agent, over_budget)
 sync_live(w)
+debit_alerts(w, over_budget, totals)
+events_flush()
 remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
 return {OK, line, hold_json(hold_id), fmt(remaining)}

@@ -4,6 +4,9 @@
   creation order), it is marked closed, and its parent takes back its remainder: `allocated`
   drops by its budget, `settled` grows by its consumption (spent + settled).
 
+  Events, per wallet of the cascade in that order: void for each open hold, then wallet_closed;
+  appended by whichever script works that part of the close off.
+
   A wide subtree is more than one script may do, so the close is put on the tree's stack
   (includes/close.lua) and worked off in bounded batches, by this script and by every script on
   the tree before anything else: until it is done they all answer WORK_PENDING and are called
@@ -14,10 +17,11 @@
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  request id
-  ARGV[4]  fingerprint
-  ARGV[5]  idempotency TTL, ms
-  ARGV[6]  wallet id
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  request id
+  ARGV[5]  fingerprint
+  ARGV[6]  idempotency TTL, ms
+  ARGV[7]  wallet id
 
   Returns  {0, wallet JSON, returned}: returned = budget - consumption, 0 for a root (a replay:
            the wallet as it is now, the first returned), or {16} WORK_PENDING: the close (or
@@ -28,8 +32,9 @@
 --- @include "access"
 --- @include "idempotency"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local wallet_id = ARGV[6]
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local wallet_id = ARGV[7]
+events_setup(project, now_ms, ARGV[3])
 
 local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then

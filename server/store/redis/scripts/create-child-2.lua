@@ -3,21 +3,25 @@
   Checks after the request id, in order: the parent is open, the child fits within max depth, a
   hard-capped parent gets no soft child, the parent has room for another child, and last the
   parent can afford the budget (argument errors first: they hold whatever the balances are).
+  Events: wallet_created (the child), then wallet_exhausted (the parent) when the child's budget
+  took a hard-capped parent's last credits.
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  request id
-  ARGV[4]  fingerprint
-  ARGV[5]  idempotency TTL, ms
-  ARGV[6]  parent id
-  ARGV[7]  name
-  ARGV[8]  budget, 0..2^53-1
-  ARGV[9]  hard cap: "1", "0", or "" to inherit the parent's
-  ARGV[10] metadata, JSON
-  ARGV[11] max depth (root = 1)
-  ARGV[12] the limit on a wallet's children
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  request id
+  ARGV[5]  fingerprint
+  ARGV[6]  idempotency TTL, ms
+  ARGV[7]  parent id
+  ARGV[8]  name
+  ARGV[9]  budget, 0..2^53-1
+  ARGV[10] hard cap: "1", "0", or "" to inherit the parent's
+  ARGV[11] metadata, JSON
+  ARGV[12] max depth (root = 1)
+  ARGV[13] the limit on a wallet's children
+  ARGV[14] alert thresholds, comma-separated, ascending ("50,80,100")
 
   Returns  {0, wallet JSON} (a replay: the child as it is now), or {16} WORK_PENDING: the
            tree's pending work took the batch; call again
@@ -31,10 +35,11 @@
 --- @include "idempotency"
 --- @include "lines"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local parent_id, name, budget_text, hard_arg, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local max_depth = tonumber(ARGV[11])
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local parent_id, name, budget_text, hard_arg, meta = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local max_depth = tonumber(ARGV[12])
 local budget = tonumber(budget_text)
+events_setup(project, now_ms, ARGV[3])
 
 local parent, reply = open_wallet(project, parent_id, now_ms)
 if not parent then
@@ -59,8 +64,8 @@ if parent.hard == "1" and hard ~= "1" then
   return refuse(E_SOFT_CHILD_OF_HARD)
 end
 -- Closed children count too: they stay listed, and the limit bounds what a listing must carry.
-if redis.call("LLEN", key_children(parent_id)) >= tonumber(ARGV[12]) then
-  return refuse(E_TOO_MANY_CHILDREN, parent_id, ARGV[12])
+if redis.call("LLEN", key_children(parent_id)) >= tonumber(ARGV[13]) then
+  return refuse(E_TOO_MANY_CHILDREN, parent_id, ARGV[13])
 end
 local parent_available = available(parent)
 if parent_available < budget then
@@ -70,8 +75,10 @@ end
 local id = next_id("w")
 local path = parent.path == "" and parent_id or (parent.path .. " " .. parent_id)
 incr(parent, "allocated", budget)
+create_wallet(id, parent_id, path, parent.depth + 1, name, budget_text, hard, meta, now_ms,
+  ARGV[14])
 sync_live(parent)
-create_wallet(id, parent_id, path, parent.depth + 1, name, budget_text, hard, meta, now_ms)
 redis.call("RPUSH", key_children(parent_id), id)
+events_flush()
 remember({wallet = id}, now_ms, fingerprint, ttl_ms)
 return {OK, wallet_json(id)}

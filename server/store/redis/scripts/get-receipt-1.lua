@@ -8,7 +8,8 @@
   KEYS[1]  P{R}:tree                    the tree
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  wallet id
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  wallet id
 
   Returns  {0, receipt JSON}: {wallet, calls, own_calls, refill_credits, refill_count,
            voided_credits, voided_count, over_budget_count, by_service, by_agent,
@@ -22,7 +23,8 @@
 --- @include "access"
 --- @include "breakdown"
 
-local wallet_id = ARGV[3]
+local wallet_id = ARGV[4]
+events_setup(ARGV[1], ARGV[2], ARGV[3])
 local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
   return reply

@@ -6,10 +6,11 @@
   KEYS[1]  P{R}:tree                    the tree
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  wallet id
-  ARGV[4]  "service" or "agent"
-  ARGV[5]  cursor: rank of the first row
-  ARGV[6]  page size, >= 1
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  wallet id
+  ARGV[5]  "service" or "agent"
+  ARGV[6]  cursor: rank of the first row
+  ARGV[7]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, rows JSON}: rows as {key, credits, calls}.
            Or {16} WORK_PENDING: the tree's pending work took the batch; call again
@@ -19,8 +20,9 @@
 --- @include "access"
 --- @include "breakdown"
 
-local wallet_id, dimension = ARGV[3], ARGV[4]
-local cursor, page_size = tonumber(ARGV[5]), tonumber(ARGV[6])
+local wallet_id, dimension = ARGV[4], ARGV[5]
+local cursor, page_size = tonumber(ARGV[6]), tonumber(ARGV[7])
+events_setup(ARGV[1], ARGV[2], ARGV[3])
 local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
   return reply

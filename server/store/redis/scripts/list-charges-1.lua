@@ -4,10 +4,11 @@
   KEYS[1]  P{R}:tree                    the tree
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  wallet id
-  ARGV[4]  "1": the whole subtree's lines, "0": the wallet's own
-  ARGV[5]  cursor: offset of the first line
-  ARGV[6]  page size, >= 1
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  wallet id
+  ARGV[5]  "1": the whole subtree's lines, "0": the wallet's own
+  ARGV[6]  cursor: offset of the first line
+  ARGV[7]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, line JSON...}, or {16} WORK_PENDING: the
            tree's pending work took the batch; call again
@@ -16,12 +17,13 @@
 --- @include "errors"
 --- @include "access"
 
-local wallet_id, cursor, page_size = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+local wallet_id, cursor, page_size = ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7])
+events_setup(ARGV[1], ARGV[2], ARGV[3])
 local w, reply = open_wallet(ARGV[1], wallet_id, ARGV[2])
 if not w then
   return reply
 end
-local key = ARGV[4] == "1" and key_subtree_lines(wallet_id) or key_own_lines(wallet_id)
+local key = ARGV[5] == "1" and key_subtree_lines(wallet_id) or key_own_lines(wallet_id)
 local stop = cursor + page_size
 local reply = {OK, stop < redis.call("LLEN", key) and fmt(stop) or ""}
 local ids = redis.call("LRANGE", key, cursor, stop - 1)

@@ -4,9 +4,10 @@
   KEYS[1]  P{R}:tree                    the tree
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  parent id
-  ARGV[4]  cursor: offset of the first child
-  ARGV[5]  page size, >= 1
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  parent id
+  ARGV[5]  cursor: offset of the first child
+  ARGV[6]  page size, >= 1
 
   Returns  {0, next cursor or "" on the last page, wallet JSON...}, or {16} WORK_PENDING: the
            tree's pending work took the batch; call again
@@ -15,7 +16,8 @@
 --- @include "errors"
 --- @include "access"
 
-local parent_id, cursor, page_size = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local parent_id, cursor, page_size = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+events_setup(ARGV[1], ARGV[2], ARGV[3])
 local w, reply = open_wallet(ARGV[1], parent_id, ARGV[2])
 if not w then
   return reply

@@ -1,20 +1,22 @@
 --[[
   spend: debits a wallet. Writes a SPEND line and updates `spent`, the receipts of the wallet
-  and every ancestor and the exhaustion counts, in one atomic step.
+  and every ancestor and the exhaustion counts, and appends its events (spend, then its alerts:
+  soft_cap_exceeded or wallet_exhausted, then threshold_crossed up the path), in one atomic step.
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  request id
-  ARGV[4]  fingerprint
-  ARGV[5]  idempotency TTL, ms
-  ARGV[6]  wallet id
-  ARGV[7]  amount, 1..2^53-1
-  ARGV[8]  service
-  ARGV[9]  metadata, JSON
-  ARGV[10] the tree's limit on distinct service (and agent) names
-  ARGV[11] agent: metadata.agent; absent when the metadata has none, and then the wallet's name
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  request id
+  ARGV[5]  fingerprint
+  ARGV[6]  idempotency TTL, ms
+  ARGV[7]  wallet id
+  ARGV[8]  amount, 1..2^53-1
+  ARGV[9]  service
+  ARGV[10] metadata, JSON
+  ARGV[11] the tree's limit on distinct service (and agent) names
+  ARGV[12] agent: metadata.agent; absent when the metadata has none, and then the wallet's name
            stands for it (attribution by role)
 
   Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining),
@@ -29,10 +31,11 @@
 --- @include "access"
 --- @include "idempotency"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local wallet_id, amount_text, service, meta = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local key_limit = tonumber(ARGV[10])
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local wallet_id, amount_text, service, meta = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local key_limit = tonumber(ARGV[11])
 local amount = tonumber(amount_text)
+events_setup(project, now_ms, ARGV[3])
 
 local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
@@ -55,18 +58,20 @@ end
 if committed_credits() + amount > MAX_CREDITS then
   return refuse(E_CREDIT_LIMIT)
 end
-local agent = ARGV[11] or w.name
+local agent = ARGV[12] or w.name
 local full = breakdown_full(service, agent, key_limit)
 if full then
-  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, wallet_id, full, ARGV[10])
+  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, wallet_id, full, ARGV[11])
 end
 
 incr(w, "spent", amount)
 local remaining = available(w)
 local over_budget = remaining < 0
+local totals = count_debit(w, amount, service, agent, over_budget)
 local line, line_id =
   post_line(w, "spend", amount, service, meta, over_budget, "", request_id, now_ms)
-count_debit(w, amount, service, agent, over_budget)
 sync_live(w)
+debit_alerts(w, over_budget, totals)
+events_flush()
 remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
 return {OK, line, fmt(remaining)}

@@ -1,14 +1,16 @@
 --[[
-  void: releases a whole open hold with a VOID line carrying the hold's service and metadata.
+  void: releases a whole open hold with a VOID line carrying the hold's service and metadata
+  (and its void event).
 
   KEYS[1]  P{R}:tree                    the tree
   KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
   ARGV[1]  project
   ARGV[2]  nowMs
-  ARGV[3]  request id
-  ARGV[4]  fingerprint
-  ARGV[5]  idempotency TTL, ms
-  ARGV[6]  hold id
+  ARGV[3]  event retention: "<max events per tree> <max age ms>"
+  ARGV[4]  request id
+  ARGV[5]  fingerprint
+  ARGV[6]  idempotency TTL, ms
+  ARGV[7]  hold id
 
   Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
@@ -19,8 +21,9 @@
 --- @include "access"
 --- @include "idempotency"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local hold_id = ARGV[6]
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+local hold_id = ARGV[7]
+events_setup(project, now_ms, ARGV[3])
 
 local h, reply = open_hold(project, hold_id, now_ms)
 if not h then
@@ -41,6 +44,7 @@ if h.status ~= "open" then
 end
 
 local line, line_id, w = release_hold(h, "void", request_id, now_ms)
+events_flush()
 local remaining = fmt(available(w))
 remember({line = line_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
 return {OK, line, hold_json(hold_id), remaining}

@@ -9,6 +9,10 @@
   WORK_PENDING before touching anything else, and the store works the rest off in batches of
   WORK_BATCH (sweep-1.lua) before calling it again. So no script's work grows with what one
   tenant piled up, and no caller ever sees a due hold as held or a half-closed subtree.
+
+  Pending work appends its events (expire; a close's void and wallet_closed) and flushes them
+  (PUBLISH) before the script goes on, so a script that then refuses keeps them: the work was
+  done, only the refused call appends nothing. Every script calls events_setup before this.
 ]]
 --- @include "errors"
 --- @include "keys"
@@ -16,21 +20,34 @@
 --- @include "close"
 
 -- Works off up to `budget` units of the tree's pending work; true when none is left.
--- `tree` is the HMGET of KEYS[1]'s project, close_at, close_request.
+-- `tree` is the HMGET of KEYS[1]'s project, close_at, close_request (TREE_FIELDS).
 local function work_off(tree, now_ms, budget)
+  local done = false
   if tree[2] then
     budget = continue_close(budget, tree[3], tree[2])
-    if budget == 0 then
-      return false
-    end
   end
-  return expire_due_holds(now_ms, budget)
+  if budget > 0 then
+    done = expire_due_holds(now_ms, budget)
+  end
+  events_flush()
+  return done
+end
+
+-- What every script reads of P{R}:tree first: the owner and a close under way (work_off), and
+-- the event clock and chain head (events_seen), in one command.
+local TREE_FIELDS = {"project", "close_at", "close_request", "ems", "lhash"}
+
+-- The tree's fields (TREE_FIELDS), noted for the event log.
+local function read_tree()
+  local tree = redis.call("HMGET", KEYS[1], unpack(TREE_FIELDS))
+  events_seen(tree[4], tree[5])
+  return tree
 end
 
 -- "missing" when the tree does not exist or is another project's, "pending" when its pending
 -- work is not done yet, "open" when the script may go on.
 local function open_tree(project, now_ms)
-  local tree = redis.call("HMGET", KEYS[1], "project", "close_at", "close_request")
+  local tree = read_tree()
   if tree[1] ~= project then
     return "missing"
   end

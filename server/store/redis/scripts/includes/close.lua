@@ -20,12 +20,14 @@ local function begin_close(wallet_id, request_id, now_ms)
   redis.call("RPUSH", key_closing(), "0 " .. wallet_id)
 end
 
--- Marks one wallet closed (its children are closed, its holds voided) and settles its parent.
+-- Marks one wallet closed (its children are closed, its holds voided: their void events came
+-- first), appends its wallet_closed, and settles its parent.
 local function close_one(id)
   local x = load_wallet(id)
   redis.call("HSET", key_wallet(id), "status", "closed")
   x.status = "closed"
   sync_live(x)
+  emit("wallet_closed", x)
   if x.parent ~= "" then
     local parent = load_wallet(x.parent)
     incr(parent, "allocated", -x.budget)

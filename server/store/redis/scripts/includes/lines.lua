@@ -6,28 +6,84 @@
   Breakdowns: per covering wallet, a zset scores each service (agent) name by minus its credits,
   so rank order is the receipt's order (most credits first, ties by name) and its top rows are one
   ZRANGE; a hash beside it counts the calls.
+
+  The hash chain (docs/events.md#the-hash-chain): each line stores `prev`, the hash of the tree's
+  line before it (P{R}:tree lhash, "" for the first), and `hash`, the SHA-1 of its canonical
+  encoding, byte for byte what client/line-hash.ts `canonicalLine` builds.
 ]]
 --- @include "keys"
 --- @include "numbers"
 --- @include "wallet"
+--- @include "events"
 
 -- Takes the next id of the tree's one sequence: "<root>.<letter><seq>".
 local function next_id(letter)
   return ROOT_ID .. "." .. letter .. fmt(redis.call("HINCRBY", KEYS[1], "seq", 1))
 end
 
--- Writes one line of `w`; returns its JSON and id. `meta` is JSON text, `created` decimal text.
+-- `<byte length>:<bytes>,` (Lua strings are bytes, so # is the UTF-8 length).
+local function netstring(text)
+  return #text .. ":" .. text .. ","
+end
+
+-- Byte order, whatever the server's locale: Lua's `<` on strings uses strcoll.
+local function bytes_before(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then
+      return x < y
+    end
+  end
+  return #a < #b
+end
+
+-- SHA-1 hex of a line's canonical encoding (`line` has the fields of post_line's JSON, `meta`
+-- still JSON text). Metadata values are strings, so cjson gives back the exact bytes.
+local function line_hash(line)
+  local meta = cjson.decode(line.meta)
+  local keys = {}
+  for key in pairs(meta) do
+    keys[#keys + 1] = key
+  end
+  table.sort(keys, bytes_before)
+  local parts = {
+    netstring("tollgate-line-v1"), netstring(line.id), netstring(line.wallet),
+    netstring(line.kind), netstring(line.amount), netstring(line.service), netstring(line.over),
+    netstring(line.hold), netstring(line.request), netstring(line.created),
+    netstring(fmt(#keys)),
+  }
+  for _, key in ipairs(keys) do
+    parts[#parts + 1] = netstring(key)
+    parts[#parts + 1] = netstring(meta[key])
+  end
+  parts[#parts + 1] = netstring(line.prev)
+  return redis.sha1hex(table.concat(parts))
+end
+
+-- Writes one line of `w`, links it into the tree's hash chain and appends its event (kind =
+-- the line's kind) with `w`'s balances as they are now: callers change the balances first.
+-- Returns its JSON and id. `meta` is JSON text, `created` decimal text.
 local function post_line(w, kind, amount, service, meta, over_budget, hold_id, request_id, created)
   local id = next_id("c")
-  local line = cjson.encode({
+  events_load()
+  local fields = {
     id = id, wallet = w.id, kind = kind, amount = fmt(amount), service = service, meta = meta,
     over = over_budget and "1" or "0", hold = hold_id, request = request_id, created = created,
-  })
+    prev = EVENTS.lhash,
+  }
+  fields.hash = line_hash(fields)
+  EVENTS.lhash = fields.hash
+  local line = cjson.encode(fields)
   redis.call("HSET", key_lines(), id, line)
+  -- The chain's head, and the event clock in the same command when this script has not yet
+  -- written it.
+  redis.call("HSET", KEYS[1], "lhash", fields.hash, unpack(take_tree_clock()))
   redis.call("RPUSH", key_own_lines(w.id), id)
   for _, covering_id in ipairs(covering(w)) do
     redis.call("RPUSH", key_subtree_lines(covering_id), id)
   end
+  emit(kind, w, {l = id})
   return line, id
 end
 
@@ -48,14 +104,17 @@ local function breakdown_full(service, agent, limit)
   return nil
 end
 
--- A SPEND or CAPTURE of `w`: totals, calls and breakdowns of every covering receipt.
+-- A SPEND or CAPTURE of `w`: totals, calls and breakdowns of every covering receipt. Returns
+-- each covering wallet's new total_spent by id (what its budget alerts compare), and keeps
+-- w.total_spent in step.
 local function count_debit(w, amount, service, agent, over_budget)
   local credits = fmt(amount)
   local minus = fmt(-amount)
+  local totals = {}
   redis.call("HINCRBY", key_wallet(w.id), "own_calls", "1")
   for _, id in ipairs(covering(w)) do
     local key = key_wallet(id)
-    redis.call("HINCRBY", key, "total_spent", credits)
+    totals[id] = tonumber(redis.call("HINCRBY", key, "total_spent", credits))
     redis.call("HINCRBY", key, "calls", "1")
     if over_budget then
       redis.call("HINCRBY", key, "over_budget_count", "1")
@@ -65,6 +124,8 @@ local function count_debit(w, amount, service, agent, over_budget)
     redis.call("ZINCRBY", key_by_agent(id), minus, agent)
     redis.call("HINCRBY", key_agent_calls(id), agent, "1")
   end
+  w.total_spent = totals[w.id]
+  return totals
 end
 
 -- A VOID or EXPIRE (`prefix` "voided") or a REFILL (`prefix` "refill") of `w`.
