@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { EventService } from "../../gen/es/tollgate/v1/event_service_pb.js";
 import { ReceiptService } from "../../gen/es/tollgate/v1/receipt_service_pb.js";
 import { WalletService } from "../../gen/es/tollgate/v1/wallet_service_pb.js";
 import { createLogger } from "../../server/logger.js";
@@ -46,6 +47,7 @@ export interface HttpHarness {
   logs: Record<string, unknown>[];
   wallets(protocol: Protocol, apiKey?: string): Client<typeof WalletService>;
   receipts(protocol: Protocol, apiKey?: string): Client<typeof ReceiptService>;
+  events(protocol: Protocol, apiKey?: string): Client<typeof EventService>;
   /** The `/metrics` text. */
   metrics(): Promise<string>;
   close(): Promise<void>;
@@ -82,12 +84,23 @@ export async function startHttpHarness(
       createClient(WalletService, transportFor(baseUrl, protocol, auth(apiKey))),
     receipts: (protocol, apiKey) =>
       createClient(ReceiptService, transportFor(baseUrl, protocol, auth(apiKey))),
+    events: (protocol, apiKey) =>
+      createClient(EventService, transportFor(baseUrl, protocol, auth(apiKey))),
     async metrics() {
       const response = await fetch(`${baseUrl}/metrics`);
       return response.text();
     },
     close: () => server.shutdown(),
   };
+}
+
+/** Waits until `check` holds, polling, for up to 10 s. */
+export async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
