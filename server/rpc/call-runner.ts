@@ -53,9 +53,9 @@ export async function runUnary<Req, Res>(
   let response: Res | undefined;
   let thrown: { error: unknown } | undefined;
   try {
-    const context = open(deps, call);
-    project = context.project;
-    response = await body(call.request as Req, context);
+    project = deps.authenticator.authenticateHeader(call.authorization);
+    refuseMalformed(call.request);
+    response = await body(call.request as Req, { project, requestId: call.requestId });
   } catch (error) {
     thrown = { error };
   }
@@ -135,15 +135,17 @@ export async function runServerStream<Req, Res>(
   stallLimit?: StreamStallLimit<Res>,
 ): Promise<StreamOutcome> {
   const startedMs = performance.now();
-  let context: CallContext;
+  let project: string | undefined;
   try {
-    context = open(deps, call);
+    project = deps.authenticator.authenticateHeader(call.authorization);
+    refuseMalformed(call.request);
   } catch (error) {
     const failure = errorToRpcStatus(error);
     const outcome = { code: failure.status.code, reason: failure.reason, failure: error };
-    finish(deps, call, startedMs, undefined, outcome, undefined);
+    finish(deps, call, startedMs, project, outcome, undefined);
     return { failure, cancelled: false };
   }
+  const context: CallContext = { project, requestId: call.requestId };
 
   const controller = new AbortController();
   let why: "cancelled" | "shutdown" | undefined;
@@ -229,14 +231,14 @@ function stallTimer(ms: number): { expired: Promise<typeof stalled>; cancel(): v
   return { expired, cancel: () => clearTimeout(timer) };
 }
 
-/** Authenticates the call and refuses an undecodable request (after auth, as a refusal). */
-function open(deps: RpcDependencies, call: IncomingCall): CallContext {
-  const project = deps.authenticator.authenticateHeader(call.authorization);
-  const { request } = call;
+/**
+ * Refuses a request whose bytes did not decode: after authentication, so an unauthenticated
+ * caller learns nothing, and as a refusal that names the client's fault (MALFORMED_REQUEST).
+ */
+function refuseMalformed(request: unknown): void {
   if (request instanceof MalformedRequest) {
     throw malformedRequest(`the request of ${request.path}`, request.cause);
   }
-  return { project, requestId: call.requestId };
 }
 
 /** The call's one log line, and its count in the metrics. */
