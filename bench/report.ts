@@ -1,4 +1,5 @@
 import type { RowResult } from "./run-bench.js";
+import { summarize } from "./stats.js";
 
 /** One of the issue's targets, checked at one concurrency. */
 export interface TargetCheck {
@@ -100,11 +101,58 @@ export function renderReport(rows: readonly RowResult[]): string {
       `| ${check.concurrency} | ${check.what} | ${check.ratio.toFixed(2)}x | ${check.atLeast ? ">=" : "<="} ${check.bound}x | ${check.pass ? "PASS" : "MISS"} |`,
     );
   }
+  out.push(...watcherSection(rows));
   const problems = rows.flatMap((r) =>
     r.problems.map((p) => `- ${r.concurrency} in flight, ${r.scenario.name}: ${p}`),
   );
   if (problems.length > 0) out.push("", "### Problems", "", ...problems);
   return out.join("\n");
+}
+
+/**
+ * The events issue's measurement: spends/s with 0, 1 and 10 watchers on the spent wallet, the
+ * cost of the watchers against the 0-watcher row of the same run (goal: 10 watchers under 10%),
+ * commit-to-watcher latency, and Redis script calls per spend (one: no extra round trip).
+ */
+function watcherSection(rows: readonly RowResult[]): string[] {
+  const out: string[] = [];
+  for (const c of new Set(rows.map((r) => r.concurrency))) {
+    const watched = rows.filter((r) => r.concurrency === c && r.scenario.role === "watched spends");
+    const none = watched.find((r) => r.scenario.watchers === 0);
+    if (watched.length === 0 || none === undefined) continue;
+    if (out.length === 0) {
+      out.push("", "### Watchers", "");
+      out.push(
+        "| in flight | watchers | spends/s | vs 0 watchers | commit-to-watcher p50 ms | p99 ms | Redis calls per spend | goal |",
+      );
+      out.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    }
+    for (const row of watched) {
+      const lag = summarize(row.watcherLagMs, 1);
+      const cost = row.stats.opsPerSec / none.stats.opsPerSec;
+      const calls = row.redisCallsPerSpend;
+      const goal =
+        row.scenario.watchers === 10
+          ? cost >= 0.9
+            ? "PASS (cost < 10%)"
+            : "MISS (cost >= 10%)"
+          : "";
+      out.push(
+        `| ${c} | ${row.scenario.watchers} | ${int(row.stats.opsPerSec)} | ${cost.toFixed(2)}x | ` +
+          `${row.watcherLagMs.length ? ms(lag.p50Ms) : "-"} | ${row.watcherLagMs.length ? ms(lag.p99Ms) : "-"} | ` +
+          `${row.scenario.watchers === 0 && calls.length ? (calls.reduce((a, b) => a + b, 0) / calls.length).toFixed(2) : "-"} | ${goal} |`,
+      );
+    }
+  }
+  if (out.length > 0) {
+    out.push(
+      "",
+      "Watchers run in the bench process beside the load, as monitors would. Redis calls per spend",
+      "is EVALSHA calls over successful spends with no watcher (with watchers, their reads add",
+      "their own). Latency is from an event's commit time to its arrival at a watcher.",
+    );
+  }
+  return out;
 }
 
 function serverCpu(row: RowResult): string {

@@ -37,6 +37,10 @@ export interface RowResult {
   serverCpuUsPerOp: number | undefined;
   /** Balance mismatches and failures seen, with the first error's message. */
   problems: string[];
+  /** Commit-to-watcher latencies of all rounds, ms (watched spends rows). */
+  watcherLagMs: number[];
+  /** Redis script calls per spend, per round (watched spends rows). */
+  redisCallsPerSpend: number[];
 }
 
 /** Runs every scenario at every concurrency and returns the rows, grouped by concurrency. */
@@ -47,7 +51,10 @@ export async function runBench(
   const rows: RowResult[] = [];
   for (const concurrency of options.concurrencies) {
     const runs = new Map<Scenario, Runs>(
-      options.scenarios.map((s) => [s, { results: [], problems: [], cpuMicros: 0 }]),
+      options.scenarios.map((s) => [
+        s,
+        { results: [], problems: [], cpuMicros: 0, watcherLagMs: [], redisCallsPerSpend: [] },
+      ]),
     );
     for (let round = 0; round < options.rounds; round += 1) {
       const order = rotate(options.scenarios, round);
@@ -65,6 +72,10 @@ export async function runBench(
         if (cpuBefore !== undefined && cpuAfter !== undefined)
           run.cpuMicros += cpuAfter - cpuBefore;
         const problem = await session.close(result.completedTotal);
+        const measured = session.measurements?.();
+        if (measured?.watcherLagMs) run.watcherLagMs.push(...measured.watcherLagMs);
+        if (measured?.redisCallsPerSpend !== undefined)
+          run.redisCallsPerSpend.push(measured.redisCallsPerSpend);
         run.results.push(result);
         if (problem !== undefined) run.problems.push(problem);
         if (result.errors > 0 || result.firstError !== undefined) {
@@ -75,7 +86,9 @@ export async function runBench(
       }
     }
     for (const scenario of options.scenarios) {
-      const { results, problems, cpuMicros } = runs.get(scenario) as Runs;
+      const { results, problems, cpuMicros, watcherLagMs, redisCallsPerSpend } = runs.get(
+        scenario,
+      ) as Runs;
       const completed = results.reduce((sum, r) => sum + r.completedTotal, 0);
       rows.push({
         scenario,
@@ -91,6 +104,8 @@ export async function runBench(
             ? undefined
             : cpuMicros / completed,
         problems,
+        watcherLagMs,
+        redisCallsPerSpend,
       });
     }
   }
@@ -101,6 +116,8 @@ interface Runs {
   results: LoadResult[];
   problems: string[];
   cpuMicros: number;
+  watcherLagMs: number[];
+  redisCallsPerSpend: number[];
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -28,6 +28,16 @@ export interface Session {
    * then releases the session's connections. Resolves with a problem to report, or undefined.
    */
   close(completed: number): Promise<string | undefined>;
+  /** What the session measured besides latency, read after `close` (watchers, Redis calls). */
+  measurements?(): SessionMeasurements;
+}
+
+/** Extra figures of a session. */
+export interface SessionMeasurements {
+  /** Commit-to-watcher latencies, ms, of every event every watcher received. */
+  watcherLagMs?: number[];
+  /** Redis script calls (EVALSHA) per successful spend, over the whole session. */
+  redisCallsPerSpend?: number;
 }
 
 /** Which floor a row is compared with. */
@@ -44,7 +54,9 @@ export interface Scenario {
   /** Which client drives the row; streaming rows are compared with unary rows of the same one. */
   client?: "generated stub" | "typed client";
   /** Which target checks this row answers to (the issue's three), if any. */
-  role?: "unary spend" | "streaming spends";
+  role?: "unary spend" | "streaming spends" | "watched spends";
+  /** Watchers attached to the spent wallet (watched spends rows). */
+  watchers?: number;
   open(context: ScenarioContext): Promise<Session>;
 }
 
@@ -95,11 +107,11 @@ export const streamingSpendsStub: Scenario = {
  * only outside the measured run does the tollgate session differ (it creates its wallet first and
  * checks its balance last).
  */
-async function openStub(
+export async function openStub(
   { echoAddress, tollgateAddress, settings }: ScenarioContext,
   mode: "unary" | "stream",
   target: "echo" | "tollgate",
-): Promise<Session> {
+): Promise<Session & { walletId: string }> {
   const onTollgate = target === "tollgate";
   const client = new WalletServiceClient(
     onTollgate ? tollgateAddress : echoAddress,
@@ -114,6 +126,7 @@ async function openStub(
         )
       : undefined;
   return {
+    walletId,
     op:
       stream === undefined
         ? () => unarySpend(client, requests(), settings.apiKey)
@@ -170,7 +183,7 @@ export const rawRedisScript: Scenario = {
 };
 
 /** `authorization: Bearer <key>`, sent to the echo server too so the headers weigh the same. */
-function bearer(apiKey: string): Metadata {
+export function bearer(apiKey: string): Metadata {
   const metadata = new Metadata();
   metadata.set("authorization", `Bearer ${apiKey}`);
   return metadata;

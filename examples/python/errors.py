@@ -82,6 +82,22 @@ class LimitExceededError(TollgateError):
         return int(self.metadata["limit"])
 
 
+class EventsExpiredError(TollgateError):
+    """An event cursor points before the oldest event its tree still retains (OUT_OF_RANGE,
+    ``EVENTS_EXPIRED``): resuming from it would skip events, so the server refuses. Start again
+    from ``list_events()`` (the oldest retained) or from now (``watch()`` without ``after``)."""
+
+    @property
+    def root_id(self) -> str:
+        """The tree whose events were dropped."""
+        return self.metadata.get("root_id", "")
+
+    @property
+    def oldest_sequence(self) -> int:
+        """The sequence of the oldest event the tree still has (0 if the server sent none)."""
+        return int(self.metadata.get("oldest_sequence") or 0)
+
+
 _BY_REASON: dict[str, type[TollgateError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
@@ -94,6 +110,7 @@ _BY_REASON: dict[str, type[TollgateError]] = {
     "TOO_MANY_OPEN_HOLDS": LimitExceededError,
     "TOO_MANY_CHILDREN": LimitExceededError,
     "TOO_MANY_BREAKDOWN_KEYS": LimitExceededError,
+    "EVENTS_EXPIRED": EventsExpiredError,
 }
 # Errors with no ErrorInfo (a proxy's refusal, a connection that never opened) go by code.
 _BY_CODE: dict[grpc.StatusCode, type[TollgateError]] = {

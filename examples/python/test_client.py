@@ -16,17 +16,24 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import threading
+import time
 import unittest
 import uuid
+from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 
 import grpc
 
 from budgeted_tool import budgeted, current_charge
 from tollgate_client import (
+    Event,
     Hold,
     IdempotencyKeyReusedError,
     InsufficientCreditsError,
+    InvalidArgumentError,
+    NotFoundError,
     Tollgate,
     UnauthenticatedError,
     UnavailableError,
@@ -35,6 +42,29 @@ from tollgate_client import (
 ADDRESS = os.environ["TOLLGATE_ADDRESS"]
 API_KEY = os.environ["TOLLGATE_API_KEY"]
 RESULTS: dict[str, dict[str, str]] = {}
+UNKNOWN_WALLET = "w_" + "0" * 24  # well formed, never created
+
+
+def until(check: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
+    """Waits until ``check()`` holds, polling; fails the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def collect(watch: Any) -> tuple[list[Event], threading.Thread]:
+    """Iterates ``watch`` on a thread of its own, appending each event to the returned list."""
+    events: list[Event] = []
+
+    def run() -> None:
+        for event in watch:
+            events.append(event)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return events, thread
 
 
 class _LostReply(grpc.RpcError):
@@ -288,6 +318,118 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(len(lossy.request_ids), 3)
             # Applied once even though the caller saw a failure: why retries keep the same id.
             self.assertEqual(wallet.balance().available, 70)
+
+    def test_alert_thresholds_and_paged_events(self) -> None:
+        task = self.client.wallets.create(name="alerting", budget=200, alert_thresholds=[10, 60])
+        agent = task.create_child(name="agent", budget=100, alert_thresholds=[50])
+        self.assertEqual(list(task.balance().alert_thresholds), [10, 60])
+        self.assertEqual(list(agent.balance().alert_thresholds), [50])
+        for _ in range(6):
+            agent.spend(15, service="llm")
+
+        events: list[Event] = []
+        pages: list[int] = []
+        after = ""
+        while True:
+            page = task.list_events(after=after, page_size=4)
+            if not page.events:
+                self.assertEqual(page.next_cursor, after, "nothing new: the same cursor back")
+                break
+            pages.append(len(page.events))
+            events.extend(page.events)
+            after = page.next_cursor
+        self.assertEqual(pages, [4, 4, 2])
+        self.assertEqual([e.sequence for e in events], list(range(1, 11)))
+        # The task's 10% (20 of 200) is crossed by the second spend, the agent's 50% (50 of 100)
+        # by the fourth; the task's 60% (120) is never reached.
+        self.assertEqual(
+            [(e.kind, e.wallet_id, e.threshold_percent) for e in events if e.is_alert],
+            [("THRESHOLD_CROSSED", task.id, 10), ("THRESHOLD_CROSSED", agent.id, 50)],
+        )
+        self.assertEqual(
+            [e.kind for e in events],
+            ["WALLET_CREATED", "WALLET_CREATED", "SPEND", "SPEND", "THRESHOLD_CROSSED"]
+            + ["SPEND", "SPEND", "THRESHOLD_CROSSED", "SPEND", "SPEND"],
+        )
+        spends = [e for e in events if e.kind == "SPEND"]
+        self.assertTrue(all(e.charge is not None and e.charge.amount == 15 for e in spends))
+        self.assertTrue(all(e.threshold_percent is None and e.hold_id is None for e in spends))
+        # The lines' hash chain: each prev_hash is the hash of the tree's line before it.
+        hashes = [(e.charge.hash, e.charge.prev_hash) for e in spends if e.charge is not None]
+        self.assertEqual(hashes[0][1], "", "the tree's first line")
+        for (before, _), (_, prev) in zip(hashes, hashes[1:]):
+            self.assertEqual(prev, before)
+        self.assertEqual(len({h for h, _ in hashes}), 6)
+        self.assertEqual(
+            (events[-1].balances.total_spent, events[-1].balances.available), (90, 10)
+        )
+        self.assertEqual(events[-1].time.tzinfo, timezone.utc)
+
+        alerts = task.list_events(kinds=["THRESHOLD_CROSSED"])
+        self.assertEqual([e.threshold_percent for e in alerts.events], [10, 50])
+        own = agent.list_events()
+        self.assertEqual(
+            [e.kind for e in own.events], ["WALLET_CREATED"] + ["SPEND"] * 4 + ["THRESHOLD_CROSSED"]
+            + ["SPEND"] * 2,
+        )
+        self.assertTrue(all(e.wallet_id == agent.id for e in own.events))
+
+    def test_watch_resumes_after_a_cursor_and_close_ends_it_from_another_thread(self) -> None:
+        wallet = self.client.wallets.create(name="watched", budget=100)
+        created = wallet.list_events()
+        wallet.spend(10, service="llm")
+        wallet.spend(20, service="llm")
+        with self.client.watch(wallet.id, after=created.next_cursor) as watch:
+            seen, thread = collect(watch)
+            until(lambda: len(seen) == 2, "the two spends committed before the watch")
+            wallet.spend(30, service="llm")
+            until(lambda: len(seen) == 4, "the live spend and its alert")
+            time.sleep(0.1)
+            self.assertTrue(thread.is_alive(), "waiting for the next event")
+            watch.close()  # from this thread, while the other waits in next()
+            thread.join(5)
+            self.assertFalse(thread.is_alive(), "close() ended the loop")
+        self.assertEqual(
+            [(e.sequence, e.kind, e.charge and e.charge.amount, e.threshold_percent) for e in seen],
+            [(2, "SPEND", 10, None), (3, "SPEND", 20, None), (4, "SPEND", 30, None)]
+            + [(5, "THRESHOLD_CROSSED", None, 50)],
+        )
+        self.assertTrue(seen[-1].is_alert)
+        self.assertEqual((seen[-1].balances.total_spent, seen[-1].balances.available), (60, 40))
+        self.assertEqual(watch.last_cursor, seen[-1].cursor)
+        self.assertTrue(watch.closed)
+        # Resuming after the last cursor gives nothing again.
+        self.assertEqual(wallet.list_events(after=watch.last_cursor).events, [])
+
+    def test_watch_ends_when_stop_is_set_and_refuses_what_cannot_go_on(self) -> None:
+        wallet = self.client.wallets.create(name="stopped", budget=100)
+        stop = threading.Event()
+        watch = wallet.watch(kinds=["spend"], stop=stop)
+        seen, thread = collect(watch)
+        until(lambda: watch.last_cursor != "", "the watch's checkpoint")
+        hold = wallet.authorize(5, service="llm")  # HOLD_PLACED: not a kind asked for
+        wallet.spend(7, service="llm")
+        wallet.void(hold.id)
+        until(lambda: len(seen) == 1, "the spend")
+        stop.set()
+        thread.join(5)
+        self.assertFalse(thread.is_alive(), "setting stop ended the loop")
+        self.assertEqual([(e.kind, e.charge and e.charge.amount) for e in seen], [("SPEND", 7)])
+
+        with self.assertRaises(NotFoundError) as missing:
+            next(self.client.watch(UNKNOWN_WALLET))
+        self.assertEqual(missing.exception.reason, "WALLET_NOT_FOUND")
+        with self.assertRaises(NotFoundError):
+            self.client.list_events(UNKNOWN_WALLET)
+        bad_kind = wallet.watch(kinds=["NOT_A_KIND"])
+        with self.assertRaises(InvalidArgumentError) as refused:
+            next(bad_kind)
+        self.assertEqual(refused.exception.metadata.get("field"), "kinds")
+        self.assertTrue(bad_kind.closed)
+        self.assertEqual(list(bad_kind), [], "a failed watch is over")
+        with self.assertRaises(InvalidArgumentError) as refused:
+            wallet.list_events(after="not-a-cursor")
+        self.assertEqual(refused.exception.metadata.get("field"), "after")
 
 
 if __name__ == "__main__":

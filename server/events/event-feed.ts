@@ -6,6 +6,7 @@ import { listEventsInput, parse, watchEventsInput } from "../ledger/validation.j
 import type { LedgerStore } from "../store/ledger-store.js";
 import { decodeCursor } from "./cursor.js";
 import { ReaderState } from "./reader-state.js";
+import { type Tail, TreeTails } from "./tree-tails.js";
 import { Wakeups } from "./wakeups.js";
 
 /** An event with the cursor that resumes right after it. */
@@ -52,6 +53,7 @@ export class EventFeed {
   private readonly now: () => number;
   private readonly maxWatchers: number;
   private readonly watchers = new Map<string, number>();
+  private readonly tails: TreeTails;
 
   constructor(
     private readonly store: LedgerStore,
@@ -59,6 +61,7 @@ export class EventFeed {
   ) {
     this.now = options.now ?? Date.now;
     this.maxWatchers = options.maxWatchersPerProject ?? defaultMaxWatchersPerProject;
+    this.tails = new TreeTails(store, this.now);
   }
 
   /** Open watchers of `project` on this server. */
@@ -104,6 +107,7 @@ export class EventFeed {
     const stop = () => wake.stop();
     signal.addEventListener("abort", stop, { once: true });
     let unsubscribe = () => {};
+    const tails = new Map<string, { tail: Tail; release: () => void }>();
     try {
       const state = await this.open(project, walletId, after, "now");
       unsubscribe = this.store.subscribeEvents(project, (root, position) => {
@@ -118,6 +122,17 @@ export class EventFeed {
         if (due === undefined || signal.aborted) return;
         const roots = due === "everything" ? await this.treesOf(state) : due;
         for (const root of roots) {
+          const fromTail = await this.fromTail(state, root, tails);
+          if (fromTail) {
+            for (const event of fromTail) {
+              state.advance(root, event);
+              if (kinds.size === 0 || kinds.has(event.kind)) {
+                yield { event, cursor: state.cursor() };
+                if (signal.aborted) return;
+              }
+            }
+            continue;
+          }
           const ready: FeedEvent[] = [];
           for (let caughtUp = false; !caughtUp; ) {
             caughtUp = await this.readTree(state, root, Number.POSITIVE_INFINITY, kinds, (e) => {
@@ -134,8 +149,31 @@ export class EventFeed {
     } finally {
       signal.removeEventListener("abort", stop);
       unsubscribe();
+      for (const held of tails.values()) held.release();
       release();
     }
+  }
+
+  /**
+   * The events of `root` after the reader's position from the tree's shared tail, or undefined
+   * when the reader must read the store itself: it watches an inner wallet (the store filters
+   * its subtree), has no position in the tree yet, or is behind what the tail holds.
+   */
+  private async fromTail(
+    state: ReaderState,
+    root: string,
+    tails: Map<string, { tail: Tail; release: () => void }>,
+  ): Promise<LedgerEvent[] | undefined> {
+    if (state.walletId !== "" && state.walletId !== root) return undefined;
+    const position = state.positionOf(root);
+    if (position === undefined) return undefined;
+    let held = tails.get(root);
+    if (!held) {
+      held = this.tails.acquire(state.project, root);
+      tails.set(root, held);
+    }
+    await held.tail.refresh();
+    return held.tail.after(position);
   }
 
   /** Counts a watcher in; the returned function counts it out. */

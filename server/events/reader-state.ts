@@ -21,6 +21,11 @@ export class ReaderState {
     return this.trees.keys();
   }
 
+  /** The last position read in `root`, if any. */
+  positionOf(root: string): EventPosition | undefined {
+    return this.trees.get(root);
+  }
+
   /** Whether events of `root` are in scope. */
   covers(root: string): boolean {
     return this.walletId === "" || treeOf(this.walletId) === root;

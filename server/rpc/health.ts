@@ -6,6 +6,7 @@ export const healthServiceNames = [
   "",
   "tollgate.v1.WalletService",
   "tollgate.v1.ReceiptService",
+  "tollgate.v1.EventService",
 ] as const;
 
 /**

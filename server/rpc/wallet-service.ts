@@ -64,6 +64,7 @@ export function walletServiceBodies(deps: Pick<RpcDependencies, "ledger">): Wall
         hardCap: req.hardCap,
         metadata: req.metadata,
         requestId: req.requestId,
+        alertThresholds: req.alertThresholds,
       });
       return { wallet: walletToMessage(wallet) };
     },

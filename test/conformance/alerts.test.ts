@@ -240,14 +240,20 @@ describe.each(storeFactories)("budget alerts ($name store)", (factory) => {
       ["wallet_exhausted", r],
     ]);
     expect(balances((events[1] as LedgerEvent).balances)).toEqual([100, 0, 100, 0, 0, 0]);
-    // A zero-budget wallet never had credits: its creation exhausts nothing.
-    expect(await step(r, () => voidHold(ledger, holdId))).toEqual([["void", r]]);
+    // A zero-budget child takes nothing: 0 to 0 is no transition, for the parent or the child.
     let zero = "";
     expect(
       await step(r, async () => {
         zero = (await createChild(ledger, r, 0)).id;
       }),
     ).toEqual([["wallet_created", zero]]);
+    expect(await step(r, () => voidHold(ledger, holdId))).toEqual([["void", r]]);
+    let other = "";
+    expect(
+      await step(r, async () => {
+        other = (await createChild(ledger, r, 0)).id;
+      }),
+    ).toEqual([["wallet_created", other]]);
   });
 
   it("emits no alert for a wallet closing, nor for a closed wallet", async () => {

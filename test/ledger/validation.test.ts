@@ -101,6 +101,7 @@ describe("request validation", () => {
       budget: 5,
       hardCap: undefined,
       metadata: {},
+      alertThresholds: [50, 80, 100],
       requestId: "r",
     });
     expect(parse(listWalletsInput, {})).toEqual({ parentId: "", pageSize: 100, pageToken: "" });

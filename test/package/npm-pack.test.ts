@@ -11,8 +11,9 @@ import { type Started, startMain } from "../support/main-process.js";
 /**
  * The package as someone else gets it: `npm pack` (which builds, through prepack), the tarball
  * installed into a fresh project outside this repository, then used there only through what it
- * installed: plain `node` imports, `tsc` on a consumer file, and `npx tollgate serve` spending on
- * Redis (so the Lua scripts must have been packed where the compiled loader looks for them).
+ * installed: plain `node` imports, `tsc` on a consumer file, `npx tollgate serve` spending on
+ * Redis (so the Lua scripts must have been packed where the compiled loader looks for them), and
+ * the `tollgate` client commands against it.
  */
 const root = resolve(import.meta.dirname, "../..");
 const execFileAsync = promisify(execFile);
@@ -239,6 +240,43 @@ describe("the packed package, installed into a fresh project", () => {
       writeFileSync(join(app, "spend.mjs"), spendScript);
       const result = JSON.parse(await run("node", ["spend.mjs", address ?? ""], app)) as unknown;
       expect(result).toEqual({ available: "70", refused: "70", spent: "30", credentialParts: 3 });
+
+      // The client CLI of the same bin, compiled JavaScript only, against the same server.
+      const bin = join(app, "node_modules/.bin/tollgate");
+      const created = JSON.parse(
+        await run(
+          bin,
+          [
+            "--address",
+            address ?? "",
+            "wallets",
+            "create",
+            "--name",
+            "cli",
+            "--budget",
+            "10",
+            "--json",
+          ],
+          app,
+        ),
+      ) as { id: string; budget: string };
+      expect(created.budget).toBe("10");
+      const spent = await run(
+        bin,
+        ["--address", address ?? "", "spend", created.id, "4", "--service", "web_search"],
+        app,
+      );
+      expect(spent).toMatch(/^spent 4 on web_search from \S+: charge \S+, 6 remaining\n$/);
+      const refusedSpend = await execFileAsync(
+        bin,
+        ["--address", address ?? "", "spend", created.id, "7", "--service", "web_search"],
+        { cwd: app },
+      ).then(
+        () => undefined,
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      expect(refusedSpend?.code).toBe(4);
+      expect(refusedSpend?.stderr).toMatch(/^tollgate: INSUFFICIENT_CREDITS: /);
       expect((await redis.keys(`${prefix}*`)).length).toBeGreaterThan(0);
 
       process.kill(server.pid, "SIGTERM");
@@ -249,14 +287,17 @@ describe("the packed package, installed into a fresh project", () => {
     }
   }, 120_000);
 
-  it("prints the usage for --help (exit 0) and for an unknown command (exit 2)", async () => {
+  it("prints the usage for --help (exit 0) and refuses an unknown command (exit 2)", async () => {
     const bin = join(app, "node_modules/.bin/tollgate");
-    expect(await run(bin, ["--help"], app)).toMatch(/^Usage: tollgate serve /);
+    const help = await run(bin, ["--help"], app);
+    expect(help).toMatch(/^Usage: tollgate \[options\] \[command\]/);
+    expect(help).toMatch(/^ {2}serve\b/m);
+    expect(help).toMatch(/^Exit codes:$/m);
     const refused = await execFileAsync(bin, ["sevre"], { cwd: app }).then(
       () => undefined,
       (error: { code?: number; stderr?: string }) => error,
     );
     expect(refused?.code).toBe(2);
-    expect(refused?.stderr).toMatch(/^tollgate: unknown command: sevre\n\nUsage: tollgate serve /);
+    expect(refused?.stderr).toBe("tollgate: unknown command 'sevre' (Did you mean serve?)\n");
   });
 });

@@ -3,7 +3,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
 import { rootIdFor } from "../../server/ledger/ids.js";
 import { Ledger } from "../../server/ledger/ledger.js";
-import type { ChargeLine, Metadata } from "../../server/ledger/types.js";
+import { Limits } from "../../server/ledger/limits.js";
+import type {
+  ChargeLine,
+  EventPosition,
+  LedgerEvent,
+  Metadata,
+} from "../../server/ledger/types.js";
+import type { LedgerStore } from "../../server/store/ledger-store.js";
 import {
   credentialTtlMs,
   fakeClock,
@@ -22,12 +29,37 @@ import { ReferenceLedger, type SpendFields } from "./reference-model.js";
  * Random sequences of ledger operations, run against a store (through the real `Ledger`) and
  * against the reference model side by side. Every reply must match the model's (same value, or a
  * refusal the model allows), and after every step the whole tree must equal the model's and
- * satisfy the five invariants of docs/ledger.md#invariants.
+ * satisfy the five invariants of docs/ledger.md#invariants, and the tree's event log (alerts
+ * included) must equal the model's.
  */
 
 const maxDepth = 4;
 const services = ["search", "llm", "scrape"] as const;
 const agents = [undefined, "planner", "critic"] as const;
+/** Alert thresholds a wallet is created with: the default, or one of a few (one unsorted). */
+const thresholdChoices = [undefined, [10], [90, 30, 60], [100, 250, 1000]] as const;
+const thresholds = (i: number) => {
+  const choice = thresholdChoices[i % thresholdChoices.length];
+  return choice === undefined ? undefined : [...choice];
+};
+
+/** The tree's whole event log, paged as a watcher reads it. */
+async function treeEvents(store: LedgerStore, rootId: string, nowMs: number) {
+  const events: LedgerEvent[] = [];
+  let after: EventPosition | undefined;
+  for (;;) {
+    const read = await store.readEvents({
+      project,
+      walletId: rootId,
+      after,
+      limit: Limits.rowsPerScript,
+      nowMs,
+    });
+    events.push(...read.events);
+    after = read.scannedTo;
+    if (after === undefined || after.seq >= read.head.seq) return events;
+  }
+}
 
 /** Runs one scenario on a fresh store; throws at the first disagreement. */
 async function runScenario(
@@ -74,6 +106,7 @@ async function runScenario(
         budget: scenario.rootBudget,
         hardCap: scenario.rootHardCap,
         metadata: {},
+        alertThresholds: thresholds(scenario.rootThresholds),
         requestId: nextRequestId(),
       },
     };
@@ -110,6 +143,7 @@ async function runScenario(
                 budget: op.budget,
                 hardCap: op.hardCap,
                 metadata: {},
+                alertThresholds: thresholds(op.thresholds),
                 requestId,
               },
             },
@@ -241,6 +275,9 @@ async function runScenario(
       expect(state.wallets, `${label}: wallets`).toEqual(model.treeViews(rootId));
       expect(comparable(state.lines), `${label}: lines`).toEqual(comparable(model.lines));
       checkTree(state);
+      expect(await treeEvents(opened.store, rootId, clock.now()), `${label}: events`).toEqual(
+        model.events.get(rootId),
+      );
     }
   } finally {
     await opened.dispose();

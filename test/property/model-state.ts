@@ -1,8 +1,10 @@
 import { lineHash } from "../../client/line-hash.js";
 import type {
   ChargeLine,
+  EventKind,
   HoldStatus,
   HoldView,
+  LedgerEvent,
   Metadata,
   WalletView,
 } from "../../server/ledger/types.js";
@@ -10,7 +12,8 @@ import type {
 /**
  * The reference model's state: wallets, holds and lines, nothing else. Every balance is derived
  * from them each time it is read (nothing is maintained incrementally), so a store whose
- * maintained figures drift disagrees with the model.
+ * maintained figures drift disagrees with the model. The event log records what happened, with
+ * balances derived the same way; the alert flags are state by definition (docs/events.md).
  */
 
 export interface ModelWallet {
@@ -26,6 +29,10 @@ export interface ModelWallet {
   status: "open" | "closed";
   createdAtMs: number;
   alertThresholds: number[];
+  /** Thresholds alerted since last armed. */
+  alertLevel: number;
+  /** Soft cap alerted since last armed. */
+  overAlerted: boolean;
 }
 
 export type ModelHold = HoldView & { status: HoldStatus };
@@ -44,6 +51,8 @@ export class ModelState {
   /** Every line ever written, in writing order. */
   readonly lines: ChargeLine[] = [];
   private readonly counters = new Map<string, number>();
+  /** Each tree's event log, every event ever appended (the property test keeps them all). */
+  readonly events = new Map<string, LedgerEvent[]>();
   /** Hash of each tree's last line, the next line's `prevHash` (docs/events.md#the-hash-chain). */
   private readonly lastHash = new Map<string, string>();
 
@@ -149,9 +158,44 @@ export class ModelState {
     return `${rootId}.${letter}${seq}`;
   }
 
-  /** Writes a line, linked after its tree's previous line in writing (= commit) order. */
+  /**
+   * Appends an event about a wallet to its tree's log, with the wallet's balances as derived
+   * now; `ms` is the call's clock, or the previous event's if later.
+   */
+  protected logEvent(
+    walletId: string,
+    nowMs: number,
+    kind: EventKind,
+    detail: Pick<LedgerEvent, "line" | "holdId" | "thresholdPercent"> = {},
+  ): void {
+    const view = this.view(walletId);
+    const log = this.events.get(view.rootId) ?? [];
+    this.events.set(view.rootId, log);
+    log.push({
+      seq: log.length + 1,
+      ms: Math.max(nowMs, log.at(-1)?.ms ?? 0),
+      rootId: view.rootId,
+      kind,
+      walletId,
+      ...detail,
+      balances: {
+        budget: view.budget,
+        spent: view.spent,
+        held: view.held,
+        allocated: view.allocated,
+        available: view.available,
+        totalSpent: view.totalSpent,
+      },
+    });
+  }
+
+  /**
+   * Writes a line, linked after its tree's previous line in writing (= commit) order, and its
+   * event at `nowMs`, the clock of the call writing it.
+   */
   protected writeLine(
     fields: Omit<ChargeLine, "id" | "overBudget" | "hash" | "prevHash"> & { overBudget?: boolean },
+    nowMs: number,
   ): ChargeLine {
     const rootId = treeOf(fields.walletId);
     const unhashed = {
@@ -163,22 +207,32 @@ export class ModelState {
     const line: ChargeLine = { ...unhashed, hash: lineHash(unhashed) };
     this.lastHash.set(rootId, line.hash);
     this.lines.push(line);
+    this.logEvent(line.walletId, nowMs, line.kind, { line });
     return line;
   }
 
   /** Releases a hold with a void (or expire) line. */
-  protected release(hold: ModelHold, kind: "void" | "expire", requestId: string, atMs: number) {
+  protected release(
+    hold: ModelHold,
+    kind: "void" | "expire",
+    requestId: string,
+    atMs: number,
+    nowMs: number,
+  ) {
     hold.status = kind === "void" ? "voided" : "expired";
-    return this.writeLine({
-      walletId: hold.walletId,
-      kind,
-      amount: hold.amount,
-      service: hold.service,
-      metadata: hold.metadata,
-      holdId: hold.id,
-      requestId,
-      createdAtMs: atMs,
-    });
+    return this.writeLine(
+      {
+        walletId: hold.walletId,
+        kind,
+        amount: hold.amount,
+        service: hold.service,
+        metadata: hold.metadata,
+        holdId: hold.id,
+        requestId,
+        createdAtMs: atMs,
+      },
+      nowMs,
+    );
   }
 
   /** Expires every open hold of the tree whose time has come (any call on a tree does this). */
@@ -186,7 +240,7 @@ export class ModelState {
     const due = [...this.holds.values()]
       .filter((h) => h.status === "open" && h.expiresAtMs <= nowMs && treeOf(h.id) === rootId)
       .sort((a, b) => a.expiresAtMs - b.expiresAtMs);
-    for (const hold of due) this.release(hold, "expire", "", hold.expiresAtMs);
+    for (const hold of due) this.release(hold, "expire", "", hold.expiresAtMs, nowMs);
   }
 
   /** The wallet if it exists in `project` (expiring its tree's holds first), else undefined. */

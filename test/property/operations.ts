@@ -7,7 +7,13 @@ import fc from "fast-check";
  */
 
 export type Op =
-  | { kind: "child"; parent: number; budget: number; hardCap: boolean | undefined }
+  | {
+      kind: "child";
+      parent: number;
+      budget: number;
+      hardCap: boolean | undefined;
+      thresholds: number;
+    }
   | {
       kind: "spend";
       wallet: number;
@@ -42,6 +48,7 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
       parent: index,
       budget: fc.integer({ min: 0, max: 400 }),
       hardCap: fc.constantFrom(undefined, true, false),
+      thresholds: index,
     }),
   },
   {
@@ -107,11 +114,14 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
 export interface Scenario {
   rootBudget: number;
   rootHardCap: boolean;
+  /** Which alert thresholds the root gets (see the test's `thresholdChoices`). */
+  rootThresholds: number;
   ops: Op[];
 }
 
 export const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   rootBudget: fc.integer({ min: 0, max: 1000 }),
   rootHardCap: fc.boolean(),
+  rootThresholds: index,
   ops: fc.array(opArb, { minLength: 1, maxLength: 40, size: "max" }),
 });

@@ -163,8 +163,13 @@ export class ReferenceLedger extends ModelState {
         input.alertThresholds === undefined || input.alertThresholds.length === 0
           ? defaultAlertThresholds
           : [...input.alertThresholds].sort((a, b) => a - b),
+      alertLevel: 0,
+      overAlerted: false,
     };
+    const parentBefore = parent === undefined ? 0 : this.rawAvailable(parent);
     this.wallets.set(wallet.id, wallet);
+    this.logEvent(wallet.id, nowMs, "wallet_created");
+    if (parent !== undefined) this.exhaustion(parent, parentBefore, nowMs);
     return this.remember(rootId, requestId, fingerprint, () => this.view(wallet.id));
   }
 
@@ -190,18 +195,27 @@ export class ReferenceLedger extends ModelState {
     if (parent !== undefined && this.rawAvailable(parent) < input.amount) {
       return refused(insufficient(parent.id, input.amount, this.rawAvailable(parent)));
     }
+    const parentBefore = parent === undefined ? 0 : this.rawAvailable(parent);
     wallet.budget += input.amount;
-    this.writeLine({
-      walletId: wallet.id,
-      // A root's top-up is new money; a child's extra budget is drawn from its parent.
-      kind: parent === undefined ? "refill" : "allocation",
-      amount: input.amount,
-      service: "",
-      metadata: input.metadata,
-      holdId: "",
-      requestId,
-      createdAtMs: nowMs,
-    });
+    // Re-armed against the larger budget: the level drops to what is crossed now, and the soft
+    // cap once the wallet is back to available >= 0.
+    wallet.alertLevel = Math.min(wallet.alertLevel, this.crossed(wallet));
+    if (this.rawAvailable(wallet) >= 0) wallet.overAlerted = false;
+    this.writeLine(
+      {
+        walletId: wallet.id,
+        // A root's top-up is new money; a child's extra budget is drawn from its parent.
+        kind: parent === undefined ? "refill" : "allocation",
+        amount: input.amount,
+        service: "",
+        metadata: input.metadata,
+        holdId: "",
+        requestId,
+        createdAtMs: nowMs,
+      },
+      nowMs,
+    );
+    if (parent !== undefined) this.exhaustion(parent, parentBefore, nowMs);
     return this.remember(wallet.rootId, requestId, fingerprint, () => this.view(wallet.id));
   }
 
@@ -227,10 +241,11 @@ export class ReferenceLedger extends ModelState {
       }
       for (const hold of this.holds.values()) {
         if (hold.walletId === w.id && hold.status === "open") {
-          this.release(hold, "void", requestId, nowMs);
+          this.release(hold, "void", requestId, nowMs, nowMs);
         }
       }
       w.status = "closed";
+      this.logEvent(w.id, nowMs, "wallet_closed");
     };
     closeDeepestFirst(wallet);
     // What the wallet did not consume goes back to its parent (a root has no parent).
@@ -270,15 +285,20 @@ export class ReferenceLedger extends ModelState {
     if (replayed !== undefined) return replayed;
     const refusals = this.capRefusals(wallet, input.amount);
     if (refusals.length > 0) return refused(...refusals);
-    const remaining = this.rawAvailable(wallet) - input.amount;
-    const line = this.writeLine({
-      ...params,
-      kind: "spend",
-      overBudget: remaining < 0,
-      holdId: "",
-      requestId,
-      createdAtMs: nowMs,
-    });
+    const before = this.rawAvailable(wallet);
+    const remaining = before - input.amount;
+    const line = this.writeLine(
+      {
+        ...params,
+        kind: "spend",
+        overBudget: remaining < 0,
+        holdId: "",
+        requestId,
+        createdAtMs: nowMs,
+      },
+      nowMs,
+    );
+    this.debitAlerts(wallet, line, before, nowMs);
     return this.remember(wallet.rootId, requestId, fingerprint, () => ({ line, remaining }));
   }
 
@@ -299,6 +319,7 @@ export class ReferenceLedger extends ModelState {
     if (replayed !== undefined) return replayed;
     const refusals = this.capRefusals(wallet, input.amount);
     if (refusals.length > 0) return refused(...refusals);
+    const before = this.rawAvailable(wallet);
     const id = this.nextId(wallet.rootId, "h");
     this.holds.set(id, {
       id,
@@ -311,6 +332,8 @@ export class ReferenceLedger extends ModelState {
       createdAtMs: nowMs,
       expiresAtMs: nowMs + input.ttlSeconds * 1000,
     });
+    this.logEvent(wallet.id, nowMs, "hold_placed", { holdId: id });
+    this.exhaustion(wallet, before, nowMs);
     const remaining = this.rawAvailable(wallet);
     return this.remember(wallet.rootId, requestId, fingerprint, () => ({
       hold: this.holdView(id),
@@ -341,23 +364,28 @@ export class ReferenceLedger extends ModelState {
     let remaining: number;
     if (capturing) {
       const amount = input.amount as number;
+      const before = this.rawAvailable(wallet);
       hold.status = "captured";
       hold.capturedAmount = amount;
       // The hold no longer counts as held; the capture's own line is not written yet.
       remaining = this.rawAvailable(wallet) - amount;
-      line = this.writeLine({
-        walletId: wallet.id,
-        kind: "capture",
-        amount,
-        service: hold.service,
-        metadata: { ...hold.metadata, ...input.metadata },
-        overBudget: remaining < 0,
-        holdId: hold.id,
-        requestId,
-        createdAtMs: nowMs,
-      });
+      line = this.writeLine(
+        {
+          walletId: wallet.id,
+          kind: "capture",
+          amount,
+          service: hold.service,
+          metadata: { ...hold.metadata, ...input.metadata },
+          overBudget: remaining < 0,
+          holdId: hold.id,
+          requestId,
+          createdAtMs: nowMs,
+        },
+        nowMs,
+      );
+      this.debitAlerts(wallet, line, before, nowMs);
     } else {
-      line = this.release(hold, "void", requestId, nowMs);
+      line = this.release(hold, "void", requestId, nowMs, nowMs);
       remaining = this.rawAvailable(wallet);
     }
     return this.remember(wallet.rootId, requestId, fingerprint, () => ({
@@ -365,5 +393,48 @@ export class ReferenceLedger extends ModelState {
       hold: this.holdView(hold.id),
       remaining,
     }));
+  }
+
+  // ---- alerts (docs/events.md#budget-alerts) ---------------------------------------------------
+
+  /**
+   * How many of the wallet's thresholds its subtree's debits reach: t is reached when
+   * totalSpent > 0 and totalSpent >= t% of the budget, i.e. 100 * totalSpent >= t * budget, in
+   * exact big integers.
+   */
+  private crossed(w: ModelWallet): number {
+    const total = BigInt(this.totalSpent(w.id));
+    if (total === 0n) return 0;
+    return w.alertThresholds.filter((t) => 100n * total >= BigInt(t) * BigInt(w.budget)).length;
+  }
+
+  /** `wallet_exhausted` when a hard-capped open wallet's available went from above 0 to 0. */
+  private exhaustion(w: ModelWallet, before: number, nowMs: number): void {
+    if (w.hardCap && w.status === "open" && before > 0 && this.rawAvailable(w) === 0) {
+      this.logEvent(w.id, nowMs, "wallet_exhausted");
+    }
+  }
+
+  /** After a debit line: the soft cap or exhaustion, then thresholds from the wallet up. */
+  private debitAlerts(wallet: ModelWallet, line: ChargeLine, before: number, nowMs: number) {
+    if (wallet.hardCap) {
+      this.exhaustion(wallet, before, nowMs);
+    } else if (line.overBudget && !wallet.overAlerted) {
+      wallet.overAlerted = true;
+      this.logEvent(wallet.id, nowMs, "soft_cap_exceeded");
+    }
+    for (
+      let w: ModelWallet | undefined = wallet;
+      w !== undefined;
+      w = this.wallets.get(w.parentId)
+    ) {
+      const crossed = this.crossed(w);
+      for (let i = w.alertLevel; i < crossed; i++) {
+        this.logEvent(w.id, nowMs, "threshold_crossed", {
+          thresholdPercent: w.alertThresholds[i] as number,
+        });
+      }
+      w.alertLevel = Math.max(w.alertLevel, crossed);
+    }
   }
 }

@@ -1,80 +1,19 @@
-import { execFile, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { apiKeysFromPairs } from "../../server/auth/api-keys.js";
 import { bearer, call, type Harness, startHarness } from "../rpc/harness.js";
 import { type StoreUnderTest, stores } from "../rpc/stores.js";
 import { defined } from "../support/grpc.js";
+import { apiKey, usePythonSide } from "./python-env.js";
 
-/**
- * Debian's interpreter, named explicitly: python3-grpcio and python3-protobuf install into its
- * dist-packages, while the `python3` first on PATH may be another build (pyenv here) without them.
- */
-const python = "/usr/bin/python3";
-const aptPackages = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc";
-const pythonDir = fileURLToPath(new URL("../../examples/python", import.meta.url));
-const apiKey = "python-key-0123456789";
-const run = promisify(execFile);
+const py = usePythonSide();
 
-/** The Python side's prerequisites; a missing one fails the suite (never a silent skip). */
-function checkPrerequisites(): void {
-  const missing: string[] = [];
-  const probe = spawnSync(python, ["-c", "import grpc, google.protobuf"], { encoding: "utf8" });
-  if (probe.status !== 0) {
-    const why = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1);
-    missing.push(`${python} cannot import grpc and google.protobuf (${why})`);
-  }
-  for (const tool of ["protoc", "grpc_python_plugin"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) missing.push(`no ${tool}`);
-  }
-  if (missing.length > 0) {
-    throw new Error(
-      `the Python client test needs Debian's gRPC packages (apt-get install -y ${aptPackages}): ` +
-        missing.join("; "),
-    );
-  }
-}
-
-let genDir: string;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  genDir = await mkdtemp(join(tmpdir(), "tollgate-python-"));
-  await run("bash", [`${pythonDir}/generate.sh`, genDir]);
-});
-
-afterAll(async () => {
-  if (genDir) await rm(genDir, { recursive: true, force: true });
-});
-
-/** Runs a Python script of examples/python against the server; rejects with its output. */
-async function runPython(h: Harness, args: string[], env: Record<string, string> = {}) {
-  try {
-    return await run(python, args, {
-      cwd: pythonDir,
-      env: {
-        ...process.env,
-        TOLLGATE_ADDRESS: h.server.address,
-        TOLLGATE_API_KEY: apiKey,
-        TOLLGATE_PYTHON_GEN: genDir,
-        PYTHONDONTWRITEBYTECODE: "1",
-        ...env,
-      },
-      timeout: 60_000,
-    });
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${python} ${args.join(" ")} failed:\n${stdout ?? ""}\n${stderr ?? ""}`, {
-      cause: error,
-    });
-  }
-}
+/** Runs a Python script of examples/python against the harness's server. */
+const runPython = (h: Harness, args: string[], env: Record<string, string> = {}) =>
+  py.run(h.server.address, args, env);
 
 describe.each(stores)("Python client against a real server ($name store)", ({ open }) => {
   let h: Harness;
@@ -101,9 +40,9 @@ describe.each(stores)("Python client against a real server ($name store)", ({ op
     );
 
   it("passes test_client.py, and the server agrees with the balances it left", async () => {
-    const results = join(genDir, `results-${randomUUID()}.json`);
+    const results = join(py.genDir, `results-${randomUUID()}.json`);
     const { stderr } = await runPython(h, ["test_client.py", "-v"], { TOLLGATE_RESULTS: results });
-    expect(stderr).toMatch(/Ran 10 tests in .*\n\nOK\n$/);
+    expect(stderr).toMatch(/Ran 13 tests in .*\n\nOK\n$/);
     const ids = JSON.parse(await readFile(results, "utf8")) as Record<
       string,
       Record<string, string>

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { lineHash } from "../../client/line-hash.js";
 import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
 import { call, createRequest, type Harness, startHarness } from "./harness.js";
@@ -132,8 +133,10 @@ describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) =>
       pageToken: "",
     });
     expect(page1.charges.map((c) => c.requestId)).toEqual(["s1", "s2", "s3"]);
+    // The tree's first line: the chain starts at "", and the hash covers the domain fields.
+    const firstId = page1.charges[0]?.id ?? "";
     expect(page1.charges[0]).toEqual({
-      id: page1.charges[0]?.id,
+      id: firstId,
       walletId: researcher,
       kind: ChargeKind.CHARGE_KIND_SPEND,
       amount: 45n,
@@ -143,7 +146,24 @@ describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) =>
       holdId: "",
       requestId: "s1",
       createdAt: new Date(T),
+      prevHash: "",
+      hash: lineHash({
+        id: firstId,
+        walletId: researcher,
+        kind: "spend",
+        amount: 45,
+        service: "web_search",
+        metadata: { agent: "researcher" },
+        overBudget: false,
+        holdId: "",
+        requestId: "s1",
+        createdAtMs: T,
+        prevHash: "",
+      }),
     });
+    expect(page1.charges.slice(1).map((c) => c.prevHash)).toEqual(
+      page1.charges.slice(0, -1).map((c) => c.hash),
+    );
     const page2 = await call(h.receipts, h.receipts.listCharges, {
       walletId: rootId,
       includeDescendants: true,

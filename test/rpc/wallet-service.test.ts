@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { compactVerify, importJWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { lineHash } from "../../client/line-hash.js";
 import { ChargeKind } from "../../gen/ts-proto/tollgate/v1/charge.js";
 import { HoldStatus, WalletStatus } from "../../gen/ts-proto/tollgate/v1/wallet.js";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
@@ -68,6 +69,7 @@ describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => 
       createdAt: new Date(T),
       rootId,
       depth: 1,
+      alertThresholds: [50, 80, 100],
     });
 
     nowMs = T + 1000;
@@ -160,6 +162,9 @@ describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => 
       requestId: "spend-1",
     });
     expect(spent.remaining).toBe(300n);
+    // Linked after the refill, the tree's line before it; the hash covers the domain fields.
+    const prevHash = spent.charge?.prevHash ?? "";
+    expect(prevHash).toMatch(/^[0-9a-f]{40}$/);
     expect(spent.charge).toEqual({
       id: spent.charge?.id,
       walletId: childId,
@@ -171,6 +176,20 @@ describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => 
       holdId: "",
       requestId: "spend-1",
       createdAt: new Date(T + 2500),
+      prevHash,
+      hash: lineHash({
+        id: `${rootId}.c3`,
+        walletId: childId,
+        kind: "spend",
+        amount: 100,
+        service: "llm",
+        metadata: { agent: "researcher" },
+        overBudget: false,
+        holdId: "",
+        requestId: "spend-1",
+        createdAtMs: T + 2500,
+        prevHash,
+      }),
     });
     expect(spent.charge?.id).toBe(`${rootId}.c3`); // c1 refill, w2 child, c3 this spend
     // Credentials expire TTL after the whole second they were issued in.

@@ -31,6 +31,9 @@ describe("loadConfig", () => {
         maxBreakdownKeysPerTree: 10_000,
       },
       sweepIntervalMs: 1000,
+      eventRetention: { maxEventsPerTree: 10_000, maxAgeMs: 604_800_000 },
+      maxWatchersPerProject: 32,
+      watchStallMs: 30_000,
     });
   });
 
@@ -56,6 +59,10 @@ describe("loadConfig", () => {
         TOLLGATE_MAX_CHILDREN_PER_WALLET: "60",
         TOLLGATE_MAX_BREAKDOWN_KEYS_PER_TREE: "70",
         TOLLGATE_SWEEP_INTERVAL_MS: "200",
+        TOLLGATE_EVENTS_PER_TREE: "500",
+        TOLLGATE_EVENT_RETENTION_MS: "60000",
+        TOLLGATE_MAX_WATCHERS_PER_PROJECT: "3",
+        TOLLGATE_WATCH_STALL_MS: "5000",
         TOLLGATE_API_KEYS_FILE: "",
         PATH: "/usr/bin",
       },
@@ -79,6 +86,9 @@ describe("loadConfig", () => {
       healthIntervalMs: 250,
       limits: { maxOpenHoldsPerTree: 50, maxChildrenPerWallet: 60, maxBreakdownKeysPerTree: 70 },
       sweepIntervalMs: 200,
+      eventRetention: { maxEventsPerTree: 500, maxAgeMs: 60_000 },
+      maxWatchersPerProject: 3,
+      watchStallMs: 5000,
     });
   });
 

@@ -99,7 +99,12 @@ describe("health and reflection", () => {
     h = await startHarness({ store, healthIntervalMs: 50 });
     const client = healthClient(h.server.address);
     try {
-      for (const name of ["", "tollgate.v1.WalletService", "tollgate.v1.ReceiptService"]) {
+      for (const name of [
+        "",
+        "tollgate.v1.WalletService",
+        "tollgate.v1.ReceiptService",
+        "tollgate.v1.EventService",
+      ]) {
         expect(await check(client, name)).toBe("SERVING");
       }
       down = true;
@@ -119,6 +124,7 @@ describe("health and reflection", () => {
     const listed = await reflect(h.server.address, { listServices: "*" });
     expect(listed.listServicesResponse?.service.map((s) => s.name).sort()).toEqual([
       "grpc.health.v1.Health",
+      "tollgate.v1.EventService",
       "tollgate.v1.ReceiptService",
       "tollgate.v1.WalletService",
     ]);

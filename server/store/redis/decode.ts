@@ -73,7 +73,10 @@ interface LineWire {
   prev?: string;
 }
 
-/** An event entry's `e` field (docs/events.md#redis-layout). */
+/**
+ * An event entry's `e` field (docs/events.md#redis-layout). Ids are relative to the tree: "w3"
+ * for `<root>.w3`, "" for the root (see {@link treeId}).
+ */
 interface EventWire {
   k: string;
   w: string;
@@ -220,6 +223,11 @@ export function decodeEventRead(rootId: string, payload: readonly string[]): Eve
   };
 }
 
+/** An id stored relative to its tree (events.lua `tree_rel`) as the full id. */
+function treeId(rootId: string, relative: string): string {
+  return relative === "" ? rootId : `${rootId}.${relative}`;
+}
+
 function eventFrom(rootId: string, id: string, json: string, line: string): LedgerEvent {
   const e = JSON.parse(json) as EventWire;
   const [budget, spent, held, allocated, available, totalSpent] = e.b.split(" ").map(int);
@@ -235,11 +243,11 @@ function eventFrom(rootId: string, id: string, json: string, line: string): Ledg
     ...decodePosition(id),
     rootId,
     kind: e.k as EventKind,
-    walletId: e.w,
+    walletId: treeId(rootId, e.w),
     balances,
   };
   if (e.l !== undefined) event.line = decodeLine(line);
-  if (e.o !== undefined) event.holdId = e.o;
+  if (e.o !== undefined) event.holdId = treeId(rootId, e.o);
   if (e.x !== undefined) event.thresholdPercent = e.x;
   return event;
 }

@@ -105,6 +105,33 @@ describe("Redis commands per operation (INFO commandstats)", () => {
     });
   });
 
+  it("a spend that appends alerts on two levels is still one EVALSHA", async () => {
+    // Another project's tree, so the root listing counted below is unchanged.
+    const team = await env.ledger.createWallet("other", {
+      budget: 100,
+      hardCap: false,
+      requestId: rid(),
+    });
+    const member = await env.ledger.createWallet("other", {
+      parentId: team.id,
+      budget: 10,
+      requestId: rid(),
+    });
+    const stats = await measure(() =>
+      env.ledger.spend("other", {
+        walletId: member.id,
+        amount: 90,
+        service: "x",
+        requestId: rid(),
+      }),
+    );
+    expect(roundTrips(stats)).toEqual({ evalsha: 1 });
+    // spend; soft_cap_exceeded; the member's 50, 80 and 100 %; the team's 50 and 80 %: seven
+    // events, one notification. The team's alert state was one HMGET; its full figures one
+    // more (load_wallet) because it crossed.
+    expect([stats.xadd, stats.publish, stats.hmget]).toEqual([7, 1, 4]);
+  });
+
   it("a replayed spend is one EVALSHA that writes nothing", async () => {
     const first = await spend();
     const stats = await measure(() =>

@@ -14,8 +14,8 @@
   ARGV[3]  start: "(<ms>-<seq>" after a position, "<ms>-0" from an ms on, or "-" the oldest kept
   ARGV[4]  count, 1..100
 
-  Returns  {0, scanned to, first seq, head ms, head seq, then per event: entry id, event JSON,
-           line JSON or ""}: scanned to is the id of the last entry read ("" when none was),
+  Returns  {0, scanned to, first seq, head ms, head seq, then per event: entry id, event JSON
+           (its ids relative to the tree, as stored), line JSON or ""}: scanned to is the id of the last entry read ("" when none was),
            first seq the seq of the oldest entry kept (head seq + 1 when none is), head the
            tree's last event ("0", "0" before the first)
   Errors   {1, wallet id} WALLET_NOT_FOUND (the tree or the wallet is missing, or another
@@ -36,12 +36,19 @@ if redis.call("EXISTS", key_wallet(wallet_id)) == 0 then
 end
 local head_seq, head_ms = tree[2] or "0", tree[3] or "0"
 
+-- An event's id ("w3", relative to the tree; "" for the root) as the id it stands for.
+local function tree_abs(rel)
+  return rel == "" and ROOT_ID or (ROOT_ID .. "." .. rel)
+end
+
 local whole_tree = wallet_id == ROOT_ID
 local in_subtree = {[wallet_id] = true}
-local function covered(id)
+-- Whether the event wallet `rel` is in the asked subtree: it or an ancestor is the wallet.
+local function covered(rel)
   if whole_tree then
     return true
   end
+  local id = tree_abs(rel)
   local known = in_subtree[id]
   if known == nil then
     local path = redis.call("HGET", key_wallet(id), "path") or ""
@@ -64,7 +71,7 @@ for _, entry in ipairs(redis.call("XRANGE", key_events(), start, "+", "COUNT", c
     reply[#reply + 1] = json
     reply[#reply + 1] = ""
     if e.l then
-      line_ids[#line_ids + 1] = e.l
+      line_ids[#line_ids + 1] = tree_abs(e.l)
       slots[#slots + 1] = #reply
     end
   end

@@ -5,7 +5,9 @@
   HINCRBY per event, so the stream and the counter can never disagree), ms is the later of the
   script's clock and the tree's previous event (ems), so ids only grow. One field `e`, compact
   JSON: {k kind, w wallet, b "budget spent held allocated available totalSpent", l line id, o hold
-  id, x threshold}; a line event names its line in P{R}:lines instead of copying it.
+  id, x threshold}; a line event names its line in P{R}:lines instead of copying it. Ids are
+  written relative to the tree (tree_rel: "w3", "c12", "" for the root): the stream is the
+  tree's, and the root id would be a third of every entry.
 
   Every script on a tree calls events_setup first. Events are appended with emit (post_line does
   it for every line); events_flush, called where a script's writes end (after its pending work,
@@ -85,6 +87,14 @@ local function event_balances(w)
     fmt(w.allocated) .. " " .. fmt(avail) .. " " .. fmt(w.total_spent)
 end
 
+-- An id of this tree without the "<root>." every id of it starts with; "" for the root itself.
+local function tree_rel(id)
+  if id == ROOT_ID then
+    return ""
+  end
+  return string.sub(id, #ROOT_ID + 2)
+end
+
 -- Appends one event of wallet `w`. `extra` may carry l (line id), o (hold id), x (threshold).
 local function emit(kind, w, extra)
   local ms = event_ms()
@@ -93,9 +103,11 @@ local function emit(kind, w, extra)
     redis.call("HSET", KEYS[1], unpack(clock))
   end
   local seq = redis.call("HINCRBY", KEYS[1], "eseq", 1)
-  local e = {k = kind, w = w.id, b = event_balances(w)}
+  local e = {k = kind, w = tree_rel(w.id), b = event_balances(w)}
   if extra then
-    e.l, e.o, e.x = extra.l, extra.o, extra.x
+    e.l = extra.l and tree_rel(extra.l)
+    e.o = extra.o and tree_rel(extra.o)
+    e.x = extra.x
   end
   local id = fmt(ms) .. "-" .. fmt(seq)
   redis.call("XADD", key_events(), "MAXLEN", "~", EVENTS.max_count, id, "e", cjson.encode(e))
