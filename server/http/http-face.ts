@@ -32,7 +32,8 @@ export interface HttpFace {
   /** host:port actually bound. */
   readonly address: string;
   /**
-   * Stops accepting connections and resolves once every open one has closed: idle keep-alive
+   * Stops accepting connections (a request on one already open is refused 503, which Connect
+   * clients read as UNAVAILABLE) and resolves once every open one has closed: idle keep-alive
    * connections at once, busy ones when their response ends, and any left after `graceMs` are cut.
    * Server streams are not ended here: the server winds them down first (OpenStreams).
    */
@@ -58,8 +59,16 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
     writeMaxBytes: options.maxSendMessageBytes,
     compressions: [compressionGzip, compressionBrotli],
   });
+  let closing: Promise<void> | undefined;
   const server = createServer((request, response) => {
     const path = (request.url ?? "").split("?", 1)[0] ?? "";
+    if (closing !== undefined) {
+      // A request on a kept-alive connection after shutdown began: refused as grpc-js refuses a new
+      // call then. Connect and gRPC-Web clients read 503 as UNAVAILABLE, and retry elsewhere.
+      response.writeHead(503, { connection: "close", "content-type": "text/plain; charset=utf-8" });
+      response.end("shutting down\n");
+      return;
+    }
     if (path === "/metrics") {
       serveMetrics(request, response, deps.metrics, deps.logger);
       return;
@@ -99,7 +108,6 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
   const port = await listen(server, options.address);
   const host = options.address.slice(0, options.address.lastIndexOf(":"));
 
-  let closing: Promise<void> | undefined;
   return {
     port,
     address: `${host}:${port}`,
