@@ -9,8 +9,11 @@ const explained: Record<BindFailure, string> = {
   ENOTFOUND: "does not resolve: the host name is unknown (ENOTFOUND)",
 };
 
+/** Which listener failed: the gRPC port, or the HTTP face's. */
+export type BindFace = "grpc" | "http";
+
 /**
- * The server could not listen on its address. grpc-js reports this as one generic error whose
+ * The server could not listen on one of its addresses. grpc-js reports this as one generic error whose
  * message lists each resolved address's failure (`No address added out of total 1 resolved
  * errors: [listen EADDRINUSE: ...]`); this names the failure (`failure`) and says it in one line,
  * so an operator reads "127.0.0.1:50051 is already in use (EADDRINUSE)", not grpc-js's internals.
@@ -24,6 +27,8 @@ export class BindError extends Error {
     /** Why, when known; undefined for a failure grpc-js describes in words only. */
     readonly failure: BindFailure | undefined,
     options: { cause: Error },
+    /** The listener: the gRPC port (default), or the HTTP face's (Node's `listen` error). */
+    readonly face: BindFace = "grpc",
   ) {
     super(
       failure === undefined

@@ -22,6 +22,8 @@ export type LogLevel = (typeof logLevels)[number];
  */
 export const configDefaults = {
   address: "127.0.0.1:50051",
+  httpAddress: "127.0.0.1:8080",
+  metricsMaxSpendLabelPairs: 500,
   keyPrefix: "tg:",
   credentialTtlSeconds: 60,
   logLevel: "info",
@@ -43,6 +45,21 @@ export interface TollgateConfig {
    * to the network; 50051 is the port every gRPC tutorial and tool expects.
    */
   address: string;
+  /**
+   * `TOLLGATE_HTTP_ADDRESS`, host:port of the HTTP face (port 0 picks a free one): the same
+   * services over the Connect protocol (JSON for curl, binary) and gRPC-Web for browsers, and
+   * `GET /metrics`. Default `127.0.0.1:8080`: loopback for the same reason as `address`, and 8080
+   * because it is the usual port of a plain-text HTTP service next to a gRPC one.
+   */
+  httpAddress: string;
+  /**
+   * `TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS`, 0..100000: how many distinct (project, service)
+   * pairs get series of their own in the spend metrics; later pairs are counted as
+   * `project="other", service="other"`. Default 500: services are whatever callers send, and every
+   * pair is two series (spends and credits), so this keeps a scrape at most ~1000 such series
+   * however many services callers invent, while a deployment's real services fit easily.
+   */
+  metricsMaxSpendLabelPairs: number;
   /**
    * `REDIS_URL` (`redis://` or `rediss://`). Default unset: the embedded memory store, so
    * `npm start` works with nothing else installed. Production sets it.
@@ -185,6 +202,14 @@ const envSchema = z.object({
       const port = hostPort.exec(a)?.[2];
       return port !== undefined && Number(port) <= 65_535;
     }, "must be host:port, e.g. 127.0.0.1:50051 or [::1]:0"),
+  TOLLGATE_HTTP_ADDRESS: z
+    .string()
+    .default(configDefaults.httpAddress)
+    .refine((a) => {
+      const port = hostPort.exec(a)?.[2];
+      return port !== undefined && Number(port) <= 65_535;
+    }, "must be host:port, e.g. 127.0.0.1:8080 or [::1]:0"),
+  TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: int(0, 100_000, configDefaults.metricsMaxSpendLabelPairs),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
@@ -290,6 +315,8 @@ export function loadConfig(
   const e = parsed.data;
   return {
     address: e.TOLLGATE_ADDRESS,
+    httpAddress: e.TOLLGATE_HTTP_ADDRESS,
+    metricsMaxSpendLabelPairs: e.TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER,
     keyPrefix: e.TOLLGATE_KEY_PREFIX,

@@ -154,7 +154,7 @@ function banner(
     ? "generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)"
     : "configured";
   return [
-    `tollgate serving gRPC on ${server.address} (pid ${process.pid})`,
+    `tollgate serving gRPC on ${server.address} and HTTP on ${server.httpAddress} (pid ${process.pid})`,
     `  store:       ${store}`,
     `  auth:        ${auth}`,
     `  signing key: ${signing}`,
@@ -196,6 +196,8 @@ async function main(): Promise<void> {
     server = await startTollgateServer({
       store,
       address: config.address,
+      httpAddress: config.httpAddress,
+      metricsMaxSpendLabelPairs: config.metricsMaxSpendLabelPairs,
       apiKeys: config.apiKeys,
       credentials,
       logger,
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       address: server.address,
+      httpAddress: server.httpAddress,
       store: description,
       authOpen: server.authOpen,
       credentialPublicJwk: credentials.publicJwk,

@@ -1,4 +1,7 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import { EventService } from "../gen/es/tollgate/v1/event_service_pb.js";
+import { ReceiptService } from "../gen/es/tollgate/v1/receipt_service_pb.js";
+import { WalletService } from "../gen/es/tollgate/v1/wallet_service_pb.js";
 import { EventServiceService } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { ApiKey } from "./auth/api-keys.js";
@@ -7,17 +10,29 @@ import { type BindError, bindError } from "./bind-error.js";
 import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { defaultMaxWatchersPerProject, EventFeed } from "./events/event-feed.js";
+import { type HttpFace, startHttpFace } from "./http/http-face.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
-import { defaultWatchStallMs, eventServiceHandlers } from "./rpc/event-service.js";
+import { Metrics } from "./metrics/metrics.js";
+import type { RpcDependencies, ServedService } from "./rpc/bodies.js";
+import {
+  defaultWatchStallMs,
+  eventServiceBodies,
+  eventServiceHandlers,
+  watchStallLimit,
+} from "./rpc/event-service.js";
 import { StoreHealth } from "./rpc/health.js";
 import { tolerantRequests } from "./rpc/malformed-request.js";
 import { OpenStreams } from "./rpc/open-streams.js";
-import { receiptServiceHandlers } from "./rpc/receipt-service.js";
+import { receiptServiceBodies, receiptServiceHandlers } from "./rpc/receipt-service.js";
 import { reflectionService } from "./rpc/reflection.js";
-import type { RpcDependencies } from "./rpc/unary-call.js";
-import { walletServiceDefinition, walletServiceHandlers } from "./rpc/wallet-service.js";
+import {
+  walletServiceBodies,
+  walletServiceDefinition,
+  walletServiceHandlers,
+} from "./rpc/wallet-service.js";
 import type { LedgerStore } from "./store/ledger-store.js";
+import { isObservableStore } from "./store/script-observer.js";
 import { Sweeper } from "./sweeper.js";
 
 /** Everything {@link startTollgateServer} needs; only `store` is required. */
@@ -29,6 +44,15 @@ export interface TollgateServerOptions {
   store: LedgerStore;
   /** host:port; port 0 binds a free port. Default `127.0.0.1:50051` (see `TollgateConfig`). */
   address?: string;
+  /**
+   * host:port of the HTTP face (Connect protocol, gRPC-Web, JSON, and `GET /metrics`); port 0
+   * binds a free port. Default: no HTTP face, so an embedded server (tests, benchmarks) opens one
+   * port only unless it asks; `main` always passes `TOLLGATE_HTTP_ADDRESS` (default
+   * `127.0.0.1:8080`).
+   */
+  httpAddress?: string;
+  /** See `TollgateConfig.metricsMaxSpendLabelPairs`. Default 500. */
+  metricsMaxSpendLabelPairs?: number;
   /** Hashed API keys, each bound to a project. Default none: open mode, project "default". */
   apiKeys?: readonly ApiKey[];
   /**
@@ -67,13 +91,18 @@ export interface TollgateServer {
   readonly port: number;
   /** host:port actually bound, e.g. `127.0.0.1:43121`. */
   readonly address: string;
+  /** The HTTP face's bound port; undefined when it was not asked for (`httpAddress`). */
+  readonly httpPort: number | undefined;
+  /** The HTTP face's host:port actually bound; undefined when it was not asked for. */
+  readonly httpAddress: string | undefined;
   /** True when no API keys are configured (every caller is project "default"). */
   readonly authOpen: boolean;
   /**
-   * Graceful stop, idempotent: health turns NOT_SERVING, the listener closes and new calls are
-   * refused, every open SpendStream stops reading, answers its running operations and ends with
-   * UNAVAILABLE (so its client resends the rest elsewhere), in-flight calls get `shutdownGraceMs`
-   * to finish (then are cancelled), and the store is closed. Resolves when all of that is done:
+   * Graceful stop, idempotent: health turns NOT_SERVING, the listeners (gRPC and HTTP) close and
+   * new calls are refused, every open SpendStream stops reading, answers its running operations
+   * and ends with UNAVAILABLE (so its client resends the rest elsewhere), every open server stream
+   * (on either transport) ends with UNAVAILABLE (its client resumes elsewhere), in-flight calls
+   * get `shutdownGraceMs` to finish (then are cancelled), and the store is closed. Resolves when all of that is done:
    * as soon as the last call ends, not at the grace deadline.
    */
   shutdown(): Promise<void>;
@@ -89,9 +118,10 @@ const maxSendMessageBytes = 32 * 1024 * 1024;
 
 /**
  * Starts the gRPC server: WalletService and ReceiptService over a {@link Ledger} on `store`,
- * EventService over an {@link EventFeed} on the same store, the
- * standard health service (driven by `store.ping()`), and server reflection. Resolves once the
- * port is bound, or rejects with a {@link BindError} saying why it cannot be (in use, not an
+ * EventService over an {@link EventFeed} on the same store, the standard health service (driven
+ * by `store.ping()`), and server reflection; and, with `httpAddress`, the HTTP face serving the
+ * same bodies over Connect and gRPC-Web, and the Prometheus metrics. Resolves once the ports are
+ * bound, or rejects with a {@link BindError} saying which cannot be and why (in use, not an
  * address of this machine, ...). Plaintext unless `tls` is given; terminating TLS in front (a
  * proxy or mesh) is as usual for a service that runs next to its callers.
  */
@@ -104,17 +134,26 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     (await CredentialIssuer.create(undefined, configDefaults.credentialTtlSeconds * 1000));
   const authenticator = new Authenticator(options.apiKeys ?? []);
   const streams = new OpenStreams();
+  const serverStreams = new OpenStreams();
   const now = options.now ?? Date.now;
+  const metrics = new Metrics({ maxSpendLabelPairs: options.metricsMaxSpendLabelPairs });
+  metrics.countSpendStreams(() => streams.size);
+  if (isObservableStore(options.store)) {
+    options.store.observeScripts((store, script, seconds) =>
+      metrics.observeStoreScript(store, script, seconds),
+    );
+  }
   const deps: RpcDependencies = {
     ledger: new Ledger(options.store, credentials, { now }),
     authenticator,
     logger,
+    metrics,
     streams,
+    serverStreams,
   };
+  const maxMessageBytes = options.maxMessageBytes ?? configDefaults.maxMessageBytes;
 
-  const server = new Server(
-    serverOptions(options.maxMessageBytes ?? configDefaults.maxMessageBytes),
-  );
+  const server = new Server(serverOptions(maxMessageBytes));
   // Undecodable requests reach the handlers, which refuse them INVALID_ARGUMENT with an ErrorInfo.
   server.addService(tolerantRequests(walletServiceDefinition), walletServiceHandlers(deps));
   server.addService(tolerantRequests(ReceiptServiceService), receiptServiceHandlers(deps));
@@ -122,13 +161,13 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     now,
     maxWatchersPerProject: options.maxWatchersPerProject ?? defaultMaxWatchersPerProject,
   });
+  const watchStallMs = options.watchStallMs ?? defaultWatchStallMs;
+  const eventBodies = eventServiceBodies(events, (committedMs) =>
+    metrics.observeWatcherLag(committedMs, now()),
+  );
   server.addService(
     tolerantRequests(EventServiceService),
-    eventServiceHandlers({
-      ...deps,
-      events,
-      watchStallMs: options.watchStallMs ?? defaultWatchStallMs,
-    }),
+    eventServiceHandlers({ ...deps, events, watchStallMs }, eventBodies),
   );
   const health = new StoreHealth(
     options.store,
@@ -138,6 +177,40 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   reflectionService().addToServer(server);
 
   const port = await bind(server, address, options.tls ?? ServerCredentials.createInsecure());
+  let http: HttpFace | undefined;
+  if (options.httpAddress !== undefined) {
+    // The same bodies as the grpc-js handlers above: one set per service, two transports.
+    const services: ServedService[] = [
+      {
+        descriptor: WalletService,
+        definition: walletServiceDefinition,
+        bodies: { ...walletServiceBodies(deps) },
+      },
+      {
+        descriptor: ReceiptService,
+        definition: ReceiptServiceService,
+        bodies: { ...receiptServiceBodies(deps) },
+      },
+      {
+        descriptor: EventService,
+        definition: EventServiceService,
+        bodies: { ...eventBodies },
+        stallLimits: { watchEvents: watchStallLimit(watchStallMs) },
+      },
+    ];
+    try {
+      http = await startHttpFace({
+        address: options.httpAddress,
+        deps,
+        services,
+        maxMessageBytes,
+        maxSendMessageBytes,
+      });
+    } catch (error) {
+      server.forceShutdown();
+      throw error;
+    }
+  }
   health.start();
   void health.probe();
   const sweeper = new Sweeper(
@@ -155,8 +228,10 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
       // Close the listener first, so clients of the wound-down streams reconnect elsewhere
       // instead of to this server.
       const drained = drain(server, graceMs, logger);
+      const httpClosed = http?.close(graceMs);
       streams.windDownAll();
-      await Promise.all([drained, sweeper.stop()]);
+      serverStreams.windDownAll();
+      await Promise.all([drained, httpClosed, sweeper.stop()]);
       try {
         await options.store.close();
       } catch (error) {
@@ -169,6 +244,8 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   return {
     port,
     address: `${address.slice(0, address.lastIndexOf(":"))}:${port}`,
+    httpPort: http?.port,
+    httpAddress: http?.address,
     authOpen: authenticator.open,
     shutdown,
   };

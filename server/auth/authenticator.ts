@@ -7,7 +7,8 @@ import type { ApiKey } from "./api-keys.js";
 export const openProject = "default";
 
 /**
- * Resolves the project of a call from its `authorization: Bearer <key>` metadata.
+ * Resolves the project of a call from its `authorization: Bearer <key>` metadata (gRPC) or header
+ * (HTTP).
  *
  * The presented key is hashed and compared with every configured hash using
  * `crypto.timingSafeEqual`, without stopping at the first match, so the time taken reveals
@@ -26,14 +27,22 @@ export class Authenticator {
   }
 
   /**
-   * The caller's project.
+   * The project of a gRPC call, from its `authorization` metadata: {@link authenticateHeader}.
+   */
+  authenticate(metadata: Metadata): string {
+    return this.authenticateHeader(metadata.get("authorization")[0]);
+  }
+
+  /**
+   * The caller's project, from the value of its `authorization` header (HTTP) or metadata
+   * (gRPC): the one check both transports run.
    *
    * @throws LedgerError UNAUTHENTICATED when the key is missing, malformed or unknown (one
    * message for all three outside "missing", so a caller learns nothing about configured keys).
    */
-  authenticate(metadata: Metadata): string {
+  authenticateHeader(authorization: unknown): string {
     if (this.open) return openProject;
-    const key = bearerKey(metadata);
+    const key = bearerKey(authorization);
     if (key === undefined) {
       throw new LedgerError("UNAUTHENTICATED", "missing API key: send authorization: Bearer <key>");
     }
@@ -50,8 +59,7 @@ export class Authenticator {
   }
 }
 
-function bearerKey(metadata: Metadata): string | undefined {
-  const value = metadata.get("authorization")[0];
+function bearerKey(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
   return match?.[1];

@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { status } from "@grpc/grpc-js";
 import type { ReasonCode } from "../ledger/reasons.js";
 import type { Logger } from "../logger.js";
+import type { Transport } from "../metrics/metrics.js";
 
 /**
  * Ids (request, wallet, hold) are cut to this many characters in log lines, so one call cannot
@@ -15,16 +16,27 @@ const idLogMaxChars = 128;
 export interface CallLine {
   /** `Spend`, or `SpendStream.Spend` for an operation on a stream. */
   method: string;
+  /** `grpc`, or the HTTP face's `connect` or `grpc-web`. */
+  transport: Transport;
   requestId: string;
   project: string | undefined;
   walletId: string | undefined;
   holdId: string | undefined;
   latencyMs: number;
+  /** A server stream's line: how many messages it sent. */
+  messages?: number;
+  /** A request the HTTP face refused before any handler ran: the HTTP status it got. */
+  httpStatus?: number;
 }
 
-/** How a call ended, for its line. `failure` is the original error, logged only when unexpected. */
+/**
+ * How a call ended, for its line. `failure` is the original error, logged only when unexpected.
+ * `code` is a gRPC status, or for a request the HTTP face refused before any handler ran (wrong
+ * content type, ...) the name of that refusal (`UNSUPPORTED_MEDIA_TYPE`, see
+ * server/http/request-refusals.ts).
+ */
 export interface CallOutcome {
-  code: status;
+  code: status | string;
   reason: ReasonCode | undefined;
   failure?: unknown;
 }
@@ -41,11 +53,16 @@ export function logCall(
   line: CallLine,
   outcome: CallOutcome,
 ): void {
-  const entry = { ...line, code: status[outcome.code], reason: outcome.reason };
+  const entry = { ...line, code: codeName(outcome.code), reason: outcome.reason };
   if (outcome.code === status.INTERNAL) logger.error({ ...entry, err: outcome.failure }, "rpc");
   else if (outcome.code === status.UNAVAILABLE)
     logger.warn({ ...entry, err: outcome.failure }, "rpc");
   else logger[okLevel](entry, "rpc");
+}
+
+/** A status's name as logged and counted (`OK`, `FAILED_PRECONDITION`, ...). */
+export function codeName(code: status | string): string {
+  return typeof code === "string" ? code : (status[code] ?? String(code));
 }
 
 /**

@@ -113,12 +113,20 @@ export function errorToRpcStatus(error: unknown): RpcStatus {
 }
 
 /**
- * {@link errorToRpcStatus} as a unary call's status: the code and message, and for a
+ * {@link errorToRpcStatus} as a gRPC call's status: the code and message, and for a
  * {@link LedgerError} the google.rpc.Status in the `grpc-status-details-bin` trailer (an INTERNAL
  * error carries no trailer: there is nothing to tell).
  */
 export function errorToStatus(error: unknown): ErrorStatus {
-  const { status: rpcStatus, reason } = errorToRpcStatus(error);
+  return grpcStatusOf(errorToRpcStatus(error));
+}
+
+/**
+ * The gRPC rendering of a {@link RpcStatus}: code and message, and the whole google.rpc.Status
+ * in the `grpc-status-details-bin` trailer when there are details to tell. (The HTTP face renders
+ * the same RpcStatus as a Connect error: server/http/connect-error.ts.)
+ */
+export function grpcStatusOf({ status: rpcStatus, reason }: RpcStatus): ErrorStatus {
   const metadata = new Metadata();
   if (reason !== undefined) {
     metadata.set(statusDetailsKey, Buffer.from(Status.encode(rpcStatus).finish()));

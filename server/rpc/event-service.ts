@@ -8,7 +8,11 @@ import type {
 import type { EventFeed } from "../events/event-feed.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { eventKindsFromMessage, eventToMessage } from "./codec.js";
-import { type StreamBody, serverStreamCall } from "./server-stream-call.js";
+import {
+  type ServerStreamOptions,
+  type StreamBody,
+  serverStreamCall,
+} from "./server-stream-call.js";
 import { type RpcDependencies, type UnaryBody, unaryCall } from "./unary-call.js";
 
 /** What the event service needs besides the common dependencies. */
@@ -21,14 +25,22 @@ export interface EventServiceDependencies extends RpcDependencies {
 /** Default of {@link EventServiceDependencies.watchStallMs}. */
 export const defaultWatchStallMs = 30_000;
 
-/**
- * The bodies of tollgate.v1.EventService, transport-neutral: decode -> event feed -> encode.
- * Every rule (scopes, cursors, retention, watcher limits) lives in the feed.
- */
-export function eventServiceBodies(events: EventFeed): {
+/** The transport-neutral bodies of EventService. */
+export interface EventServiceBodies {
   listEvents: UnaryBody<ListEventsRequest, ListEventsResponse>;
   watchEvents: StreamBody<WatchEventsRequest, WatchEventsResponse>;
-} {
+}
+
+/**
+ * The bodies of tollgate.v1.EventService, transport-neutral: decode -> event feed -> encode.
+ * Every rule (scopes, cursors, retention, watcher limits) lives in the feed. `delivered`, when
+ * given, hears the commit time (epoch ms) of each event a watcher is handed (for the watcher lag
+ * metric); it only observes.
+ */
+export function eventServiceBodies(
+  events: EventFeed,
+  delivered?: (committedMs: number) => void,
+): EventServiceBodies {
   return {
     async listEvents(req, { project }) {
       const page = await events.list(project, {
@@ -47,6 +59,7 @@ export function eventServiceBodies(events: EventFeed): {
         signal,
       );
       for await (const item of feed) {
+        if (item.event) delivered?.(item.event.ms);
         yield item.event
           ? { event: eventToMessage(item), checkpoint: "" }
           : { event: undefined, checkpoint: item.cursor };
@@ -64,14 +77,29 @@ export function watcherTooSlow(cursor: string): LedgerError {
   );
 }
 
-/** grpc-js handlers of tollgate.v1.EventService. */
-export function eventServiceHandlers(deps: EventServiceDependencies): EventServiceServer {
-  const bodies = eventServiceBodies(deps.events);
+/**
+ * WatchEvents' stall limit, the same on every transport: a watcher that leaves events unread for
+ * `stallMs` ends with WATCHER_TOO_SLOW and the cursor of the last message sent.
+ */
+export function watchStallLimit(stallMs: number): ServerStreamOptions<WatchEventsResponse> {
+  return {
+    stallMs,
+    tooSlow: (last) => watcherTooSlow(last.event?.cursor ?? last.checkpoint),
+  };
+}
+
+/** grpc-js handlers of tollgate.v1.EventService (`bodies`: the ones the HTTP face serves too). */
+export function eventServiceHandlers(
+  deps: EventServiceDependencies,
+  bodies: EventServiceBodies = eventServiceBodies(deps.events),
+): EventServiceServer {
   return {
     listEvents: unaryCall("ListEvents", deps, bodies.listEvents),
-    watchEvents: serverStreamCall("WatchEvents", deps, bodies.watchEvents, {
-      stallMs: deps.watchStallMs,
-      tooSlow: (last) => watcherTooSlow(last.event?.cursor ?? last.checkpoint),
-    }),
+    watchEvents: serverStreamCall(
+      "WatchEvents",
+      deps,
+      bodies.watchEvents,
+      watchStallLimit(deps.watchStallMs),
+    ),
   };
 }

@@ -10,6 +10,11 @@ export class OpenStreams {
   private readonly windDowns = new Set<() => void>();
   private closing = false;
 
+  /** Streams open now (registered and not yet forgotten). */
+  get size(): number {
+    return this.windDowns.size;
+  }
+
   /** True once {@link windDownAll} has run. */
   get shuttingDown(): boolean {
     return this.closing;

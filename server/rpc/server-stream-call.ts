@@ -1,147 +1,98 @@
-import { performance } from "node:perf_hooks";
 import {
   type handleServerStreamingCall,
   Metadata,
   type ServerWritableStream,
   status,
 } from "@grpc/grpc-js";
-import type { LedgerError } from "../ledger/ledger-error.js";
-import { type CallLine, elapsedMs, logCall, requestIdOf, walletIdOf } from "./call-log.js";
-import { errorToStatus } from "./error-status.js";
-import { MalformedRequest, malformedRequest } from "./malformed-request.js";
-import type { CallContext, RpcDependencies } from "./unary-call.js";
+import type { RpcDependencies, ServerStreamBody } from "./bodies.js";
+import { requestIdOf } from "./call-log.js";
+import { runServerStream, type StreamSink, type StreamStallLimit } from "./call-runner.js";
+import { grpcStatusOf } from "./error-status.js";
 
-/** A server-streaming handler body: decode -> feed -> encode, as an async iterable. */
-export type StreamBody<Req, Res> = (
-  request: Req,
-  context: CallContext & { signal: AbortSignal },
-) => AsyncIterable<Res>;
+/** A server-streaming handler body (see {@link ServerStreamBody}). */
+export type StreamBody<Req, Res> = ServerStreamBody<Req, Res>;
 
-export interface ServerStreamOptions<Res> {
-  /**
-   * How long the client may leave written messages unread (grpc-js reports its buffer full)
-   * before the stream ends with `tooSlow(lastWritten)`, so that it resumes by cursor instead of
-   * holding the server's memory.
-   */
-  stallMs: number;
-  tooSlow: (lastWritten: Res) => LedgerError;
-}
-
-/** The status of a stream the server's shutdown ended: UNAVAILABLE, so its client resumes. */
-class WoundDown extends Error {}
+/** How long a client may leave messages unread, and the error it then gets. */
+export type ServerStreamOptions<Res> = StreamStallLimit<Res>;
 
 /**
- * Wraps a streaming body into a grpc-js server-streaming handler that never throws: it
- * authenticates, pulls the body's messages only as fast as the client reads them (write, and on
- * a full buffer wait for 'drain'), ends the body when the client cancels or the server shuts
- * down (UNAVAILABLE, so the client resumes elsewhere), turns any failure into a status through {@link errorToStatus}, and writes one log line
- * when the call ends, as unary calls do.
+ * Wraps a server-streaming body into a grpc-js handler that can never throw or reject. The stream
+ * runs through {@link runServerStream} (auth, malformed requests, the stall limit, shutdown, one
+ * log line, metrics), exactly as on the HTTP face; this adapter only moves the messages:
+ * `write()`, and when it returns false (the client reads slower than the body produces) the next
+ * message waits for `drain`, so a slow watcher holds back its own body instead of growing a
+ * buffer in the server, until `options.stallMs` ends it with `options.tooSlow`. A client's cancel
+ * aborts the body's signal. The stream ends OK with an `x-request-id` trailer, or with the
+ * failure's status (its `grpc-status-details-bin` trailer included), or UNAVAILABLE at shutdown
+ * so the client resumes elsewhere.
  */
 export function serverStreamCall<Req, Res>(
   method: string,
   deps: RpcDependencies,
-  body: StreamBody<Req, Res>,
-  options: ServerStreamOptions<Res>,
+  body: ServerStreamBody<Req, Res>,
+  options?: ServerStreamOptions<Res>,
 ): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const startedMs = performance.now();
     const request: unknown = call.request;
     const requestId = requestIdOf(request, call.metadata.get("x-request-id")[0]);
-    const controller = new AbortController();
-    let ending: Error | undefined;
-    const end = (why: Error) => {
-      ending ??= why;
-      controller.abort();
-    };
-    call.on("cancelled", () => controller.abort());
-    // grpc-js turns a stream error into the call's status; this only keeps a write racing a
-    // cancel from becoming an unhandled 'error' event.
+    const gone = new AbortController();
+    const onCancelled = () => gone.abort();
+    call.on("cancelled", onCancelled);
+    // grpc-js turns a write racing a cancel into an 'error' event; the cancel is already handled.
     call.on("error", () => {});
-    const forget = deps.streams.add(() => end(new WoundDown()));
-    let project: string | undefined;
     const run = async () => {
-      project = deps.authenticator.authenticate(call.metadata);
-      if (request instanceof MalformedRequest) {
-        throw malformedRequest(`the request of ${request.path}`, request.cause);
-      }
-      for await (const message of body(call.request, {
-        project,
-        requestId,
-        signal: controller.signal,
-      })) {
-        if (controller.signal.aborted) break;
-        if (!call.write(message) && !(await drained(call, options.stallMs, controller.signal))) {
-          if (!controller.signal.aborted) end(options.tooSlow(message));
-          break;
-        }
-      }
-      if (ending) throw ending;
-    };
-    run()
-      .then(
-        () => finish(undefined),
-        (failure: unknown) => finish(failure),
-      )
-      .finally(forget);
-
-    const finish = (failure: unknown) => {
-      const line: CallLine = {
-        method,
-        requestId,
-        project,
-        walletId: walletIdOf(request, undefined),
-        holdId: undefined,
-        latencyMs: elapsedMs(startedMs),
-      };
-      if (call.cancelled) {
-        logCall(deps.logger, "info", line, { code: status.CANCELLED, reason: undefined });
-        return;
-      }
+      const outcome = await runServerStream(
+        deps,
+        {
+          method,
+          transport: "grpc",
+          request,
+          authorization: call.metadata.get("authorization")[0],
+          requestId,
+        },
+        body,
+        sinkOf(call, gone.signal),
+        options,
+      );
+      call.off("cancelled", onCancelled);
+      if (outcome.cancelled || call.cancelled) return;
       const trailer = new Metadata();
       trailer.set("x-request-id", requestId);
-      try {
-        if (failure === undefined) {
-          logCall(deps.logger, "info", line, { code: status.OK, reason: undefined });
-          call.end(trailer);
-          return;
-        }
-        if (failure instanceof WoundDown) {
-          logCall(deps.logger, "info", line, { code: status.UNAVAILABLE, reason: undefined });
-          call.emit("error", {
-            code: status.UNAVAILABLE,
-            details: "server shutting down; resume by cursor",
-            metadata: trailer,
-          });
-          return;
-        }
-        const error = errorToStatus(failure);
-        error.metadata.merge(trailer);
-        logCall(deps.logger, "info", line, { code: error.code, reason: error.reason, failure });
-        call.emit("error", error);
-      } catch (error) {
-        deps.logger.error({ method, requestId, err: error }, "rpc stream failed after completion");
+      if (outcome.failure === undefined) {
+        call.end(trailer);
+        return;
       }
+      const error = grpcStatusOf(outcome.failure);
+      error.metadata.merge(trailer);
+      call.emit("error", error);
     };
+    run().catch((error: unknown) => {
+      // Only reachable if logging or ending the call threw; never let it take the process down.
+      deps.logger.error(
+        { method, requestId, err: error },
+        "stream handler failed after completion",
+      );
+      try {
+        call.emit("error", { code: status.INTERNAL, details: "internal error" });
+      } catch {
+        // The call is already finished; nothing left to tell the client.
+      }
+    });
   };
 }
 
-/** Resolves true once the client has read the buffer, false after `stallMs` or an abort. */
-function drained(
-  call: ServerWritableStream<unknown, unknown>,
-  stallMs: number,
-  signal: AbortSignal,
-): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      call.off("drain", onDrain);
-      signal.removeEventListener("abort", onAbort);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(false), stallMs);
-    call.on("drain", onDrain);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+function sinkOf<Res>(
+  call: ServerWritableStream<unknown, Res>,
+  clientGone: AbortSignal,
+): StreamSink<Res> {
+  return {
+    clientGone,
+    send(message) {
+      if (call.write(message)) return undefined;
+      return new Promise((resolve) => {
+        // No reject path: a cancel while waiting aborts `clientGone`, which the runner races.
+        call.once("drain", () => resolve());
+      });
+    },
+  };
 }

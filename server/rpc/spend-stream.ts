@@ -12,8 +12,10 @@ import {
   WalletServiceService,
 } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { invalidArgument } from "../ledger/ledger-error.js";
+import type { RpcDependencies, UnaryBody } from "./bodies.js";
 import {
   type CallLine,
+  codeName,
   elapsedMs,
   holdIdOf,
   logCall,
@@ -24,7 +26,6 @@ import { errorToRpcStatus, errorToStatus } from "./error-status.js";
 import { malformedRequest } from "./malformed-request.js";
 import type { OpenStreams } from "./open-streams.js";
 import type { SpendOperations } from "./spend-operations.js";
-import type { RpcDependencies, UnaryBody } from "./unary-call.js";
 
 /**
  * Operations of one stream run at the same time at most (the contract promises 256). Beyond it
@@ -126,23 +127,34 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     project = deps.authenticator.authenticate(call.metadata);
   } catch (error) {
     const refused = errorToStatus(error);
+    const latencyMs = elapsedMs(openedMs);
     logCall(
       logger,
       "info",
       {
         method: "SpendStream",
+        transport: "grpc",
         requestId: streamId,
         project: undefined,
         walletId: undefined,
         holdId: undefined,
-        latencyMs: elapsedMs(openedMs),
+        latencyMs,
       },
       { code: refused.code, reason: refused.reason, failure: error },
     );
+    deps.metrics.observeCall({
+      method: "SpendStream",
+      transport: "grpc",
+      code: codeName(refused.code),
+      reason: refused.reason,
+      seconds: latencyMs / 1000,
+      project: undefined,
+      response: undefined,
+    });
     failStream(call, refused);
     return;
   }
-  logger.info({ method: "SpendStream", streamId, project }, "stream open");
+  logger.info({ method: "SpendStream", transport: "grpc", streamId, project }, "stream open");
 
   const logOps = logger.isLevelEnabled("debug");
   let ops = 0;
@@ -161,12 +173,23 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     forget();
     const entry = {
       method: "SpendStream",
+      transport: "grpc",
       streamId,
       project,
       code: status[code],
       ops,
       latencyMs: elapsedMs(openedMs),
     };
+    // The stream itself counts as one call when it closes; its operations counted one by one.
+    deps.metrics.observeCall({
+      method: "SpendStream",
+      transport: "grpc",
+      code: codeName(code),
+      reason: undefined,
+      seconds: entry.latencyMs / 1000,
+      project,
+      response: undefined,
+    });
     // A client's own cancel, and a shutdown, are routine; a stream the server ended with an error
     // needs a look.
     if (windingDown) logger.info({ ...entry, shuttingDown: true, unread }, "stream closed");
@@ -189,6 +212,18 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     failStream(call, shuttingDown);
   };
 
+  /** Every operation counts in the metrics like a unary call (method `SpendStream.Spend`, ...). */
+  const observe = (line: CallLine, code: string, reason: string | undefined, response: unknown) =>
+    deps.metrics.observeCall({
+      method: line.method,
+      transport: "grpc",
+      code,
+      reason,
+      seconds: line.latencyMs / 1000,
+      project,
+      response,
+    });
+
   const answer = async (message: SpendStreamRequest): Promise<SpendStreamResponse> => {
     const startedMs = performance.now();
     const correlationId = message.correlationId;
@@ -197,6 +232,7 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     const request: unknown = found === undefined ? undefined : message[found[0]];
     const line: CallLine = {
       method: found?.[1] ?? (set.length === 0 ? "SpendStream.Unset" : "SpendStream.Several"),
+      transport: "grpc",
       requestId: ownRequestIdOf(request) ?? `${streamId}/${correlationId}`,
       project,
       walletId: undefined,
@@ -214,17 +250,19 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
       // Each key's body takes that key's request type; the oneof lookup above pairs them.
       const body = operations[key] as UnaryBody<unknown, unknown>;
       const result = await body(request, { project, requestId: line.requestId });
+      line.latencyMs = elapsedMs(startedMs);
       if (logOps) {
         line.walletId = walletIdOf(request, result);
-        line.latencyMs = elapsedMs(startedMs);
         logCall(logger, "debug", line, { code: status.OK, reason: undefined });
       }
+      observe(line, "OK", undefined, result);
       return { correlationId, [key]: result };
     } catch (failure) {
       const error = errorToRpcStatus(failure);
       line.walletId = walletIdOf(request, undefined);
       line.latencyMs = elapsedMs(startedMs);
       logCall(logger, "debug", line, { code: error.status.code, reason: error.reason, failure });
+      observe(line, codeName(error.status.code), error.reason, undefined);
       return { correlationId, error: error.status };
     }
   };

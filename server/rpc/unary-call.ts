@@ -1,48 +1,18 @@
-import { performance } from "node:perf_hooks";
 import { type handleUnaryCall, Metadata, status } from "@grpc/grpc-js";
-import type { Authenticator } from "../auth/authenticator.js";
-import type { Ledger } from "../ledger/ledger.js";
-import type { Logger } from "../logger.js";
-import {
-  type CallLine,
-  elapsedMs,
-  holdIdOf,
-  logCall,
-  requestIdOf,
-  walletIdOf,
-} from "./call-log.js";
-import { errorToStatus } from "./error-status.js";
-import { MalformedRequest, malformedRequest } from "./malformed-request.js";
-import type { OpenStreams } from "./open-streams.js";
+import type { RpcDependencies, UnaryBody } from "./bodies.js";
+import { requestIdOf } from "./call-log.js";
+import { runUnary } from "./call-runner.js";
+import { grpcStatusOf } from "./error-status.js";
 
-/** What every handler needs: the ledger (all business rules), auth, and the call log. */
-export interface RpcDependencies {
-  ledger: Ledger;
-  authenticator: Authenticator;
-  logger: Logger;
-  /**
-   * Where each open SpendStream registers, so the server's shutdown can wind them down at once
-   * instead of waiting for the grace deadline. Unary handlers do not use it.
-   */
-  streams: OpenStreams;
-}
-
-/** Per-call facts a handler may use. */
-export interface CallContext {
-  /** The caller's project, resolved from its API key before the handler runs. */
-  project: string;
-  requestId: string;
-}
-
-/** A handler body: decode -> ledger -> encode, nothing else. */
-export type UnaryBody<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
+export type { CallContext, RpcDependencies, UnaryBody } from "./bodies.js";
 
 /**
- * Wraps a handler body into a grpc-js unary handler that can never throw or reject: it
- * authenticates, runs the body, turns any failure into a status through {@link errorToStatus},
- * echoes the request id in an `x-request-id` trailer, and writes exactly one log line per call
- * (method, request id, project, wallet and hold ids, code, reason, latencyMs). An unexpected error
- * is logged with its stack at `error`; the client only ever sees INTERNAL "internal error".
+ * Wraps a handler body into a grpc-js unary handler that can never throw or reject. The call runs
+ * through {@link runUnary} (authenticate, refuse an undecodable request, run the body, map any
+ * failure, one log line per call with `transport: "grpc"`, metrics); this adapter only renders:
+ * the response, or the status with its `grpc-status-details-bin` trailer ({@link grpcStatusOf}),
+ * and the request id in an `x-request-id` trailer. An unexpected error is logged with its stack
+ * at `error`; the client only ever sees INTERNAL "internal error".
  */
 export function unaryCall<Req, Res>(
   method: string,
@@ -50,42 +20,28 @@ export function unaryCall<Req, Res>(
   body: UnaryBody<Req, Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const startedMs = performance.now();
     const request: unknown = call.request;
     const requestId = requestIdOf(request, call.metadata.get("x-request-id")[0]);
-    let project: string | undefined;
     const finish = async () => {
-      let response: Res | undefined;
-      let failure: unknown;
-      try {
-        project = deps.authenticator.authenticate(call.metadata);
-        if (request instanceof MalformedRequest) {
-          throw malformedRequest(`the request of ${request.path}`, request.cause);
-        }
-        response = await body(call.request, { project, requestId });
-      } catch (error) {
-        failure = error;
-      }
+      const outcome = await runUnary(
+        deps,
+        {
+          method,
+          transport: "grpc",
+          request,
+          authorization: call.metadata.get("authorization")[0],
+          requestId,
+        },
+        body,
+      );
       const trailer = new Metadata();
       trailer.set("x-request-id", requestId);
-      const line: CallLine = {
-        method,
-        requestId,
-        project,
-        walletId: walletIdOf(request, response),
-        holdId: holdIdOf(request),
-        latencyMs: 0,
-      };
-      if (failure === undefined) {
-        line.latencyMs = elapsedMs(startedMs);
-        logCall(deps.logger, "info", line, { code: status.OK, reason: undefined });
-        callback(null, response, trailer);
+      if (outcome.ok) {
+        callback(null, outcome.response, trailer);
         return;
       }
-      const error = errorToStatus(failure);
+      const error = grpcStatusOf(outcome.failure);
       error.metadata.merge(trailer);
-      line.latencyMs = elapsedMs(startedMs);
-      logCall(deps.logger, "info", line, { code: error.code, reason: error.reason, failure });
       callback(error);
     };
     finish().catch((error: unknown) => {

@@ -9,15 +9,19 @@ describe("npm start on an address already in use", () => {
     holder = undefined;
   });
 
-  it("prints one line naming TOLLGATE_ADDRESS, nothing from grpc-js, and exits 1", async () => {
+  const holdPort = async () => {
     const listening = createServer();
     holder = listening;
-    const port = await new Promise<number>((resolve) =>
+    return new Promise<number>((resolve) =>
       listening.listen(0, "127.0.0.1", () => {
         const address = listening.address();
         resolve(typeof address === "object" && address !== null ? address.port : 0);
       }),
     );
+  };
+
+  it("prints one line naming TOLLGATE_ADDRESS, nothing from grpc-js, and exits 1", async () => {
+    const port = await holdPort();
     const exited = await exitOf({ TOLLGATE_ADDRESS: `127.0.0.1:${port}` });
 
     expect(exited.code).toBe(1);
@@ -32,6 +36,19 @@ describe("npm start on an address already in use", () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.msg)).toEqual([
       "no TOLLGATE_SIGNING_KEY: generated a signing key; credentials die with this process",
+    ]);
+  });
+
+  it("names TOLLGATE_HTTP_ADDRESS when the HTTP face's port is taken, and exits 1", async () => {
+    const port = await holdPort();
+    const exited = await exitOf({
+      TOLLGATE_ADDRESS: "127.0.0.1:0",
+      TOLLGATE_HTTP_ADDRESS: `127.0.0.1:${port}`,
+    });
+
+    expect(exited.code).toBe(1);
+    expect(exited.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("npm "))).toEqual([
+      `tollgate failed to start: TOLLGATE_HTTP_ADDRESS 127.0.0.1:${port} is already in use (EADDRINUSE); set TOLLGATE_HTTP_ADDRESS to a free host:port`,
     ]);
   });
 });

@@ -11,6 +11,8 @@ describe("loadConfig", () => {
   it("fills every documented default from an empty environment", () => {
     expect(loadConfig({}, noFiles)).toEqual({
       address: "127.0.0.1:50051",
+      httpAddress: "127.0.0.1:8080",
+      metricsMaxSpendLabelPairs: 500,
       redisUrl: undefined,
       redisCluster: false,
       keyPrefix: "tg:",
@@ -39,6 +41,8 @@ describe("loadConfig", () => {
     const config = loadConfig(
       {
         TOLLGATE_ADDRESS: "[::1]:0",
+        TOLLGATE_HTTP_ADDRESS: "0.0.0.0:8081",
+        TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: "20",
         REDIS_URL: "redis://:pw@127.0.0.1:6380/2",
         REDIS_CLUSTER: "0",
         TOLLGATE_KEY_PREFIX: "prod:",
@@ -66,6 +70,8 @@ describe("loadConfig", () => {
     );
     expect(config).toEqual({
       address: "[::1]:0",
+      httpAddress: "0.0.0.0:8081",
+      metricsMaxSpendLabelPairs: 20,
       redisUrl: "redis://:pw@127.0.0.1:6380/2",
       redisCluster: false,
       keyPrefix: "prod:",
@@ -143,6 +149,11 @@ describe("loadConfig", () => {
 
   it.each([
     [{ TOLLGATE_ADDRESS: "127.0.0.1:70000" }, "TOLLGATE_ADDRESS: must be host:port"],
+    [{ TOLLGATE_HTTP_ADDRESS: "8080" }, "TOLLGATE_HTTP_ADDRESS: must be host:port"],
+    [
+      { TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: "100001" },
+      "TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: must be an integer from 0 to 100000",
+    ],
     [
       { TOLLGATE_API_KEYS: "a=short" },
       "TOLLGATE_API_KEYS: entry 1 (a): keys must be at least 16 characters",

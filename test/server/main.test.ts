@@ -19,9 +19,13 @@ describe("npm start (server/main.ts)", () => {
 
   it("serves on the memory store with open auth and a generated key, and exits 0 on SIGTERM", async () => {
     const port = await freePort();
-    started = await startMain({ TOLLGATE_ADDRESS: `127.0.0.1:${port}` });
+    const httpPort = await freePort();
+    started = await startMain({
+      TOLLGATE_ADDRESS: `127.0.0.1:${port}`,
+      TOLLGATE_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
+    });
     expect(started.banner).toEqual([
-      `tollgate serving gRPC on 127.0.0.1:${port} (pid ${started.pid})`,
+      `tollgate serving gRPC on 127.0.0.1:${port} and HTTP on 127.0.0.1:${httpPort} (pid ${started.pid})`,
       "  store:       memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
       '  auth:        OPEN: no API keys configured, every caller is project "default" (set TOLLGATE_API_KEYS)',
       "  signing key: generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)",
@@ -37,6 +41,21 @@ describe("npm start (server/main.ts)", () => {
       );
       const { wallet: read } = await call(client, client.getWallet, { walletId: wallet?.id ?? "" });
       expect(read).toMatchObject({ id: wallet?.id, budget: 250n, available: 250n, depth: 1 });
+      // The HTTP face serves the same ledger: Connect JSON, and the metrics.
+      const overHttp = await fetch(
+        `http://127.0.0.1:${httpPort}/tollgate.v1.WalletService/GetWallet`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ walletId: wallet?.id }),
+        },
+      );
+      expect(overHttp.status).toBe(200);
+      expect(await overHttp.json()).toMatchObject({ wallet: { id: wallet?.id, budget: "250" } });
+      const metrics = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
+      expect(await metrics.text()).toContain(
+        'tollgate_calls_total{method="GetWallet",code="OK",transport="connect"} 1',
+      );
     } finally {
       client.close();
     }
@@ -61,6 +80,7 @@ describe("npm start (server/main.ts)", () => {
       [
         "no TOLLGATE_SIGNING_KEY: generated a signing key; credentials die with this process",
         "tollgate started",
+        "rpc",
         "rpc",
         "rpc",
         "shutting down: finishing in-flight calls",

@@ -19,13 +19,20 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
-/** This process's environment without any tollgate setting, as on a fresh machine. */
+/**
+ * This process's environment without any tollgate setting, as on a fresh machine, except that the
+ * HTTP face binds a free port (tests run in parallel, and 8080 may be taken): a test that is
+ * about the HTTP address sets TOLLGATE_HTTP_ADDRESS itself.
+ */
 function cleanEnv(): Record<string, string | undefined> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !k.startsWith("TOLLGATE_") && k !== "REDIS_URL" && k !== "REDIS_CLUSTER",
+  return {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith("TOLLGATE_") && k !== "REDIS_URL" && k !== "REDIS_CLUSTER",
+      ),
     ),
-  );
+    TOLLGATE_HTTP_ADDRESS: "127.0.0.1:0",
+  };
 }
 
 /** How to start the server: `npx <args>` in `cwd`. */

@@ -42,6 +42,8 @@ import {
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
+import type { ObservableStore, ScriptObserver } from "../script-observer.js";
+import { timeOperations } from "../timed-operations.js";
 import { WorkLane } from "../work-lane.js";
 import { EventSubscribers } from "./event-subscribers.js";
 import { type HoldState, holdView } from "./hold-state.js";
@@ -69,7 +71,7 @@ type OutcomeOf<K extends StoredOutcome["kind"]> = Extract<StoredOutcome, { kind:
  * Nothing internal is ever returned: views, lines and receipts are fresh copies. State lives only
  * in this process.
  */
-export class MemoryLedgerStore implements LedgerStore {
+export class MemoryLedgerStore implements LedgerStore, ObservableStore {
   private readonly trees = new Map<string, TreeState>();
   /** Root ids per project in creation order (the root listing). */
   private readonly projectRoots = new Map<string, string[]>();
@@ -322,6 +324,11 @@ export class MemoryLedgerStore implements LedgerStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Reports each operation (store `memory`, script `spend`, ...): see `ObservableStore`. */
+  observeScripts(observer: ScriptObserver): void {
+    timeOperations(this, "memory", observer);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { ClientContext, Result } from "ioredis";
 import type { RedisClient } from "./connect.js";
 import { luaKeysInclude } from "./keys.js";
@@ -102,6 +103,31 @@ export function scriptSources(): ReadonlyMap<CommandName, { lua: string; numberO
  */
 export function defineLedgerCommands(redis: RedisClient): void {
   for (const [command, definition] of scriptSources()) redis.defineCommand(command, definition);
+}
+
+/**
+ * Reports every script call on `redis` to `observer` from now on: the script's name (its file
+ * without the key count: `spend`, `claim-due`) and the seconds until Redis answered (or the call
+ * failed). It wraps the command functions `defineLedgerCommands` put on the client, so call it
+ * after that; it changes nothing about the call or its result.
+ */
+export function observeLedgerCommands(
+  redis: RedisClient,
+  observer: (script: string, seconds: number) => void,
+): void {
+  const commands = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const [command, file] of Object.entries(scriptFiles)) {
+    const send = commands[command];
+    if (send === undefined) continue;
+    const script = file.replace(/-\d+$/, "");
+    commands[command] = function (this: unknown, ...args: unknown[]) {
+      const startedMs = performance.now();
+      const reply = send.apply(this, args);
+      const done = () => observer(script, (performance.now() - startedMs) / 1000);
+      reply.then(done, done);
+      return reply;
+    };
+  }
 }
 
 function keyCount(file: string): number {

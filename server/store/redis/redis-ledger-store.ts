@@ -37,8 +37,9 @@ import {
   type VoidOutcome,
   type WalletQuery,
 } from "../ledger-store.js";
+import type { ObservableStore, ScriptObserver } from "../script-observer.js";
 import { WorkLane } from "../work-lane.js";
-import { defineLedgerCommands, type ScriptReply } from "./commands.js";
+import { defineLedgerCommands, observeLedgerCommands, type ScriptReply } from "./commands.js";
 import type { RedisClient } from "./connect.js";
 import {
   decodeBreakdownRows,
@@ -85,7 +86,7 @@ export interface RedisStoreOptions extends StoreOptions {
  * has its own tag), and listing roots reads each root with its own script. The semantics are the
  * `LedgerStore` TSDoc; the key layout is in keys.ts; the scripts are in scripts/.
  */
-export class RedisLedgerStore implements LedgerStore {
+export class RedisLedgerStore implements LedgerStore, ObservableStore {
   private readonly prefix: string;
   private readonly idempotencyTtlMs: string;
   private readonly maxDepth: string;
@@ -365,6 +366,11 @@ export class RedisLedgerStore implements LedgerStore {
    * cluster refuses every command), so every master must report `cluster_state:ok`: the health
    * service then says NOT_SERVING exactly when spends would fail.
    */
+  /** Reports each Lua script call (store `redis`, script `spend`, ...): see `ObservableStore`. */
+  observeScripts(observer: ScriptObserver): void {
+    observeLedgerCommands(this.redis, (script, seconds) => observer("redis", script, seconds));
+  }
+
   async ping(): Promise<void> {
     await this.connection.call(async () => {
       if (!(this.redis instanceof Cluster)) {
