@@ -18,6 +18,7 @@ import type { RpcDependencies, ServedService } from "./rpc/bodies.js";
 import {
   defaultWatchStallMs,
   eventServiceBodies,
+  eventServiceDefinition,
   eventServiceHandlers,
   watchStallLimit,
 } from "./rpc/event-service.js";
@@ -166,7 +167,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     metrics.observeWatcherLag(committedMs, now()),
   );
   server.addService(
-    tolerantRequests(EventServiceService),
+    tolerantRequests(eventServiceDefinition),
     eventServiceHandlers({ ...deps, events, watchStallMs }, eventBodies),
   );
   const health = new StoreHealth(

@@ -1,12 +1,14 @@
-import type {
-  EventServiceServer,
-  ListEventsRequest,
-  ListEventsResponse,
-  WatchEventsRequest,
+import {
+  type EventServiceServer,
+  EventServiceService,
+  type ListEventsRequest,
+  type ListEventsResponse,
+  type WatchEventsRequest,
   WatchEventsResponse,
 } from "../../gen/ts-proto/tollgate/v1/event_service.js";
 import type { EventFeed } from "../events/event-feed.js";
 import { LedgerError } from "../ledger/ledger-error.js";
+import type { LedgerEvent } from "../ledger/types.js";
 import { eventKindsFromMessage, eventToMessage } from "./codec.js";
 import {
   type ServerStreamOptions,
@@ -41,6 +43,10 @@ export function eventServiceBodies(
   events: EventFeed,
   delivered?: (committedMs: number) => void,
 ): EventServiceBodies {
+  // Live watchers of one tree share its events (server/events/tree-tails.ts), and those of the
+  // same scope share each event's cursor too: the message is built once for all of them, and
+  // (below) encoded once, instead of once per watcher.
+  const built = new WeakMap<LedgerEvent, { cursor: string; message: WatchEventsResponse }>();
   return {
     async listEvents(req, { project }) {
       const page = await events.list(project, {
@@ -59,14 +65,41 @@ export function eventServiceBodies(
         signal,
       );
       for await (const item of feed) {
-        if (item.event) delivered?.(item.event.ms);
-        yield item.event
-          ? { event: eventToMessage(item), checkpoint: "" }
-          : { event: undefined, checkpoint: item.cursor };
+        if (!item.event) {
+          yield { event: undefined, checkpoint: item.cursor };
+          continue;
+        }
+        delivered?.(item.event.ms);
+        const shared = built.get(item.event);
+        if (shared?.cursor === item.cursor) {
+          yield shared.message;
+          continue;
+        }
+        const message = { event: eventToMessage(item), checkpoint: "" };
+        built.set(item.event, { cursor: item.cursor, message });
+        yield message;
       }
     },
   };
 }
+
+const encoded = new WeakMap<WatchEventsResponse, Buffer>();
+
+/** Encodes a WatchEvents message once, however many watchers it is written to. */
+function encodeOnce(message: WatchEventsResponse): Buffer {
+  let bytes = encoded.get(message);
+  if (!bytes) {
+    bytes = Buffer.from(WatchEventsResponse.encode(message).finish());
+    encoded.set(message, bytes);
+  }
+  return bytes;
+}
+
+/** tollgate.v1.EventService as registered with grpc-js: WatchEvents encodes each message once. */
+export const eventServiceDefinition = {
+  ...EventServiceService,
+  watchEvents: { ...EventServiceService.watchEvents, responseSerialize: encodeOnce },
+} as const;
 
 /** A watcher ended for reading too slowly; it resumes after `cursor`, its last event's. */
 export function watcherTooSlow(cursor: string): LedgerError {
