@@ -193,8 +193,9 @@ export interface LedgerStore {
   /**
    * Calls `listener(rootId, position)` after each step that appended events to a tree of
    * `project` (position: the step's last event), from any process sharing the store, and
-   * `listener(undefined)` when notifications may have been missed (a reconnect): then every
-   * watched tree must be read again. Notifications only wake readers; `readEvents` is the truth.
+   * `listener(undefined)` when notifications may have been missed (a reconnect; on Redis also
+   * once the subscription is in place, since it takes a round trip): then every watched tree
+   * must be read again. Notifications only wake readers; `readEvents` is the truth.
    * Returns the unsubscribe function.
    */
   subscribeEvents(project: string, listener: EventListener): () => void;

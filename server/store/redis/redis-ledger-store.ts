@@ -331,11 +331,13 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
    */
   async readEvents(query: ReadEventsQuery): Promise<EventRead> {
     const rootId = treeOf(query.walletId);
+    // Stream ids: after a position exclusive, or from the first ms past sinceMs (any number:
+    // before the epoch is from the start), or from the oldest kept.
     const start =
       query.after !== undefined
         ? `(${query.after.ms}-${query.after.seq}`
         : query.sinceMs !== undefined
-          ? `${query.sinceMs + 1}-0`
+          ? `${Math.max(0, Math.floor(query.sinceMs) + 1)}-0`
           : "-";
     const payload = await this.connection.run(() =>
       this.redis.tollgate_v3_read_events(

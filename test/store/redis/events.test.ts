@@ -1,15 +1,17 @@
-import type { Cluster } from "ioredis";
+import { type Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { lineHash } from "../../../client/line-hash.js";
 import { CredentialIssuer } from "../../../server/credentials/credential-issuer.js";
+import { rootIdFor } from "../../../server/ledger/ids.js";
 import { Ledger } from "../../../server/ledger/ledger.js";
 import type { ChargeLine, EventPosition } from "../../../server/ledger/types.js";
 import type { EventListener } from "../../../server/store/ledger-store.js";
 import { createRedisCluster, waitForReady } from "../../../server/store/redis/connect.js";
-import { eventsChannel, treeKey } from "../../../server/store/redis/keys.js";
+import { eventsChannel, projectRootsKey, treeKey } from "../../../server/store/redis/keys.js";
 import { RedisLedgerStore } from "../../../server/store/redis/redis-ledger-store.js";
 import { eventually } from "../../support/eventually.js";
 import { deleteKeys, testKeyPrefix } from "../../support/key-prefix.js";
+import { type OwnCluster, startOwnCluster } from "../../support/redis-cluster.js";
 import { type OwnRedis, startOwnRedis } from "../../support/redis-server.js";
 import {
   child,
@@ -215,6 +217,50 @@ describe("the hash chain in Redis", () => {
     }
   });
 
+  it("hashes a label cut inside an emoji (a lone surrogate) as JavaScript's UTF-8 has it", async () => {
+    env = await redisEnv(inject("redisUrl"));
+    const r = await root(env.ledger, 1000);
+    const cut = "\u{1F600}\u{1F600}".slice(0, 3); // an emoji and half of the next one
+    const low = "x\uDE00y";
+    await spend(env, r.id, 5, { note: cut, other: low });
+    // A hold with one expires (its line posted by pending work), another is captured.
+    const expiring = await env.ledger.authorize(project, {
+      walletId: r.id,
+      amount: 3,
+      service: "llm",
+      metadata: { note: cut },
+      ttlSeconds: 1,
+      requestId: rid(),
+    });
+    const captured = await env.ledger.authorize(project, {
+      walletId: r.id,
+      amount: 3,
+      service: "llm",
+      metadata: { note: low },
+      requestId: rid(),
+    });
+    env.advance(2_000);
+    await env.ledger.capture(project, {
+      holdId: captured.hold.id,
+      amount: 2,
+      metadata: { more: cut },
+      requestId: rid(),
+    });
+    const lines = await treeLines(r.id);
+    expect(lines.map((l) => [l.kind, l.holdId])).toEqual([
+      ["spend", ""],
+      ["expire", expiring.hold.id],
+      ["capture", captured.hold.id],
+    ]);
+    expect(lines[0]?.metadata).toEqual({ note: cut, other: low });
+    let prev = "";
+    for (const line of lines) {
+      expect(line.prevHash).toBe(prev);
+      expect(line.hash).toBe(lineHash(line));
+      prev = line.hash;
+    }
+  });
+
   it("shows a line edited in P{R}:lines: its hash no longer links to the next line", async () => {
     env = await redisEnv(inject("redisUrl"));
     const r = await root(env.ledger, 1000);
@@ -381,4 +427,82 @@ describe("event notifications on a Redis Cluster", () => {
     );
     off();
   });
+});
+
+describe("event notifications when the subscriber's cluster node dies (own cluster)", () => {
+  let own: OwnCluster;
+  let cluster: Cluster;
+  let store: RedisLedgerStore;
+  let ledger: Ledger;
+  const keyPrefix = testKeyPrefix();
+  beforeAll(async () => {
+    // The default node timeout (15 s): the live masters keep serving their slots meanwhile.
+    own = await startOwnCluster({ masters: 3 });
+    cluster = createRedisCluster(own.seedUrl);
+    cluster.on("error", () => {});
+    cluster.on("node error", () => {});
+    store = new RedisLedgerStore(cluster, { keyPrefix });
+    ledger = new Ledger(store, await CredentialIssuer.create(undefined, 60_000), {
+      now: () => startMs,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await store.close();
+    await own.dispose();
+  });
+
+  it("moves to another master and tells every listener to read again", async () => {
+    await waitForReady(cluster, 10_000);
+    const admins = own.nodes.map((node) => {
+      const admin = new Redis(node.url);
+      admin.on("error", () => {});
+      return admin;
+    });
+    const address = (node: OwnRedis | undefined) => `127.0.0.1:${node?.port}`;
+    const masterOf = async (key: string) => {
+      const slot = (await admins[0]?.cluster("KEYSLOT", key)) as number;
+      return cluster.slots[slot]?.[0];
+    };
+    const probe = recorder();
+    const offProbe = store.subscribeEvents(project, probe.listener);
+    try {
+      await subscribed(probe.calls);
+      // The node the subscriber chose is the one with a pub/sub client.
+      const lists = await Promise.all(
+        admins.map((a) => a.call("CLIENT", "LIST", "TYPE", "pubsub")),
+      );
+      const chosen = own.nodes[lists.findIndex((list) => String(list).trim() !== "")];
+      if (chosen === undefined) throw new Error("no subscriber connection found");
+      // A project whose root listing lives on another master, which stays up.
+      let tenant: string | undefined;
+      for (const name of ["globex", "initech", "umbrella", "hooli", "stark", "wayne", "acme2"]) {
+        if ((await masterOf(projectRootsKey(keyPrefix, name))) !== address(chosen)) tenant = name;
+      }
+      if (tenant === undefined) throw new Error("every listing is on the chosen master");
+      const heard = recorder();
+      const off = store.subscribeEvents(tenant, heard.listener);
+      await subscribed(heard.calls);
+
+      await chosen.stop({ crash: true });
+      // A few reconnects fail, then another master is picked: both projects must read again.
+      await subscribed(heard.calls, 2);
+      await subscribed(probe.calls, 2);
+      // A tree on a live master is heard through the new connection.
+      let rootId: string | undefined;
+      for (let i = 0; i < 100 && rootId === undefined; i++) {
+        const requestId = rid();
+        const id = rootIdFor(tenant, requestId);
+        if ((await masterOf(treeKey(keyPrefix, id, "tree"))) !== address(chosen)) {
+          rootId = (await ledger.createWallet(tenant, { budget: 10, requestId })).id;
+        }
+      }
+      await eventually(async () =>
+        expect(heard.calls).toContainEqual([rootId, { ms: startMs, seq: 1 }]),
+      );
+      off();
+    } finally {
+      for (const admin of admins) admin.disconnect();
+      offProbe();
+    }
+  }, 60_000);
 });

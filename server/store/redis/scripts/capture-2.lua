@@ -59,9 +59,10 @@ if amount > h.amount then
   return refuse(E_CAPTURE_EXCEEDS_HOLD, fmt(h.amount))
 end
 
--- Metadata values are strings, so the cjson round trip is exact.
-local merged = cjson.decode(h.meta)
-for key, value in pairs(cjson.decode(meta)) do
+-- Metadata values are strings, so the cjson round trip is exact (but for a lone surrogate, which
+-- becomes U+FFFD as in any UTF-8 encoding of it: see decode_meta).
+local merged = decode_meta(h.meta)
+for key, value in pairs(decode_meta(meta)) do
   merged[key] = value
 end
 -- The same per-line key limit as validation, checked before any write.
@@ -74,7 +75,7 @@ if merged_keys > METADATA_MAX_KEYS then
 end
 local wallet_name = redis.call("HGET", key_wallet(h.wallet), "name")
 local agent = merged.agent or wallet_name
-local hold_agent = cjson.decode(h.meta).agent or wallet_name
+local hold_agent = decode_meta(h.meta).agent or wallet_name
 if agent ~= hold_agent and name_full(key_by_agent(ROOT_ID), agent, tonumber(ARGV[10])) then
   return refuse(E_TOO_MANY_BREAKDOWN_KEYS, h.wallet, "agent", ARGV[10])
 end

@@ -38,10 +38,62 @@ local function bytes_before(a, b)
   return #a < #b
 end
 
+-- `json` with every lone UTF-16 surrogate escape (\uD800-\uDFFF not in a high-low pair) made
+-- \uFFFD. JSON.stringify writes a lone surrogate (a string cut inside an emoji) as such an
+-- escape, which cjson refuses; JavaScript's UTF-8 encoding, which line-hash.ts hashes, makes
+-- each one U+FFFD. Only called when cjson refused: it walks the text byte by byte.
+local function without_lone_surrogates(json)
+  local out, i, n = {}, 1, #json
+  local high = nil -- index in `out` of a high surrogate escape still waiting for its low half
+  local function lone()
+    if high then
+      out[high] = "\\ufffd"
+      high = nil
+    end
+  end
+  while i <= n do
+    local c = string.sub(json, i, i)
+    if c == "\\" and string.sub(json, i + 1, i + 1) == "u" then
+      local code = tonumber(string.sub(json, i + 2, i + 5), 16) or 0
+      local escape = string.sub(json, i, i + 5)
+      if code >= 0xD800 and code <= 0xDBFF then
+        lone()
+        out[#out + 1] = escape
+        high = #out
+      elseif code >= 0xDC00 and code <= 0xDFFF then
+        out[#out + 1] = high and escape or "\\ufffd"
+        high = nil
+      else
+        lone()
+        out[#out + 1] = escape
+      end
+      i = i + 6
+    else
+      lone()
+      -- Any other escape is two bytes: its second byte is never the start of another.
+      local width = c == "\\" and 2 or 1
+      out[#out + 1] = string.sub(json, i, i + width - 1)
+      i = i + width
+    end
+  end
+  lone()
+  return table.concat(out)
+end
+
+-- Metadata JSON (string values) as a table; never fails on what JSON.stringify wrote (see
+-- without_lone_surrogates), so no script stops half-way over a label.
+local function decode_meta(json)
+  local ok, value = pcall(cjson.decode, json)
+  if ok then
+    return value
+  end
+  return cjson.decode(without_lone_surrogates(json))
+end
+
 -- SHA-1 hex of a line's canonical encoding (`line` has the fields of post_line's JSON, `meta`
 -- still JSON text). Metadata values are strings, so cjson gives back the exact bytes.
 local function line_hash(line)
-  local meta = cjson.decode(line.meta)
+  local meta = decode_meta(line.meta)
   local keys = {}
   for key in pairs(meta) do
     keys[#keys + 1] = key
