@@ -122,8 +122,9 @@ const stalled = Symbol("stalled");
  * Runs a server stream: opens it like a unary call, then sends the body's messages one at a time
  * (the next only once the transport took the previous one), until the body ends (OK), throws
  * (its status), the client leaves (cancelled), stops reading for longer than the stall limit
- * (the limit's error) or the server shuts down (UNAVAILABLE, {@link streamShutdownStatus}). The body's signal is aborted in the last two cases; the stream
- * does not wait for a body that ignores it. One log line when the stream ends (with the number of
+ * (the limit's error) or the server shuts down (UNAVAILABLE, {@link streamShutdownStatus}).
+ * However it ends, the body's signal is aborted and its iterator returned; the stream does not
+ * wait for a body that ignores them. One log line when the stream ends (with the number of
  * messages sent), counted in the metrics like a call; open streams are counted too. Rejects only
  * if writing the log line itself failed.
  */
@@ -180,7 +181,9 @@ export async function runServerStream<Req, Res>(
       if (sent !== undefined) {
         sent.catch(() => {});
         const timer = stallLimit && stallTimer(stallLimit.stallMs);
-        const taken = await Promise.race([sent, abortedNow, timer?.expired]);
+        const taken = await Promise.race(
+          timer === undefined ? [sent, abortedNow] : [sent, abortedNow, timer.expired],
+        );
         timer?.cancel();
         if (taken === stopped) break;
         if (taken === stalled && stallLimit !== undefined) {
