@@ -71,11 +71,4 @@ export function collectEvents(watch: AsyncIterable<WalletEvent>): {
   return { events, done };
 }
 
-/** Waits until `check` holds, polling, for up to 15 s. */
-export async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { until } from "../support/eventually.js";

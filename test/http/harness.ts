@@ -1,16 +1,10 @@
-import { Writable } from "node:stream";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { EventService } from "../../gen/es/tollgate/v1/event_service_pb.js";
 import { ReceiptService } from "../../gen/es/tollgate/v1/receipt_service_pb.js";
 import { WalletService } from "../../gen/es/tollgate/v1/wallet_service_pb.js";
-import { createLogger } from "../../server/logger.js";
-import {
-  startTollgateServer,
-  type TollgateServer,
-  type TollgateServerOptions,
-} from "../../server/server.js";
-import { MemoryLedgerStore } from "../../server/store/memory/memory-ledger-store.js";
+import type { TollgateServer, TollgateServerOptions } from "../../server/server.js";
+import { startHarness } from "../rpc/harness.js";
 
 /** The three ways a client can talk to the HTTP face. */
 export type Protocol = "connect+json" | "connect+proto" | "grpc-web";
@@ -57,22 +51,7 @@ export interface HttpHarness {
 export async function startHttpHarness(
   options: Partial<TollgateServerOptions> = {},
 ): Promise<HttpHarness> {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (line !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const server = await startTollgateServer({
-    store: new MemoryLedgerStore(),
-    address: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-    logger: createLogger(options.logLevel ?? "info", sink),
-    ...options,
-  });
+  const { server, logs, close } = await startHarness({ httpAddress: "127.0.0.1:0", ...options });
   const baseUrl = `http://127.0.0.1:${server.httpPort}`;
   const auth = (apiKey?: string): Record<string, string> =>
     apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` };
@@ -90,18 +69,11 @@ export async function startHttpHarness(
       const response = await fetch(`${baseUrl}/metrics`);
       return response.text();
     },
-    close: () => server.shutdown(),
+    close,
   };
 }
 
-/** Waits until `check` holds, polling, for up to 10 s. */
-export async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { until } from "../support/eventually.js";
 
 /** The error a promise rejects with (fails the test if it resolves). */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {

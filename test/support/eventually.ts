@@ -13,3 +13,12 @@ export async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/** Waits until `check` holds, polling every 10 ms, for up to 15 s; fails naming `what`. */
+export async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
