@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tollgate/v1/charge.proto.
  */
 export const file_tollgate_v1_charge: GenFile = /*@__PURE__*/
-  fileDesc("Chh0b2xsZ2F0ZS92MS9jaGFyZ2UucHJvdG8SC3RvbGxnYXRlLnYxIuACCgZDaGFyZ2USCgoCaWQYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy50b2xsZ2F0ZS52MS5DaGFyZ2VLaW5kEg4KBmFtb3VudBgEIAEoAxIPCgdzZXJ2aWNlGAUgASgJEjMKCG1ldGFkYXRhGAYgAygLMiEudG9sbGdhdGUudjEuQ2hhcmdlLk1ldGFkYXRhRW50cnkSEwoLb3Zlcl9idWRnZXQYByABKAgSDwoHaG9sZF9pZBgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhhc2gYCyABKAkSEQoJcHJldl9oYXNoGAwgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASq7AQoKQ2hhcmdlS2luZBIbChdDSEFSR0VfS0lORF9VTlNQRUNJRklFRBAAEhUKEUNIQVJHRV9LSU5EX1NQRU5EEAESFwoTQ0hBUkdFX0tJTkRfQ0FQVFVSRRACEhQKEENIQVJHRV9LSU5EX1ZPSUQQAxIWChJDSEFSR0VfS0lORF9FWFBJUkUQBBIWChJDSEFSR0VfS0lORF9SRUZJTEwQBRIaChZDSEFSR0VfS0lORF9BTExPQ0FUSU9OEAZiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chh0b2xsZ2F0ZS92MS9jaGFyZ2UucHJvdG8SC3RvbGxnYXRlLnYxIvkCCgZDaGFyZ2USCgoCaWQYASABKAkSEQoJd2FsbGV0X2lkGAIgASgJEiUKBGtpbmQYAyABKA4yFy50b2xsZ2F0ZS52MS5DaGFyZ2VLaW5kEg4KBmFtb3VudBgEIAEoAxIPCgdzZXJ2aWNlGAUgASgJEjMKCG1ldGFkYXRhGAYgAygLMiEudG9sbGdhdGUudjEuQ2hhcmdlLk1ldGFkYXRhRW50cnkSEwoLb3Zlcl9idWRnZXQYByABKAgSDwoHaG9sZF9pZBgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhhc2gYCyABKAkSEQoJcHJldl9oYXNoGAwgASgJEhcKD2dhdGV3YXlfZmFpbHVyZRgNIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEquwEKCkNoYXJnZUtpbmQSGwoXQ0hBUkdFX0tJTkRfVU5TUEVDSUZJRUQQABIVChFDSEFSR0VfS0lORF9TUEVORBABEhcKE0NIQVJHRV9LSU5EX0NBUFRVUkUQAhIUChBDSEFSR0VfS0lORF9WT0lEEAMSFgoSQ0hBUkdFX0tJTkRfRVhQSVJFEAQSFgoSQ0hBUkdFX0tJTkRfUkVGSUxMEAUSGgoWQ0hBUkdFX0tJTkRfQUxMT0NBVElPThAGYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * One receipt line. Every spend, capture, void, expiry and budget extension leaves exactly one,
@@ -106,6 +106,16 @@ export type Charge = Message<"tollgate.v1.Charge"> & {
    * @generated from field: string prev_hash = 12;
    */
   prevHash: string;
+
+  /**
+   * For a SPEND paid through the gateway whose upstream call failed: what happened
+   * (`upstream_status:503`, `upstream_timeout`, `upstream_unreachable`); empty otherwise. The spend
+   * stays charged (a hold is the way to pay only for answers: docs/credentials.md#settlement).
+   * Recorded once, after the line was written, so it is outside the line's `hash`.
+   *
+   * @generated from field: string gateway_failure = 13;
+   */
+  gatewayFailure: string;
 };
 
 /**

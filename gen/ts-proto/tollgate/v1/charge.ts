@@ -120,6 +120,13 @@ export interface Charge {
   hash: string;
   /** `hash` of the tree's previous line; empty on the tree's first line. */
   prevHash: string;
+  /**
+   * For a SPEND paid through the gateway whose upstream call failed: what happened
+   * (`upstream_status:503`, `upstream_timeout`, `upstream_unreachable`); empty otherwise. The spend
+   * stays charged (a hold is the way to pay only for answers: docs/credentials.md#settlement).
+   * Recorded once, after the line was written, so it is outside the line's `hash`.
+   */
+  gatewayFailure: string;
 }
 
 export interface Charge_MetadataEntry {
@@ -141,6 +148,7 @@ function createBaseCharge(): Charge {
     createdAt: undefined,
     hash: "",
     prevHash: "",
+    gatewayFailure: "",
   };
 }
 
@@ -184,6 +192,9 @@ export const Charge: MessageFns<Charge> = {
     }
     if (message.prevHash !== "") {
       writer.uint32(98).string(message.prevHash);
+    }
+    if (message.gatewayFailure !== "") {
+      writer.uint32(106).string(message.gatewayFailure);
     }
     return writer;
   },
@@ -300,6 +311,14 @@ export const Charge: MessageFns<Charge> = {
             message.prevHash = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.gatewayFailure = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -363,6 +382,11 @@ export const Charge: MessageFns<Charge> = {
         : isSet(object.prev_hash)
         ? globalThis.String(object.prev_hash)
         : "",
+      gatewayFailure: isSet(object.gatewayFailure)
+        ? globalThis.String(object.gatewayFailure)
+        : isSet(object.gateway_failure)
+        ? globalThis.String(object.gateway_failure)
+        : "",
     };
   },
 
@@ -410,6 +434,9 @@ export const Charge: MessageFns<Charge> = {
     if (message.prevHash !== "") {
       obj.prevHash = message.prevHash;
     }
+    if (message.gatewayFailure !== "") {
+      obj.gatewayFailure = message.gatewayFailure;
+    }
     return obj;
   },
 
@@ -438,6 +465,7 @@ export const Charge: MessageFns<Charge> = {
     message.createdAt = object.createdAt ?? undefined;
     message.hash = object.hash ?? "";
     message.prevHash = object.prevHash ?? "";
+    message.gatewayFailure = object.gatewayFailure ?? "";
     return message;
   },
 };
