@@ -60,6 +60,7 @@ const response = {
     createdAt,
     hash: "5d41402abc4b2a76b9719d911017c592ae2f1b3c",
     prevHash: "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+    gatewayFailure: "",
   },
   remaining: 98_750n,
   credential,

@@ -116,6 +116,7 @@ async function cannedSpendResponse(issuer: CredentialIssuer): Promise<SpendRespo
       // As long as a real line's: the floor answers a message of the same size.
       hash: "f".repeat(40),
       prevHash: "e".repeat(40),
+      gatewayFailure: "",
       overBudget: false,
       holdId: "",
       requestId: "bench-00000000",

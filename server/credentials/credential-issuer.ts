@@ -6,6 +6,7 @@ import {
   generateKeyPair,
   importJWK,
   importPKCS8,
+  type JSONWebKeySet,
   type JWK,
 } from "jose";
 
@@ -20,6 +21,8 @@ export interface CredentialClaims {
   amount: number;
   /** When the charge or hold was recorded; a replay re-issues the identical token. */
   issuedAtMs: number;
+  /** The agent key that obtained it (claim `agent_key`), so revoking the key revokes it. */
+  agentKeyId?: string;
 }
 
 /** A signed credential and when it stops being valid. */
@@ -28,11 +31,31 @@ export interface IssuedCredential {
   expiresAtMs: number;
 }
 
+/** One signing key: the private half signs, the public half is published. */
+interface SigningKey {
+  privateKey: KeyObject;
+  publicJwk: JWK;
+  /** The protected header, base64url: the same for every token of this key. */
+  encodedHeader: string;
+}
+
+/**
+ * How long a retired key stays published beyond the credential TTL by default: a rolling restart
+ * of every replica onto a new key finishes well within it, so a credential signed by a replica
+ * that had not restarted yet still verifies until it expires.
+ */
+export const defaultRetiredKeyGraceMs = 600_000;
+
 /**
  * Signs short-lived credentials (compact JWS, EdDSA/Ed25519) that a paid tool, or a proxy in front
  * of it, verifies with the public key instead of holding the master API key. Ed25519 signatures are
  * deterministic, so the same claims always give the same token: an idempotent replay of a spend
  * returns exactly the credential the first call returned.
+ *
+ * Rotation: {@link rotate} (SIGHUP in `main`, after the key setting changed) makes a new key the
+ * signing one; the previous public key stays in {@link jwks} until every credential it signed has
+ * expired (the TTL, plus a grace for replicas still signing with it). Keys configured as previous
+ * (`TOLLGATE_PREVIOUS_SIGNING_KEYS`) are published the same way from start.
  *
  * jose loads and exports keys; signing itself is `crypto.sign` on a Node `KeyObject`, with the
  * header and claims serialized here in the order jose's `SignJWT` writes them, so tokens are
@@ -41,44 +64,68 @@ export interface IssuedCredential {
  * `crypto.sign` (measured ~70 us vs ~36 us on the 2-core bench machine), on every spend.
  */
 export class CredentialIssuer {
-  private readonly signingKey: KeyObject;
-  /** The protected header, base64url: the same for every token of this key. */
-  private readonly encodedHeader: string;
+  private current: SigningKey;
+  /** Retired public keys and until when each stays published. */
+  private retired: Array<{ publicJwk: JWK; publishedUntilMs: number }> = [];
 
   private constructor(
-    privateKey: CryptoKey,
-    /** The public half, for verifiers (and a later JWKS endpoint). */
-    readonly publicJwk: JWK,
-    private readonly ttlMs: number,
+    current: SigningKey,
+    readonly ttlMs: number,
+    private readonly graceMs: number,
   ) {
-    this.signingKey = KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]);
-    this.encodedHeader = base64url(
-      JSON.stringify({ alg: "EdDSA", kid: publicJwk.kid as string, typ: "JWT" }),
-    );
+    this.current = current;
   }
 
   /**
    * Loads a signing key from a PKCS#8 PEM or a private JWK (JSON), or generates a fresh one when
    * `key` is undefined (then every restart invalidates outstanding credentials: fine for the
-   * embedded default, not for production; `main` warns).
+   * embedded default, not for production; `main` warns). `previous` public (or private) JWKs are
+   * published, not used, until `nowMs + ttlMs + graceMs`.
    */
-  static async create(key: string | undefined, ttlMs: number): Promise<CredentialIssuer> {
-    let privateKey: CryptoKey;
-    if (key === undefined) {
-      privateKey = (await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true }))
-        .privateKey;
-    } else if (key.trim().startsWith("{")) {
-      const imported = await importJWK(JSON.parse(key) as JWK, "EdDSA", { extractable: true });
-      if (imported instanceof Uint8Array) throw new Error("signing key must be an OKP private JWK");
-      privateKey = imported;
-    } else {
-      privateKey = await importPKCS8(key, "EdDSA", { extractable: true });
+  static async create(
+    key: string | undefined,
+    ttlMs: number,
+    options: { previous?: readonly JWK[]; nowMs?: number; graceMs?: number } = {},
+  ): Promise<CredentialIssuer> {
+    const issuer = new CredentialIssuer(
+      await loadSigningKey(key),
+      ttlMs,
+      options.graceMs ?? defaultRetiredKeyGraceMs,
+    );
+    const until = (options.nowMs ?? Date.now()) + ttlMs + issuer.graceMs;
+    for (const jwk of options.previous ?? []) {
+      const publicJwk = await publicHalf(jwk);
+      if (publicJwk.kid === issuer.current.publicJwk.kid) continue;
+      issuer.retired.push({ publicJwk, publishedUntilMs: until });
     }
-    const { d: _private, ...publicJwk } = await exportJWK(privateKey);
-    publicJwk.kid = await calculateJwkThumbprint(publicJwk);
-    publicJwk.alg = "EdDSA";
-    publicJwk.use = "sig";
-    return new CredentialIssuer(privateKey, publicJwk, ttlMs);
+    return issuer;
+  }
+
+  /** The public half of the key new credentials are signed with. */
+  get publicJwk(): JWK {
+    return this.current.publicJwk;
+  }
+
+  /**
+   * Signs from now on with `key` (PEM or private JWK); the previous key stays published until
+   * `nowMs + ttl + grace`. Rotating to the current key again changes nothing. Returns the new kid.
+   */
+  async rotate(key: string, nowMs: number): Promise<string> {
+    const next = await loadSigningKey(key);
+    if (next.publicJwk.kid === this.current.publicJwk.kid) return next.publicJwk.kid as string;
+    this.retired = this.retired.filter((r) => r.publicJwk.kid !== next.publicJwk.kid);
+    this.retired.push({
+      publicJwk: this.current.publicJwk,
+      publishedUntilMs: nowMs + this.ttlMs + this.graceMs,
+    });
+    this.current = next;
+    return next.publicJwk.kid as string;
+  }
+
+  /** The JWK Set verifiers need at `nowMs`: the current key, then retired keys still in use. */
+  jwks(nowMs: number): JSONWebKeySet {
+    this.retired = this.retired.filter((r) => r.publishedUntilMs > nowMs);
+    return { keys: [this.current.publicJwk, ...this.retired.map((r) => r.publicJwk)] };
   }
 
   async issue(claims: CredentialClaims): Promise<IssuedCredential> {
@@ -90,6 +137,7 @@ export class CredentialIssuer {
         kind: claims.kind,
         service: claims.service,
         amount: claims.amount,
+        ...(claims.agentKeyId === undefined ? {} : { agent_key: claims.agentKeyId }),
         iss: "tollgate",
         aud: claims.service,
         sub: claims.project,
@@ -98,11 +146,45 @@ export class CredentialIssuer {
         exp: Math.floor(expiresAtMs / 1000),
       }),
     );
-    const signingInput = `${this.encodedHeader}.${payload}`;
-    const signature = sign(null, Buffer.from(signingInput, "utf8"), this.signingKey);
+    const key = this.current;
+    const signingInput = `${key.encodedHeader}.${payload}`;
+    const signature = sign(null, Buffer.from(signingInput, "utf8"), key.privateKey);
     const token = `${signingInput}.${signature.toString("base64url")}`;
     return { token, expiresAtMs };
   }
+}
+
+async function loadSigningKey(key: string | undefined): Promise<SigningKey> {
+  let privateKey: CryptoKey;
+  if (key === undefined) {
+    privateKey = (await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true })).privateKey;
+  } else if (key.trim().startsWith("{")) {
+    const imported = await importJWK(JSON.parse(key) as JWK, "EdDSA", { extractable: true });
+    if (imported instanceof Uint8Array) throw new Error("signing key must be an OKP private JWK");
+    privateKey = imported;
+  } else {
+    privateKey = await importPKCS8(key, "EdDSA", { extractable: true });
+  }
+  const publicJwk = await publicHalf(await exportJWK(privateKey));
+  return {
+    privateKey: KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]),
+    publicJwk,
+    encodedHeader: base64url(
+      JSON.stringify({ alg: "EdDSA", kid: publicJwk.kid as string, typ: "JWT" }),
+    ),
+  };
+}
+
+/** The public JWK of a (public or private) Ed25519 JWK, with its thumbprint as `kid`. */
+async function publicHalf(jwk: JWK): Promise<JWK> {
+  if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string") {
+    throw new Error("signing keys must be Ed25519 (OKP) JWKs");
+  }
+  const publicJwk: JWK = { kty: "OKP", crv: "Ed25519", x: jwk.x };
+  publicJwk.kid = await calculateJwkThumbprint(publicJwk);
+  publicJwk.alg = "EdDSA";
+  publicJwk.use = "sig";
+  return publicJwk;
 }
 
 function base64url(text: string): string {

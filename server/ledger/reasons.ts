@@ -40,6 +40,28 @@ export const Reason = {
   WatcherTooSlow: "WATCHER_TOO_SLOW",
   /** The project has as many open watchers as this server allows (`limit`). */
   TooManyWatchers: "TOO_MANY_WATCHERS",
+  /** An agent key called a method agent keys may not call (`method`). */
+  AgentKeyNotAllowed: "AGENT_KEY_NOT_ALLOWED",
+  /** An agent key named a wallet or hold outside its subtree (`field`). */
+  OutsideAgentScope: "OUTSIDE_AGENT_SCOPE",
+  /** An agent key tried to pay for a service it is not bound to (`service`). */
+  ServiceNotAllowed: "SERVICE_NOT_ALLOWED",
+  /** No agent key of the caller's project has this id (`key_id`). */
+  AgentKeyNotFound: "AGENT_KEY_NOT_FOUND",
+  /** The catalog prices this service: the amount must be 0 or the catalog's (`price`). */
+  PriceSetByCatalog: "PRICE_SET_BY_CATALOG",
+  /** A credential is malformed, tampered, or signed by a key tollgate does not publish. */
+  CredentialInvalid: "CREDENTIAL_INVALID",
+  /** A credential is past its expiry. */
+  CredentialExpired: "CREDENTIAL_EXPIRED",
+  /** A credential was presented to a service other than its audience. */
+  CredentialWrongService: "CREDENTIAL_WRONG_SERVICE",
+  /** A credential was already redeemed by another request. */
+  CredentialAlreadyRedeemed: "CREDENTIAL_ALREADY_REDEEMED",
+  /** The agent key that obtained a credential has been revoked. */
+  AgentKeyRevoked: "AGENT_KEY_REVOKED",
+  /** A secret of an agent key minted before the signing key changed cannot be derived again. */
+  AgentKeySecretLost: "AGENT_KEY_SECRET_LOST",
 } as const;
 
 /** One of {@link Reason}'s values. */

@@ -83,6 +83,11 @@ export interface ChargeLine {
   hash: string;
   /** `hash` of the tree's previous line; "" on the tree's first line. */
   prevHash: string;
+  /**
+   * For a spend paid through the gateway whose upstream call failed: what happened (recorded once,
+   * after the line, outside its hash). Absent otherwise.
+   */
+  gatewayFailure?: string;
 }
 
 /** Debits grouped by a service name or an agent name. */

@@ -63,7 +63,7 @@ const requestId = z
   .regex(new RegExp(`^[\\x21-\\x7e]{1,${Limits.requestIdMaxChars}}$`), {
     error: `must be 1..${Limits.requestIdMaxChars} printable ASCII characters without spaces`,
   });
-const walletId = z.string().refine(isWalletId, { error: "is not a wallet id" });
+export const walletId = z.string().refine(isWalletId, { error: "is not a wallet id" });
 const holdId = z.string().refine(isHoldId, { error: "is not a hold id" });
 const name = text(0, Limits.nameMaxChars);
 const service = text(1, Limits.serviceMaxChars);

@@ -108,6 +108,7 @@ export function chargeToMessage(c: ChargeLine): ChargeMessage {
     service: c.service,
     metadata: { ...c.metadata },
     overBudget: c.overBudget,
+    gatewayFailure: c.gatewayFailure ?? "",
     holdId: c.holdId,
     requestId: c.requestId,
     createdAt: new Date(c.createdAtMs),

@@ -40,6 +40,19 @@ const codeOf: Record<ReasonCode, status> = {
   // The watch as such was fine: ABORTED tells the client to resume it (after `cursor`).
   WATCHER_TOO_SLOW: status.ABORTED,
   TOO_MANY_WATCHERS: status.RESOURCE_EXHAUSTED,
+  // Who the caller is is known; what it asked for is beyond its key (docs/credentials.md).
+  AGENT_KEY_NOT_ALLOWED: status.PERMISSION_DENIED,
+  OUTSIDE_AGENT_SCOPE: status.PERMISSION_DENIED,
+  SERVICE_NOT_ALLOWED: status.PERMISSION_DENIED,
+  AGENT_KEY_NOT_FOUND: status.NOT_FOUND,
+  PRICE_SET_BY_CATALOG: status.INVALID_ARGUMENT,
+  CREDENTIAL_INVALID: status.UNAUTHENTICATED,
+  CREDENTIAL_EXPIRED: status.UNAUTHENTICATED,
+  CREDENTIAL_WRONG_SERVICE: status.PERMISSION_DENIED,
+  // The credential was fine once; it is spent now, and no retry will change that.
+  CREDENTIAL_ALREADY_REDEEMED: status.FAILED_PRECONDITION,
+  AGENT_KEY_REVOKED: status.PERMISSION_DENIED,
+  AGENT_KEY_SECRET_LOST: status.FAILED_PRECONDITION,
 };
 
 /**

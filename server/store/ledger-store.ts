@@ -1,3 +1,5 @@
+import type { AgentKeyStore } from "../agent-keys/agent-key-store.js";
+import type { RedemptionStore } from "../credentials/redemption-store.js";
 import { defaultTreeLimits, Limits, type TreeLimits } from "../ledger/limits.js";
 import type {
   Breakdown,
@@ -199,6 +201,12 @@ export interface LedgerStore {
    * Returns the unsubscribe function.
    */
   subscribeEvents(project: string, listener: EventListener): () => void;
+
+  /** Agent keys, kept where the ledger is so every replica sees the same ones. */
+  readonly agentKeys: AgentKeyStore;
+
+  /** Credential redemptions and the gateway's failure records, per tree like the ledger. */
+  readonly redemptions: RedemptionStore;
 
   /** Throws STORE_UNAVAILABLE if the backing store cannot serve requests. */
   ping(): Promise<void>;

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { MemoryAgentKeyStore } from "../../server/agent-keys/memory-agent-key-store.js";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
 import { rootIdFor } from "../../server/ledger/ids.js";
 import { Ledger } from "../../server/ledger/ledger.js";
 import type { ChargeLine, HoldView, WalletView } from "../../server/ledger/types.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
+import { MemoryRedemptionStore } from "../../server/store/memory/memory-redemption-store.js";
 
 /**
  * The ledger without a real store: a store that records the commands it receives, to check
@@ -61,6 +63,8 @@ function recordingStore() {
     subscribeEvents: () => () => {},
     ping: async () => {},
     close: async () => {},
+    agentKeys: new MemoryAgentKeyStore(),
+    redemptions: new MemoryRedemptionStore(),
   };
   return { store, calls };
 }

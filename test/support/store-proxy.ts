@@ -1,7 +1,7 @@
 import type { LedgerStore } from "../../server/store/ledger-store.js";
 
-/** The names of the store's methods (every member of {@link LedgerStore} is one). */
-export type StoreMethod = keyof LedgerStore;
+/** The names of the store's methods (its sub-stores, `agentKeys` and `redemptions`, excluded). */
+export type StoreMethod = Exclude<keyof LedgerStore, "agentKeys" | "redemptions">;
 
 /**
  * `inner` with one method replaced by `around`, which gets the original (bound to `inner`) and

@@ -1,3 +1,4 @@
+import { MemoryAgentKeyStore } from "../../agent-keys/memory-agent-key-store.js";
 import { treeOf } from "../../ledger/ids.js";
 import { Limits, type TreeLimits } from "../../ledger/limits.js";
 import {
@@ -48,6 +49,7 @@ import { WorkLane } from "../work-lane.js";
 import { EventSubscribers } from "./event-subscribers.js";
 import { type HoldState, holdView } from "./hold-state.js";
 import type { StoredOutcome } from "./idempotency-log.js";
+import { MemoryRedemptionStore } from "./memory-redemption-store.js";
 import { nextDueMs, workOff } from "./pending-work.js";
 import { breakdownRows, childReceipt, receiptView } from "./receipt-aggregates.js";
 import { capture, debit, reserve, voidHold } from "./spend-commands.js";
@@ -85,6 +87,8 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
   private readonly due = new SweepSchedule();
   /** One batch of pending work per event-loop turn, whoever waits on it (see `WorkLane`). */
   private readonly lane = new WorkLane(1);
+  readonly agentKeys = new MemoryAgentKeyStore();
+  readonly redemptions = new MemoryRedemptionStore();
   private closed = false;
 
   constructor(options: StoreOptions = {}) {
@@ -275,7 +279,13 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
     return this.onWallet(query.project, query.walletId, query.nowMs, (_, wallet) => {
       const lines = query.includeDescendants ? wallet.subtreeLines : wallet.ownLines;
-      return page(lines, query.cursor, query.pageSize, lineView);
+      const failures = this.redemptions.gatewayFailures;
+      return page(lines, query.cursor, query.pageSize, (line) => {
+        const view = lineView(line);
+        const failure = failures.get(view.id);
+        if (failure !== undefined) view.gatewayFailure = failure;
+        return view;
+      });
     });
   }
 

@@ -71,6 +71,8 @@ interface LineWire {
   /** Absent on lines written before the hash chain (script version 2). */
   hash?: string;
   prev?: string;
+  /** The gateway failure recorded on the line (list-charges only). */
+  gwfail?: string;
 }
 
 /**
@@ -196,6 +198,7 @@ export function decodeLine(json: string): ChargeLine {
     createdAtMs: int(l.created),
     hash: l.hash ?? "",
     prevHash: l.prev ?? "",
+    ...(l.gwfail === undefined ? {} : { gatewayFailure: l.gwfail }),
   };
 }
 

@@ -34,7 +34,13 @@
  * | `P{R}:lines`               | hash   | line id -> line (JSON, with its hash and prev hash) |
  * | `P{R}:events`              | stream | the tree's event log: id `<ms>-<seq>`, one field    |
  * |                            |        | `e` (compact JSON; docs/events.md#redis-layout)     |
+ * | `P{R}:rdm:<charge or hold>`| string | the request id that redeemed its credential, PX =   |
+ * |                            |        | until the credential expires                        |
+ * | `P{R}:gwfail`              | hash   | spend line id -> the gateway's upstream failure     |
  * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
+ * | `Pp:{<project>}:agent-keys`| zset   | the project's agent key ids, scored by creation ms  |
+ * | `Pak:{<key id>}`           | hash   | an agent key: `r` (JSON record), `revoked` (ms);    |
+ * |                            |        | PEXPIREAT a day after the key expires               |
  * | `P{sweep}:due`             | zset   | root ids with pending work (due holds, a close),    |
  * |                            |        | scored by when it is due: the sweeper's schedule    |
  *
@@ -72,6 +78,8 @@ const treeLayout = {
   closing: ["closing"],
   lines: ["lines"],
   events: ["events"],
+  redemption: ["rdm:", param],
+  gatewayFailures: ["gwfail"],
 } as const satisfies Record<string, readonly Part[]>;
 
 type TreeKeyName = keyof typeof treeLayout;
@@ -103,6 +111,16 @@ export function treeKey(prefix: string, rootId: string, name: TreeKeyName, id = 
  */
 export function projectRootsKey(prefix: string, project: string): string {
   return `${prefix}p:{${encodeURIComponent(project)}}:roots`;
+}
+
+/** The project's agent key ids, scored by creation time (the root listing's tag: one slot). */
+export function projectAgentKeysKey(prefix: string, project: string): string {
+  return `${prefix}p:{${encodeURIComponent(project)}}:agent-keys`;
+}
+
+/** One agent key's record: its own hash tag, so lookups by id go straight to its slot. */
+export function agentKeyKey(prefix: string, keyId: string): string {
+  return `${prefix}ak:{${keyId}}`;
 }
 
 /**

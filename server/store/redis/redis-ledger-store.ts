@@ -59,6 +59,8 @@ import {
   sweepScheduleKey,
   treeKey,
 } from "./keys.js";
+import { RedisAgentKeyStore } from "./redis-agent-key-store.js";
+import { RedisRedemptionStore } from "./redis-redemption-store.js";
 import { ReplyCode } from "./reply-codes.js";
 import { unavailable } from "./script-errors.js";
 import { StoreConnection } from "./store-connection.js";
@@ -103,6 +105,8 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
    * other tenants' calls.
    */
   private readonly lane = new WorkLane(2);
+  readonly agentKeys: RedisAgentKeyStore;
+  readonly redemptions: RedisRedemptionStore;
 
   /**
    * `redis` is one Redis (`createRedisClient`) or a Redis Cluster (`createRedisCluster`); the
@@ -125,6 +129,8 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     this.subscriber = new EventSubscriber(redis);
     this.connection = new StoreConnection(redis, options.firstConnectTimeoutMs ?? 5_000);
     defineLedgerCommands(redis);
+    this.agentKeys = new RedisAgentKeyStore(this.connection, redis, this.prefix);
+    this.redemptions = new RedisRedemptionStore(this.connection, redis, this.prefix);
   }
 
   async createRoot(cmd: CreateRootCommand): Promise<WalletView> {

@@ -10,7 +10,8 @@
   ARGV[6]  cursor: offset of the first line
   ARGV[7]  page size, >= 1
 
-  Returns  {0, next cursor or "" on the last page, line JSON...}, or {16} WORK_PENDING: the
+  Returns  {0, next cursor or "" on the last page, line JSON...}, each line with the gateway's
+           failure record (`gwfail`) when it has one, or {16} WORK_PENDING: the
            tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
@@ -28,7 +29,11 @@ local stop = cursor + page_size
 local reply = {OK, stop < redis.call("LLEN", key) and fmt(stop) or ""}
 local ids = redis.call("LRANGE", key, cursor, stop - 1)
 if #ids > 0 then
-  for _, line in ipairs(redis.call("HMGET", key_lines(), unpack(ids))) do
+  local failures = redis.call("HMGET", key_gateway_failures(), unpack(ids))
+  for i, line in ipairs(redis.call("HMGET", key_lines(), unpack(ids))) do
+    if failures[i] then
+      line = string.sub(line, 1, -2) .. ',"gwfail":' .. cjson.encode(failures[i]) .. "}"
+    end
     reply[#reply + 1] = line
   end
 end

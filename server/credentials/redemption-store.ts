@@ -1,0 +1,32 @@
+/** What redeeming a credential found. */
+export type RedeemOutcome =
+  /** First redemption: recorded. */
+  | "redeemed"
+  /** Redeemed before by the same request id: a retry of the same call. */
+  | "replayed"
+  /** Redeemed before by another request: refused as a replay. */
+  | "taken";
+
+/**
+ * Single-use credentials, and what the gateway learned about a spend's call. Both are per tree
+ * (a credential's id is a charge or hold id, which names its tree), so on Redis each is one
+ * command on the tree's slot.
+ */
+export interface RedemptionStore {
+  /**
+   * Atomically marks credential `credentialId` (its charge or hold id) redeemed by `requestId`,
+   * remembered until `expiresAtMs` (`nowMs` is the server's clock; after which the credential is refused as expired anyway).
+   */
+  redeem(
+    credentialId: string,
+    requestId: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<RedeemOutcome>;
+  /**
+   * Records on spend line `lineId` that its upstream call failed (`failure`, e.g.
+   * `upstream_status:503`). Only the first record counts; listing the line shows it
+   * (`gatewayFailure`).
+   */
+  recordGatewayFailure(lineId: string, failure: string): Promise<void>;
+}
