@@ -3,11 +3,17 @@ import {
   credentials,
   type ClientOptions as GrpcClientOptions,
 } from "@grpc/grpc-js";
+import { AgentKeyServiceClient } from "../gen/ts-proto/tollgate/v1/agent_key_service.js";
+import { CatalogServiceClient } from "../gen/ts-proto/tollgate/v1/catalog_service.js";
+import { CredentialServiceClient } from "../gen/ts-proto/tollgate/v1/credential_service.js";
 import { EventServiceClient } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceClient } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import { AgentKeyDirectory, type AgentKeys } from "./agent-keys.js";
 import { type AuditReport, auditTree } from "./audit.js";
+import { listServices, type PaidService } from "./catalog.js";
 import type { ClientCore } from "./core.js";
+import { CredentialCalls, type Credentials, type SigningKeys } from "./credentials.js";
 import {
   type EventWatch,
   type ListEventsOptions,
@@ -16,6 +22,7 @@ import {
   type WatchOptions,
   watchEvents,
 } from "./events.js";
+import { type Gateway, GatewayFetcher } from "./gateway.js";
 import { UnaryOperations } from "./operations.js";
 import {
   type CallOptions,
@@ -41,6 +48,19 @@ export interface TollgateClient {
   readonly wallets: Wallets;
   /** Events of every tree of the caller's project (a wallet's own: `wallet.watch()`). */
   readonly events: ProjectEvents;
+  /** Scoped agent keys: mint one per agent, bound to its wallet's subtree (project keys only). */
+  readonly agentKeys: AgentKeys;
+  /** Redeem a credential once, as a paid service does (public: no API key needed). */
+  readonly credentials: Credentials;
+  /** Paid calls through tollgate's gateway (needs the `gatewayUrl` option). */
+  readonly gateway: Gateway;
+  /**
+   * The public keys credentials are signed with, as a JWK Set for `verifyCredential`
+   * (`tollgate/verify`); public: no API key needed.
+   */
+  signingKeys(options?: CallOptions): Promise<SigningKeys>;
+  /** The caller's project's paid services (for an agent key: those it may pay for). */
+  services(options?: CallOptions): Promise<PaidService[]>;
   /**
    * Re-verifies the hash chain of `walletId`'s tree and recomputes every wallet's totals from
    * its lines (docs/events.md#the-hash-chain); names the first line that breaks.
@@ -103,16 +123,16 @@ export function createClient(options: ClientOptions): TollgateClient {
   const settings = resolveOptions(options);
   const creds = channelCredentials(settings.tls);
   const wallets = new WalletServiceClient(settings.address, creds, channelOptions(settings));
-  // One channel for both services: one connection, one TLS handshake.
-  const receipts = new ReceiptServiceClient(settings.address, creds, {
-    channelOverride: wallets.getChannel(),
-    interceptors: settings.interceptors,
-  });
-  const events = new EventServiceClient(settings.address, creds, {
-    channelOverride: wallets.getChannel(),
-    interceptors: settings.interceptors,
-  });
+  // One channel for every service: one connection, one TLS handshake.
+  const channel = { channelOverride: wallets.getChannel(), interceptors: settings.interceptors };
+  const receipts = new ReceiptServiceClient(settings.address, creds, channel);
+  const events = new EventServiceClient(settings.address, creds, channel);
+  const agentKeys = new AgentKeyServiceClient(settings.address, creds, channel);
+  const credentialStub = new CredentialServiceClient(settings.address, creds, channel);
+  const catalog = new CatalogServiceClient(settings.address, creds, channel);
   const invoker = new UnaryInvoker(settings);
+  const gateway = new GatewayFetcher(settings);
+  const credentialCalls = new CredentialCalls(invoker, credentialStub);
   const unary = new UnaryOperations(invoker, wallets);
   let closed = false;
   let stream: StreamChannel | undefined;
@@ -129,6 +149,7 @@ export function createClient(options: ClientOptions): TollgateClient {
     wallets,
     receipts,
     events,
+    gateway,
     retry: settings.retry,
     mode: settings.mode,
     operations: (mode) => (mode === "stream" ? openStream() : unary),
@@ -139,12 +160,18 @@ export function createClient(options: ClientOptions): TollgateClient {
       watch: (options) => watchEvents(core, "", options),
       list: (options) => listEvents(core, "", options),
     },
+    agentKeys: new AgentKeyDirectory(invoker, agentKeys),
+    credentials: credentialCalls,
+    gateway,
+    signingKeys: (options) => credentialCalls.signingKeys(options),
+    services: (options) => listServices(invoker, catalog, options),
     audit: (walletId, options) => auditTree(core, walletId, options),
     stream: openStream,
     close() {
       if (closed) return;
       closed = true;
       invoker.close();
+      gateway.close();
       // Only a stream that exists has anything to close.
       stream?.close();
       wallets.close();

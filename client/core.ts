@@ -1,6 +1,7 @@
 import type { EventServiceClient } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import type { ReceiptServiceClient } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
 import type { WalletServiceClient } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
+import type { GatewayFetcher } from "./gateway.js";
 import type { SpendOperations } from "./operations.js";
 import type { Mode, RetryOptions } from "./options.js";
 import type { UnaryInvoker } from "./unary.js";
@@ -15,6 +16,8 @@ export interface ClientCore {
   readonly wallets: WalletServiceClient;
   readonly receipts: ReceiptServiceClient;
   readonly events: EventServiceClient;
+  /** Paid calls through the gateway (`tg.gateway`, `wallet.gatewayFetch`). */
+  readonly gateway: GatewayFetcher;
   /** Backoff policy, which watches use between reconnects too. */
   readonly retry: Required<RetryOptions>;
   /** The mode new handles use unless told otherwise. */

@@ -59,6 +59,11 @@ export interface ClientOptions {
   streamIdleMs?: number;
   /** grpc-js client interceptors (tracing, logging, tests that drop answers), outermost first. */
   interceptors?: Interceptor[];
+  /**
+   * Base URL of tollgate's paid-API gateway (`TOLLGATE_GATEWAY_ADDRESS` of the server), e.g.
+   * `http://127.0.0.1:8081`: what `tg.gateway.fetch` calls. Omitted: the client has no gateway.
+   */
+  gatewayUrl?: string | URL;
 }
 
 /** Options of one call. */
@@ -81,6 +86,7 @@ export interface ResolvedOptions {
   mode: Mode;
   streamIdleMs: number;
   interceptors: Interceptor[];
+  gatewayUrl: URL | undefined;
 }
 
 /** Fills in the defaults documented on {@link ClientOptions}; refuses nonsense early. */
@@ -98,6 +104,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     mode: options.mode ?? "unary",
     streamIdleMs: options.streamIdleMs ?? 1000,
     interceptors: options.interceptors ?? [],
+    gatewayUrl: gatewayUrlOf(options.gatewayUrl),
   };
   if (typeof resolved.address !== "string" || resolved.address === "") {
     throw invalidArgument("address", "must be host:port");
@@ -117,6 +124,28 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     throw invalidArgument("mode", 'must be "unary" or "stream"');
   }
   return resolved;
+}
+
+/** An http(s) URL without credentials, query or fragment; undefined when not given. */
+function gatewayUrlOf(value: string | URL | undefined): URL | undefined {
+  if (value === undefined || value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidArgument(
+      "gateway_url",
+      `must be an http:// or https:// URL, got ${String(value)}`,
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw invalidArgument("gateway_url", `must be an http:// or https:// URL, got ${url.href}`);
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") {
+    // The API key goes in a header; a URL is logged and shown far more often than a header.
+    throw invalidArgument("gateway_url", "must not carry credentials, a query or a fragment");
+  }
+  return url;
 }
 
 /** A deadline must be a positive, finite number of ms. */

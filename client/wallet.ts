@@ -16,6 +16,7 @@ import {
   type WatchOptions,
   watchEvents,
 } from "./events.js";
+import type { GatewayCallOptions } from "./gateway.js";
 import { checkMetadata, checkName } from "./limits.js";
 import { checkMessageSize } from "./message-size.js";
 import { requestIdOf } from "./operations.js";
@@ -157,6 +158,21 @@ export class Wallet {
     const result = await this.core.operations(this.mode).void(holdId, options);
     if (result.hold.walletId === this.id) this.available = result.remaining;
     return result;
+  }
+
+  /**
+   * A paid call through tollgate's gateway, charged to this wallet at the catalog's price with
+   * the client's API key: `tg.gateway.fetch(service, path, init, { wallet: this, ...options })`
+   * (see `tg.gateway.fetch`). The gateway's answer does not carry the balance, so `available`
+   * is not updated; `refresh()` re-reads it.
+   */
+  gatewayFetch(
+    service: string,
+    path: string,
+    init?: RequestInit,
+    options: Omit<GatewayCallOptions, "wallet" | "credential"> = {},
+  ): Promise<Response> {
+    return this.core.gateway.fetch(service, path, init, { ...options, wallet: this.id });
   }
 
   /** Carves a child out of this wallet's available credits, in one atomic step. */

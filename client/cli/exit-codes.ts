@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "../errors/invalid-argument-error.js";
 import { NotFoundError } from "../errors/not-found-error.js";
+import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import { TollgateError } from "../errors/tollgate-error.js";
 import { UnauthenticatedError } from "../errors/unauthenticated-error.js";
 import { UnavailableError } from "../errors/unavailable-error.js";
@@ -27,7 +28,10 @@ export const ExitCode = {
    * (RESOURCE_EXHAUSTED: TOO_MANY_OPEN_HOLDS, TOO_MANY_CHILDREN, TOO_MANY_BREAKDOWN_KEYS).
    */
   refused: 4,
-  /** No valid API key (UNAUTHENTICATED, PERMISSION_DENIED). */
+  /**
+   * No valid API key (UNAUTHENTICATED), or a key not allowed this call (PERMISSION_DENIED: an
+   * agent key outside its scope).
+   */
   unauthenticated: 5,
   /**
    * The server or its store did not answer (UNAVAILABLE, DEADLINE_EXCEEDED, STORE_UNAVAILABLE):
@@ -49,7 +53,8 @@ export const exitCodeHelp = `Exit codes:
      events retained (EVENTS_EXPIRED)
   4  refused: INSUFFICIENT_CREDITS, WALLET_CLOSED, HOLD_EXPIRED, HOLD_ALREADY_RESOLVED, or a
      per-tree limit (TOO_MANY_OPEN_HOLDS, TOO_MANY_CHILDREN, TOO_MANY_BREAKDOWN_KEYS); nothing changed
-  5  unauthenticated: missing or wrong API key
+  5  unauthenticated: missing or wrong API key, or a key not allowed this call
+     (PERMISSION_DENIED: an agent key outside its wallet's subtree or services)
   6  unavailable: server or store down, or timed out (a mutation may have been applied:
      retry with the same --request-id)
   7  audit failed: the hash chain or the totals do not verify`;
@@ -80,6 +85,7 @@ export function exitCodeOf(error: unknown): ExitCodeValue {
   if (error instanceof InvalidArgumentError) return ExitCode.usage;
   if (error instanceof NotFoundError) return ExitCode.notFound;
   if (error instanceof UnauthenticatedError) return ExitCode.unauthenticated;
+  if (error instanceof PermissionDeniedError) return ExitCode.unauthenticated;
   if (error instanceof UnavailableError) return ExitCode.unavailable;
   switch (error.code) {
     case status.INVALID_ARGUMENT:

@@ -9,6 +9,7 @@ import { InsufficientCreditsError } from "./insufficient-credits-error.js";
 import { InvalidArgumentError } from "./invalid-argument-error.js";
 import { LimitExceededError } from "./limit-exceeded-error.js";
 import { NotFoundError } from "./not-found-error.js";
+import { PermissionDeniedError } from "./permission-denied-error.js";
 import { TollgateError, type TollgateErrorInit } from "./tollgate-error.js";
 import { UnauthenticatedError } from "./unauthenticated-error.js";
 import { UnavailableError } from "./unavailable-error.js";
@@ -75,8 +76,43 @@ export function errorFromStatus(
 ): TollgateError {
   const info = unpack(parts.details, "google.rpc.ErrorInfo", ErrorInfo.decode);
   const badRequest = unpack(parts.details, "google.rpc.BadRequest", BadRequest.decode);
-  const metadata = { ...info?.metadata };
-  const reason = info?.reason || (status[parts.code] ?? "UNKNOWN");
+  return errorFromReason(
+    {
+      code: parts.code,
+      message: parts.message,
+      reason: info?.reason ?? "",
+      metadata: { ...info?.metadata },
+      field: badRequest?.fieldViolations[0]?.field,
+    },
+    context,
+    cause,
+  );
+}
+
+/** A refusal once decoded, whatever carried it: a gRPC status, or a gateway's JSON body. */
+export interface RefusalParts {
+  /** The gRPC status code. */
+  code: number;
+  message: string;
+  /** The ErrorInfo reason; empty when there was none. */
+  reason: string;
+  metadata: Record<string, string>;
+  /** The offending field, when the refusal named one outside `metadata.field` (a BadRequest). */
+  field?: string | undefined;
+}
+
+/**
+ * The typed error of a decoded refusal: the reason picks the class; without one (a transport
+ * failure, or a server that sent none) the status code does. Shared by gRPC calls and the gateway
+ * client, so a refusal is the same class whichever way the call went.
+ */
+export function errorFromReason(
+  parts: RefusalParts,
+  context: ErrorContext,
+  cause?: unknown,
+): TollgateError {
+  const metadata = parts.metadata;
+  const reason = parts.reason || (status[parts.code] ?? "UNKNOWN");
   const init: TollgateErrorInit = {
     code: parts.code,
     reason,
@@ -84,7 +120,7 @@ export function errorFromStatus(
     requestId: context.requestId,
     cause,
   };
-  const field = metadata.field ?? badRequest?.fieldViolations[0]?.field ?? "";
+  const field = metadata.field ?? parts.field ?? "";
   const message = parts.message;
   switch (reason) {
     case "INSUFFICIENT_CREDITS":
@@ -120,6 +156,8 @@ export function errorFromStatus(
       return new NotFoundError(message, init);
     case status.UNAUTHENTICATED:
       return new UnauthenticatedError(message, init);
+    case status.PERMISSION_DENIED:
+      return new PermissionDeniedError(message, init);
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
       return new UnavailableError(maybeApplied(message, context), init);

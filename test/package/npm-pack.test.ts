@@ -51,6 +51,7 @@ const consumer = `import { tool } from "ai";
 import { z } from "zod";
 import { createClient, InsufficientCreditsError, type Wallet } from "tollgate/client";
 import { budgetTool } from "tollgate/middleware/ai";
+import { type VerifiedCredential, verifyCredential } from "tollgate/verify";
 
 export async function remaining(wallet: Wallet): Promise<bigint> {
   try {
@@ -71,6 +72,14 @@ export function searchTool(wallet: Wallet) {
 }
 
 export const client = createClient({ address: "127.0.0.1:50051" });
+
+export async function verified(token: string): Promise<VerifiedCredential> {
+  const { jwks } = await client.signingKeys();
+  return verifyCredential(token, { jwks, service: "web_search" });
+}
+
+// @ts-expect-error: verifyCredential needs the service, if tollgate/verify's declarations resolved.
+verifyCredential("token", { url: "http://127.0.0.1:8080/.well-known/jwks.json" });
 
 // @ts-expect-error: a misspelt option is refused only if the client's declarations resolved.
 createClient({ adress: "127.0.0.1:50051" });
@@ -187,16 +196,18 @@ describe("the packed package, installed into a fresh project", () => {
         `const client = await import("tollgate/client");
          const middleware = await import("tollgate/middleware");
          const ai = await import("tollgate/middleware/ai");
-         console.log(JSON.stringify([client, middleware, ai].map((m) => Object.keys(m))));`,
+         const verify = await import("tollgate/verify");
+         console.log(JSON.stringify([client, middleware, ai, verify].map((m) => Object.keys(m))));`,
       ],
       app,
     );
-    const [client, middleware, ai] = JSON.parse(out) as string[][];
+    const [client, middleware, ai, verify] = JSON.parse(out) as string[][];
     expect(client).toEqual(
       expect.arrayContaining(["createClient", "InsufficientCreditsError", "TollgateError"]),
     );
     expect(middleware).toEqual(expect.arrayContaining(["withBudget", "currentCharge"]));
     expect(ai).toEqual(expect.arrayContaining(["budgetTool", "walletExhausted"]));
+    expect(verify).toEqual(expect.arrayContaining(["verifyCredential", "CredentialError"]));
   });
 
   it("type-checks a consumer file with tsc (strict, NodeNext) against the packed declarations", async () => {
