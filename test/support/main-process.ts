@@ -72,9 +72,9 @@ export async function startMain(
       stderr += c.toString();
       const lines = stderr.split("\n");
       const at = lines.findIndex((l) => l.startsWith("tollgate serving gRPC on"));
-      if (at !== -1 && lines.length >= at + 6) {
+      if (at !== -1 && lines.length >= at + 7) {
         clearTimeout(timer);
-        resolve(lines.slice(at, at + 5));
+        resolve(lines.slice(at, at + 6));
       }
     });
     void exited.then((code) => reject(new Error(`exited ${code} before its banner: ${stderr}`)));
