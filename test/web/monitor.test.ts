@@ -139,4 +139,45 @@ describe.each(stores)("the web monitor on the %s store", (kind) => {
       "the run's total after the top-up",
     );
   }, 60_000);
+
+  it("works at phone width with the keyboard only: choose a run, open a line's details", async () => {
+    served = await serveMonitor(kind);
+    const task = await served.tg.wallets.create({ name: "phone-run", budget: 100 });
+    await task.spend(12, { service: "pocket", metadata: { agent: "scout" } });
+    monitor = await MonitorPage.open(browser, served.url, apiKey);
+    const { page } = monitor;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await monitor.run(task.id).waitFor();
+
+    const focused = (attribute: string) =>
+      page.evaluate(
+        `document.activeElement?.closest("[${attribute}]")?.getAttribute("${attribute}") ?? ""`,
+      );
+    const tabTo = async (attribute: string, value: string) => {
+      for (let i = 0; i < 40; i++) {
+        if ((await focused(attribute)) === value) return;
+        await page.keyboard.press("Tab");
+      }
+      throw new Error(`Tab never reached [${attribute}="${value}"]`);
+    };
+    await tabTo("data-run-id", task.id);
+    await page.keyboard.press("Enter");
+    await monitor.runTotal().waitFor();
+    const spend = await waitUntil(
+      () => monitor?.feedLineIds() ?? Promise.resolve([]),
+      (ids) => ids.length === 2,
+      "the run's two events",
+    );
+    await tabTo("data-line-id", spend[0] ?? "");
+    await page.keyboard.press("Enter");
+    const detail = page.getByTestId("detail");
+    await detail.waitFor();
+    expect(await detail.getByTestId("metadata").textContent()).toContain("agent = scout");
+    // Nothing wider than the phone's screen: no sideways scrolling.
+    expect(
+      await page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth",
+      ),
+    ).toBe(true);
+  }, 60_000);
 });
