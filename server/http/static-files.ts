@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join, sep } from "node:path";
+import { pipeline } from "node:stream";
 
 /**
  * Serves the files of one directory (the built web monitor) on the HTTP face: GET and HEAD, with
@@ -128,7 +129,6 @@ async function answer(
     response.end();
     return;
   }
-  createReadStream(file)
-    .on("error", () => response.destroy())
-    .pipe(response);
+  // pipeline, not pipe: a browser that goes away mid-file closes the file too.
+  pipeline(createReadStream(file), response, () => {});
 }
