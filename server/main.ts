@@ -10,6 +10,7 @@ import { Catalog } from "./catalog/catalog.js";
 import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { routeGrpcLogging } from "./grpc-logging.js";
+import { webMonitorBuilt } from "./http/web-monitor-files.js";
 import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
@@ -161,8 +162,17 @@ function banner(
     `  signing key: ${signing}`,
     `  credentials: JWKS at http://${server.httpAddress}/.well-known/jwks.json`,
     "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+    `  web monitor: ${monitorUrl(server.httpAddress ?? config.httpAddress)}${webMonitorBuilt() ? "" : " (not built: run npm run build:web)"}`,
     "",
   ].join("\n");
+}
+
+/** The web monitor's URL: the HTTP face's root, with a wildcard host said as localhost. */
+function monitorUrl(httpAddress: string): string {
+  const colon = httpAddress.lastIndexOf(":");
+  const host = httpAddress.slice(0, colon);
+  const shown = host === "0.0.0.0" || host === "[::]" || host === "" ? "localhost" : host;
+  return `http://${shown}:${httpAddress.slice(colon + 1)}/`;
 }
 
 async function main(): Promise<void> {

@@ -31,6 +31,7 @@ describe("npm start (server/main.ts)", () => {
       "  signing key: generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)",
       `  credentials: JWKS at http://127.0.0.1:${httpPort}/.well-known/jwks.json`,
       "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+      `  web monitor: http://127.0.0.1:${httpPort}/`,
     ]);
 
     const client = new WalletServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
