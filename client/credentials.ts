@@ -1,4 +1,3 @@
-import type { JSONWebKeySet } from "jose";
 import type {
   CredentialClaims,
   CredentialServiceClient,
@@ -9,10 +8,29 @@ import { requestIdOf } from "./operations.js";
 import type { CallOptions } from "./options.js";
 import type { UnaryInvoker } from "./unary.js";
 
+/**
+ * One public key of a JWK Set (RFC 7517): Ed25519 (`kty` OKP, `crv` Ed25519, `x`) with its `kid`.
+ * Declared here rather than imported from jose, so the client (and the CLI on it) does not load
+ * jose; it is what `verifyCredential`'s `jwks` accepts.
+ */
+export interface PublicJwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  crv?: string;
+  x?: string;
+}
+
+/** A JWK Set: `{"keys": [...]}`. */
+export interface JwkSet {
+  keys: PublicJwk[];
+}
+
 /** The public keys credentials are signed with (what `/.well-known/jwks.json` serves). */
 export interface SigningKeys {
   /** The JWK Set: hand it to `verifyCredential(token, { jwks, service })` (`tollgate/verify`). */
-  jwks: JSONWebKeySet;
+  jwks: JwkSet;
   /** The key id (`kid`) new credentials are signed with; the others are retired keys. */
   currentKeyId: string;
 }
@@ -87,9 +105,9 @@ export class CredentialCalls implements Credentials {
 
   async signingKeys(options?: CallOptions): Promise<SigningKeys> {
     const response = await this.invoker.call(this.stub, this.stub.getSigningKeys, {}, options, {});
-    let jwks: JSONWebKeySet;
+    let jwks: JwkSet;
     try {
-      jwks = JSON.parse(response.jwksJson) as JSONWebKeySet;
+      jwks = JSON.parse(response.jwksJson) as JwkSet;
     } catch (error) {
       throw malformed("jwks_json is not JSON", error);
     }

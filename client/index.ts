@@ -17,6 +17,8 @@ export type { PaidService } from "./catalog.js";
 export { createClient, type ProjectEvents, type TollgateClient } from "./client.js";
 export type {
   Credentials,
+  JwkSet,
+  PublicJwk,
   RedeemedClaims,
   RedeemOptions,
   Redemption,

@@ -36,6 +36,24 @@ export function parseMilliseconds(text: string): number {
   return Number(text);
 }
 
+/**
+ * A positive whole number of seconds (--ttl); the server checks the upper bound (a year for an
+ * agent key).
+ */
+export function parseSeconds(name: string): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text) || Number(text) <= 0 || !Number.isSafeInteger(Number(text))) {
+      throw usageError(`${name}: must be a positive whole number of seconds, got "${text}"`);
+    }
+    return Number(text);
+  };
+}
+
+/** A repeatable option (--service a --service b), collected in order. */
+export function collectList(text: string, previous: string[] = []): string[] {
+  return [...previous, text];
+}
+
 /** --alert 50,80,100: percentages of the budget (the server checks 1..1000, at most 10). */
 export function parseThresholds(text: string): number[] {
   const parts = text.split(",").map((p) => p.trim());

@@ -1,10 +1,13 @@
 import { Command, CommanderError, Option } from "commander";
+import { registerAgentKeys } from "./agent-keys.js";
 import { parseMilliseconds } from "./arguments.js";
 import { registerAudit } from "./audit.js";
 import { defaultAddress } from "./context.js";
 import { CliError, ExitCode, type ExitCodeValue, errorLine, exitCodeHelp } from "./exit-codes.js";
+import { registerJwks } from "./jwks.js";
 import { registerReceipt } from "./receipt.js";
 import { Runner } from "./run.js";
+import { registerServices } from "./services.js";
 import { registerSpend } from "./spend.js";
 import { registerWallets } from "./wallets.js";
 import { registerWatch } from "./watch.js";
@@ -113,6 +116,9 @@ cannot work exits 1.`,
   registerReceipt(program, runner);
   registerWatch(program, runner);
   registerAudit(program, runner);
+  registerAgentKeys(program, runner);
+  registerServices(program, runner);
+  registerJwks(program, runner);
   return program;
 }
 
