@@ -1,5 +1,6 @@
 import { raceAbort } from "./abort.js";
 import { runWithCharge } from "./charge-context.js";
+import { gatewayCall, gatewayIterable } from "./gateway-route.js";
 import { type OpenCharge, openCharge } from "./open-charge.js";
 import type { ResolvedBudget } from "./options.js";
 import { refusedResult } from "./refusal.js";
@@ -24,6 +25,7 @@ export async function budgetedCall<I, R, X>(
   call: ToolInvocation<I>,
   run: () => R | PromiseLike<R>,
 ): Promise<R | X | string> {
+  if (budget.gateway !== undefined) return gatewayCall(budget, call, run);
   call.signal?.throwIfAborted();
   const opened = await openCharge(budget, call.input, call.toolCallId, call.signal);
   if (opened.kind === "refused") return refusedResult(budget, opened.refusal);
@@ -71,6 +73,7 @@ export async function* budgetedIterable<I, T, X>(
   call: ToolInvocation<I>,
   start: () => AsyncIterable<T>,
 ): AsyncGenerator<T | X | string, T | X | string | undefined, undefined> {
+  if (budget.gateway !== undefined) return yield* gatewayIterable(budget, call, start);
   call.signal?.throwIfAborted();
   const opened = await openCharge(budget, call.input, call.toolCallId, call.signal);
   if (opened.kind === "refused") {

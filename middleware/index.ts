@@ -4,6 +4,7 @@
  * `/mcp`) each import only their own.
  */
 export { type ActiveCharge, currentCharge } from "./charge-context.js";
+export { type PaidFetchOptions, paidFetch } from "./gateway-route.js";
 export type { BudgetOptions, BudgetRefusal, Priced } from "./options.js";
 export { walletExhausted } from "./wallet-exhausted.js";
 export type { WalletStopOptions } from "./wallet-stop.js";

@@ -31,8 +31,24 @@ export interface BudgetOptions<I, R, X = string> {
    * The tool's price, fixed or from its input. By default it is held before the tool runs and
    * captured when it succeeds, so a failed or aborted call costs nothing. A price of 0 runs the
    * tool without a charge (and without a credential). Exclusive with `maxPrice`.
+   *
+   * With `gateway`, optional: the catalog sets the price, and this only tells a stop condition
+   * (`walletExhausted`) what one call costs; give the catalog's price.
    */
   price?: Priced<I>;
+  /**
+   * Route the tool's paid calls through tollgate's gateway to this catalog service instead of
+   * charging here: the tool calls `paidFetch(path, init)` (from `tollgate/middleware`),
+   * and the gateway charges the catalog price to `wallet` for each call, with the API key of the
+   * client the wallet handle came from (an agent key bound to the wallet), adds the upstream's
+   * secret (the agent never holds it) and relays the answer. A call the wallet cannot pay is
+   * refused by the gateway (HTTP 402) before anything is forwarded, and answered like any
+   * refusal (`onRefusal`). Each `paidFetch` of one tool call has a request id derived from the
+   * call's (see `requestId`), so a framework retry of the call is charged once. Needs the
+   * client's `gatewayUrl`. Not with `maxPrice`, `cost`, `upfront` or `holdTtlSeconds`: the
+   * catalog meters a call, and the gateway settles it.
+   */
+  gateway?: string;
   /**
    * For tools whose cost is known only afterwards: the most one call may cost, held before the
    * tool runs. Requires `cost`.
@@ -102,6 +118,8 @@ export interface BudgetOptions<I, R, X = string> {
 export interface ResolvedBudget<I, R, X> {
   wallet: Wallet;
   toolName: string;
+  /** The catalog service the tool's calls go to through the gateway; undefined: charged here. */
+  gateway: string | undefined;
   service: string | undefined;
   /** The amount held (or spent upfront) for an input. */
   amount: (input: I) => Promise<bigint>;
@@ -126,7 +144,8 @@ export function resolveBudget<I, R, X>(
   frameworkToolName: string | undefined,
 ): ResolvedBudget<I, R, X> {
   const { price, maxPrice, cost } = options;
-  if ((price === undefined) === (maxPrice === undefined)) {
+  if (options.gateway !== undefined) checkGatewayOptions(options);
+  else if ((price === undefined) === (maxPrice === undefined)) {
     throw new TypeError("withBudget: give exactly one of `price` and `maxPrice`");
   }
   if ((maxPrice === undefined) !== (cost === undefined)) {
@@ -139,13 +158,15 @@ export function resolveBudget<I, R, X>(
   if (toolName === undefined || toolName === "") {
     throw new TypeError("withBudget: the tool has no name; pass `toolName`");
   }
-  const priced = (price ?? maxPrice) as Priced<I>;
+  // In gateway mode without a price: 0 here means "not known", never "free" (see binding below).
+  const priced = (price ?? maxPrice ?? 0) as Priced<I>;
   // Checked here too, so a bad fixed price fails when the tool is wrapped.
   const fixed = typeof priced === "function" ? undefined : toCredits(priced, "price");
   const metadata = options.metadata;
   return {
     wallet: options.mode === undefined ? options.wallet : options.wallet.using(options.mode),
     toolName,
+    gateway: options.gateway,
     service: options.service,
     amount:
       typeof priced === "function"
@@ -159,8 +180,29 @@ export function resolveBudget<I, R, X>(
     requestId: options.requestId,
     holdTtlSeconds: options.holdTtlSeconds,
     isFailure: options.isFailure ?? (() => false),
-    binding: bindTool(options.wallet.id, toolName, fixed),
+    // A gateway tool without a price has an unknown one: a stop condition counts it as 1 credit.
+    binding: bindTool(
+      options.wallet.id,
+      toolName,
+      options.gateway !== undefined && price === undefined ? undefined : fixed,
+    ),
   };
+}
+
+/** The options a gateway-routed tool cannot have: the gateway charges, meters and settles. */
+function checkGatewayOptions<I, R, X>(options: BudgetOptions<I, R, X>): void {
+  if (typeof options.gateway !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(options.gateway)) {
+    throw new TypeError(
+      "withBudget: `gateway` must name a catalog service (1..64 of A-Z a-z 0-9 . _ -)",
+    );
+  }
+  for (const name of ["maxPrice", "cost", "upfront", "holdTtlSeconds"] as const) {
+    if (options[name] !== undefined && options[name] !== false) {
+      throw new TypeError(
+        `withBudget: \`${name}\` does not apply with \`gateway\`: the catalog prices and the gateway settles each call`,
+      );
+    }
+  }
 }
 
 /** An Amount as bigint; a fractional, negative or unsafe `number` is a programming error. */

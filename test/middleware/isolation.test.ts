@@ -38,7 +38,7 @@ describe("importing one middleware entry never requires another framework", () =
       importWithout("middleware/langchain.ts", others("@langchain/core")),
       importWithout("middleware/mcp.ts", others("@modelcontextprotocol/sdk")),
     ]);
-    expect(core).toEqual(["currentCharge", "walletExhausted", "withBudget"]);
+    expect(core).toEqual(["currentCharge", "paidFetch", "walletExhausted", "withBudget"]);
     expect(ai).toEqual(["budgetTool", "walletExhausted"]);
     expect(agents).toEqual(["budgetTool", "stopOnWalletExhausted"]);
     expect(langchain).toEqual(["budgetTool", "walletExhausted"]);
