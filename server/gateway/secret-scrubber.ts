@@ -4,8 +4,10 @@
  * adds, so every answer's body passes through here on its way out.
  *
  * The mask is one `*` per byte: same length, so a `content-length` stays true and the body can be
- * streamed without buffering it. A match may straddle two chunks, so the last `secret.length - 1`
- * bytes of each chunk are held back until the next one (or the end) shows whether they start one.
+ * streamed without buffering it. A match may straddle two chunks, so a chunk's tail that is the
+ * start of the secret is held back until the next chunk (or the end) shows whether it completes
+ * one. Only such a tail: holding back a fixed length would delay the last event of a stream that
+ * pauses (an LLM between tokens) until the next one came.
  */
 export class SecretScrubber {
   private readonly secret: Buffer;
@@ -21,8 +23,7 @@ export class SecretScrubber {
   push(chunk: Buffer): Buffer {
     const bytes = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
     const masked = this.maskAll(bytes);
-    // Hold back a tail that could be the start of a match completed by the next chunk.
-    const keep = Math.min(this.secret.length - 1, masked.length);
+    const keep = this.startOfSecretAtEnd(masked);
     this.carry = Buffer.from(masked.subarray(masked.length - keep));
     return masked.subarray(0, masked.length - keep);
   }
@@ -38,6 +39,16 @@ export class SecretScrubber {
   scrubText(text: string): string {
     const secret = this.secret.toString("utf8");
     return text.includes(secret) ? text.replaceAll(secret, "*".repeat(this.secret.length)) : text;
+  }
+
+  /** The length of the longest tail of `bytes` that the secret starts with (0..length-1). */
+  private startOfSecretAtEnd(bytes: Buffer): number {
+    for (let length = Math.min(this.secret.length - 1, bytes.length); length > 0; length--) {
+      if (bytes.subarray(bytes.length - length).equals(this.secret.subarray(0, length))) {
+        return length;
+      }
+    }
+    return 0;
   }
 
   private maskAll(bytes: Buffer): Buffer {

@@ -14,7 +14,7 @@ export interface UpstreamCall {
 export interface TestUpstream {
   /** `http://127.0.0.1:<port>/` */
   url: string;
-  /** Every authorized request, in arrival order. */
+  /** Every authorized request whose body arrived whole, in arrival order. */
   calls: UpstreamCall[];
   /** Requests refused for a missing or wrong secret. */
   unauthorized: number;
@@ -31,6 +31,8 @@ export interface TestUpstream {
  *   the worst upstream for secret hygiene;
  * - `/fail`: 500 with the secret in the body and a header;
  * - `/slow`: never answers;
+ * - `/hang-first?n=N`: the first request of an Idempotency-Key never answers, a repeat gets 200
+ *   with `x-cost: N`;
  * - `/sse?n=K[&hold=1]`: K server-sent events, then ends, or with `hold`, waits for the client
  *   to go away;
  * - `/usage?n=N`: JSON `{"usage": {"n": N}}`;
@@ -43,6 +45,7 @@ export async function startUpstream(secret: string): Promise<TestUpstream> {
   const calls: UpstreamCall[] = [];
   let closedWaiters: Array<() => void> = [];
   const state = { unauthorized: 0 };
+  const hungKeys = new Set<string>();
   const server: Server = createServer(async (request, response) => {
     if (request.headers.authorization !== `Bearer ${secret}`) {
       state.unauthorized++;
@@ -51,7 +54,12 @@ export async function startUpstream(secret: string): Promise<TestUpstream> {
       return;
     }
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+    } catch {
+      // The gateway aborted the request (its agent's body was too big or too slow): no call.
+      return;
+    }
     const call = {
       method: request.method ?? "",
       url: request.url ?? "",
@@ -70,6 +78,16 @@ export async function startUpstream(secret: string): Promise<TestUpstream> {
     } else if (path === "/fail") {
       response.writeHead(500, { "content-type": "text/plain", "x-debug": `key=${secret}` });
       response.end(`upstream failed while using ${secret}\n`);
+    } else if (path === "/hang-first") {
+      // The first attempt of a call hangs (its gateway dies meanwhile); a retry, which carries
+      // the same Idempotency-Key, is answered.
+      const key = String(request.headers["idempotency-key"]);
+      if (!hungKeys.has(key)) {
+        hungKeys.add(key);
+        return;
+      }
+      response.writeHead(200, { "x-cost": String(n) });
+      response.end("answered on retry");
     } else if (path === "/slow") {
       // never answers; the gateway's timeout must cut it
     } else if (path === "/sse") {
