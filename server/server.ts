@@ -1,20 +1,33 @@
 import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
+import { AgentKeyService } from "../gen/es/tollgate/v1/agent_key_service_pb.js";
+import { CatalogService } from "../gen/es/tollgate/v1/catalog_service_pb.js";
+import { CredentialService } from "../gen/es/tollgate/v1/credential_service_pb.js";
 import { EventService } from "../gen/es/tollgate/v1/event_service_pb.js";
 import { ReceiptService } from "../gen/es/tollgate/v1/receipt_service_pb.js";
 import { WalletService } from "../gen/es/tollgate/v1/wallet_service_pb.js";
+import { AgentKeyServiceService } from "../gen/ts-proto/tollgate/v1/agent_key_service.js";
+import { CatalogServiceService } from "../gen/ts-proto/tollgate/v1/catalog_service.js";
+import { CredentialServiceService } from "../gen/ts-proto/tollgate/v1/credential_service.js";
 import { EventServiceService } from "../gen/ts-proto/tollgate/v1/event_service.js";
 import { ReceiptServiceService } from "../gen/ts-proto/tollgate/v1/receipt_service.js";
+import { AgentKeys } from "./agent-keys/agent-keys.js";
+import { AccessPolicy } from "./auth/access-policy.js";
 import type { ApiKey } from "./auth/api-keys.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { type BindError, bindError } from "./bind-error.js";
+import { Catalog } from "./catalog/catalog.js";
 import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
+import { CredentialRedeemer } from "./credentials/credential-redeemer.js";
 import { defaultMaxWatchersPerProject, EventFeed } from "./events/event-feed.js";
 import { type HttpFace, startHttpFace } from "./http/http-face.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
+import { agentKeyServiceBodies, agentKeyServiceHandlers } from "./rpc/agent-key-service.js";
 import type { RpcDependencies, ServedService } from "./rpc/bodies.js";
+import { catalogServiceBodies, catalogServiceHandlers } from "./rpc/catalog-service.js";
+import { credentialServiceBodies, credentialServiceHandlers } from "./rpc/credential-service.js";
 import {
   defaultWatchStallMs,
   eventServiceBodies,
@@ -80,6 +93,10 @@ export interface TollgateServerOptions {
   sweepIntervalMs?: number;
   /** TLS, e.g. `ServerCredentials.createSsl(...)`. Default plaintext (TLS terminated in front). */
   tls?: ServerCredentials;
+  /**
+   * The paid services whose price the server sets and the gateway forwards to. Default: none.
+   */
+  catalog?: Catalog;
   /** Open WatchEvents per project. Default 32 (see `TollgateConfig`). */
   maxWatchersPerProject?: number;
   /** How long a watcher may leave events unread. Default 30000 (see `TollgateConfig`). */
@@ -133,10 +150,17 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const credentials =
     options.credentials ??
     (await CredentialIssuer.create(undefined, configDefaults.credentialTtlSeconds * 1000));
-  const authenticator = new Authenticator(options.apiKeys ?? []);
+  const now = options.now ?? Date.now;
+  const catalog = options.catalog ?? Catalog.empty();
+  const agentKeys = new AgentKeys(
+    options.store.agentKeys,
+    credentials.derivedSecret("tollgate agent keys v1"),
+    now,
+  );
+  const authenticator = new Authenticator(options.apiKeys ?? [], agentKeys);
+  const redeemer = new CredentialRedeemer(credentials, options.store.redemptions, agentKeys, now);
   const streams = new OpenStreams();
   const serverStreams = new OpenStreams();
-  const now = options.now ?? Date.now;
   const metrics = new Metrics({ maxSpendLabelPairs: options.metricsMaxSpendLabelPairs });
   metrics.countSpendStreams(() => streams.size);
   if (isObservableStore(options.store)) {
@@ -145,8 +169,9 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     );
   }
   const deps: RpcDependencies = {
-    ledger: new Ledger(options.store, credentials, { now }),
+    ledger: new Ledger(options.store, credentials, { now, catalog }),
     authenticator,
+    access: new AccessPolicy(options.store, now),
     logger,
     metrics,
     streams,
@@ -169,6 +194,21 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   server.addService(
     tolerantRequests(eventServiceDefinition),
     eventServiceHandlers({ ...deps, events, watchStallMs }, eventBodies),
+  );
+  const agentKeyBodies = agentKeyServiceBodies({ ledger: deps.ledger, agentKeys });
+  server.addService(
+    tolerantRequests(AgentKeyServiceService),
+    agentKeyServiceHandlers(deps, agentKeyBodies),
+  );
+  const credentialBodies = credentialServiceBodies({ issuer: credentials, redeemer, now });
+  server.addService(
+    tolerantRequests(CredentialServiceService),
+    credentialServiceHandlers(deps, credentialBodies),
+  );
+  const catalogBodies = catalogServiceBodies(catalog);
+  server.addService(
+    tolerantRequests(CatalogServiceService),
+    catalogServiceHandlers(deps, catalogBodies),
   );
   const health = new StoreHealth(
     options.store,
@@ -198,6 +238,21 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
         bodies: { ...eventBodies },
         stallLimits: { watchEvents: watchStallLimit(watchStallMs) },
       },
+      {
+        descriptor: AgentKeyService,
+        definition: AgentKeyServiceService,
+        bodies: { ...agentKeyBodies },
+      },
+      {
+        descriptor: CredentialService,
+        definition: CredentialServiceService,
+        bodies: { ...credentialBodies },
+      },
+      {
+        descriptor: CatalogService,
+        definition: CatalogServiceService,
+        bodies: { ...catalogBodies },
+      },
     ];
     try {
       http = await startHttpFace({
@@ -206,6 +261,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
         services,
         maxMessageBytes,
         maxSendMessageBytes,
+        jwks: () => credentials.jwks(now()),
       });
     } catch (error) {
       server.forceShutdown();

@@ -1,14 +1,16 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
+import { AgentKeys } from "../agent-keys/agent-keys.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import type { ApiKey } from "./api-keys.js";
+import type { Caller } from "./caller.js";
 
 /** The project every call belongs to when no API keys are configured (open mode). */
 export const openProject = "default";
 
 /**
- * Resolves the project of a call from its `authorization: Bearer <key>` metadata (gRPC) or header
- * (HTTP).
+ * Resolves the caller of a call from its `authorization: Bearer <key>` metadata (gRPC) or header
+ * (HTTP): a project key (configured, hashed) or an agent key (`tga_...`, minted, in the store).
  *
  * The presented key is hashed and compared with every configured hash using
  * `crypto.timingSafeEqual`, without stopping at the first match, so the time taken reveals
@@ -17,7 +19,11 @@ export const openProject = "default";
 export class Authenticator {
   private readonly keys: ReadonlyArray<{ project: string; hash: Buffer }>;
 
-  constructor(keys: readonly ApiKey[]) {
+  constructor(
+    keys: readonly ApiKey[],
+    /** Agent keys; without them a `tga_` key is just an unknown key. */
+    private readonly agentKeys?: AgentKeys,
+  ) {
     this.keys = keys.map((k) => ({ project: k.project, hash: Buffer.from(k.keySha256, "hex") }));
   }
 
@@ -29,20 +35,28 @@ export class Authenticator {
   /**
    * The project of a gRPC call, from its `authorization` metadata: {@link authenticateHeader}.
    */
-  authenticate(metadata: Metadata): string {
+  authenticate(metadata: Metadata): Caller | Promise<Caller> {
     return this.authenticateHeader(metadata.get("authorization")[0]);
   }
 
   /**
-   * The caller's project, from the value of its `authorization` header (HTTP) or metadata
-   * (gRPC): the one check both transports run.
+   * The caller, from the value of its `authorization` header (HTTP) or metadata (gRPC): the one
+   * check every transport runs. A project key is checked in memory (synchronously); an agent key
+   * needs its record, so its answer is a promise. An agent key is honoured in open mode too: its
+   * scope still applies.
    *
    * @throws LedgerError UNAUTHENTICATED when the key is missing, malformed or unknown (one
-   * message for all three outside "missing", so a caller learns nothing about configured keys).
+   * message for all three outside "missing", so a caller learns nothing about configured keys),
+   * or an agent key is expired or revoked.
    */
-  authenticateHeader(authorization: unknown): string {
-    if (this.open) return openProject;
+  authenticateHeader(authorization: unknown): Caller | Promise<Caller> {
     const key = bearerKey(authorization);
+    if (key !== undefined && this.agentKeys !== undefined && AgentKeys.isAgentKey(key)) {
+      return this.agentKeys
+        .authenticate(key)
+        .then(({ project, scope }) => ({ project, agent: scope }));
+    }
+    if (this.open) return { project: openProject, agent: undefined };
     if (key === undefined) {
       throw new LedgerError("UNAUTHENTICATED", "missing API key: send authorization: Bearer <key>");
     }
@@ -55,7 +69,7 @@ export class Authenticator {
       }
     }
     if (project === undefined) throw new LedgerError("UNAUTHENTICATED", "invalid API key");
-    return project;
+    return { project, agent: undefined };
   }
 }
 

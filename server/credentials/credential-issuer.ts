@@ -1,4 +1,4 @@
-import { KeyObject, sign } from "node:crypto";
+import { createHmac, KeyObject, sign } from "node:crypto";
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -99,6 +99,16 @@ export class CredentialIssuer {
       issuer.retired.push({ publicJwk, publishedUntilMs: until });
     }
     return issuer;
+  }
+
+  /**
+   * A secret derived from the signing key for `label` (HMAC-SHA-256 over the private key), so the
+   * server needs no second secret for what must be stable across replicas and restarts: agent
+   * keys' secrets are derived from it. Changes when the signing key does.
+   */
+  derivedSecret(label: string): Buffer {
+    const d = this.current.privateKey.export({ format: "jwk" }).d as string;
+    return createHmac("sha256", Buffer.from(d, "base64url")).update(label).digest();
   }
 
   /** The public half of the key new credentials are signed with. */

@@ -23,6 +23,8 @@ export interface HttpFaceOptions {
   maxMessageBytes: number;
   /** Largest response message sent, as on grpc-js. */
   maxSendMessageBytes: number;
+  /** The JWK Set served at `/.well-known/jwks.json` (credential verifiers fetch it). */
+  jwks?: () => unknown;
 }
 
 /** The running HTTP face. */
@@ -73,10 +75,16 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
       serveMetrics(request, response, deps.metrics, deps.logger);
       return;
     }
+    if (path === "/.well-known/jwks.json" && options.jwks !== undefined) {
+      serveJwks(request, response, options.jwks());
+      return;
+    }
     const handler = handlers.get(path);
     if (handler === undefined) {
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      response.end("not found: POST /<package>.<Service>/<Method>, or GET /metrics\n");
+      response.end(
+        "not found: POST /<package>.<Service>/<Method>, GET /metrics or GET /.well-known/jwks.json\n",
+      );
       return;
     }
     let universal: ReturnType<typeof universalRequestFromNodeRequest>;
@@ -140,6 +148,26 @@ function serveMetrics(
       response.end();
     },
   );
+}
+
+/**
+ * The JWK Set, public. Cached by verifiers for five minutes at most: a rotation publishes the new
+ * key before it signs anything a verifier could see, and jose's remote set refetches on an
+ * unknown `kid` anyway.
+ */
+function serveJwks(request: IncomingMessage, response: ServerResponse, jwks: unknown): void {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    response.writeHead(405, { allow: "GET, HEAD" });
+    response.end();
+    return;
+  }
+  const body = JSON.stringify(jwks);
+  response.writeHead(200, {
+    "content-type": "application/jwk-set+json",
+    "cache-control": "public, max-age=300",
+    "access-control-allow-origin": "*",
+  });
+  response.end(request.method === "HEAD" ? undefined : body);
 }
 
 const failures: ReadonlySet<string> = new Set<BindFailure>([

@@ -1,6 +1,8 @@
 import type { z } from "zod";
+import { Catalog } from "../catalog/catalog.js";
 import type { CredentialIssuer, IssuedCredential } from "../credentials/credential-issuer.js";
 import type { LedgerStore } from "../store/ledger-store.js";
+import { catalogPrice } from "./catalog-pricing.js";
 import { fingerprint } from "./fingerprint.js";
 import { rootIdFor } from "./ids.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
@@ -65,6 +67,8 @@ export interface AuthorizeResult {
 export interface ClockOptions {
   /** Milliseconds since the epoch. Injected so tests can drive hold expiry. */
   now?: () => number;
+  /** The paid services whose price the server sets. Default: none (callers price every spend). */
+  catalog?: Catalog;
 }
 
 /**
@@ -74,6 +78,7 @@ export interface ClockOptions {
  */
 export class Ledger {
   private readonly now: () => number;
+  private readonly catalog: Catalog;
 
   constructor(
     private readonly store: LedgerStore,
@@ -81,6 +86,7 @@ export class Ledger {
     options: ClockOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.catalog = options.catalog ?? Catalog.empty();
   }
 
   async createWallet(project: string, input: CreateWalletInput): Promise<WalletView> {
@@ -148,8 +154,13 @@ export class Ledger {
     });
   }
 
-  async spend(project: string, input: SpendInput): Promise<SpendResult> {
-    const { requestId, ...params } = parse(spendInput, input);
+  /**
+   * Debits a wallet. On a catalog service the catalog sets the amount (`catalogPrice`).
+   * `agentKeyId` is the agent key that asked, named in the credential so revoking it voids it.
+   */
+  async spend(project: string, input: SpendInput, agentKeyId?: string): Promise<SpendResult> {
+    const amount = catalogPrice(this.catalog, project, "spend", input.service, input.amount);
+    const { requestId, ...params } = parse(spendInput, { ...input, amount } as SpendInput);
     const outcome = await this.store.spend({
       ...params,
       project,
@@ -165,12 +176,22 @@ export class Ledger {
       service: outcome.line.service,
       amount: outcome.line.amount,
       issuedAtMs: outcome.line.createdAtMs,
+      agentKeyId,
     });
     return { ...outcome, credential };
   }
 
-  async authorize(project: string, input: AuthorizeInput): Promise<AuthorizeResult> {
-    const { requestId, ttlSeconds, ...params } = parse(authorizeInput, input);
+  /** Reserves credits; on a catalog service the catalog sets the amount, as for {@link spend}. */
+  async authorize(
+    project: string,
+    input: AuthorizeInput,
+    agentKeyId?: string,
+  ): Promise<AuthorizeResult> {
+    const amount = catalogPrice(this.catalog, project, "authorize", input.service, input.amount);
+    const { requestId, ttlSeconds, ...params } = parse(authorizeInput, {
+      ...input,
+      amount,
+    } as AuthorizeInput);
     const outcome = await this.store.authorize({
       ...params,
       project,
@@ -187,6 +208,7 @@ export class Ledger {
       service: outcome.hold.service,
       amount: outcome.hold.amount,
       issuedAtMs: outcome.hold.createdAtMs,
+      agentKeyId,
     });
     return { ...outcome, credential };
   }

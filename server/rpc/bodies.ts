@@ -1,6 +1,8 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ServiceDefinition } from "@grpc/grpc-js";
+import type { AccessPolicy } from "../auth/access-policy.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { AgentScope } from "../auth/caller.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -14,6 +16,8 @@ import type { OpenStreams } from "./open-streams.js";
 export interface RpcDependencies {
   ledger: Ledger;
   authenticator: Authenticator;
+  /** What agent keys may do: checked after authentication, before the body runs. */
+  access: AccessPolicy;
   logger: Logger;
   metrics: Metrics;
   /**
@@ -32,6 +36,8 @@ export interface RpcDependencies {
 export interface CallContext {
   /** The caller's project, resolved from its API key before the body runs. */
   project: string;
+  /** The agent key's scope when the call carried one (already checked against the request). */
+  agent: AgentScope | undefined;
   requestId: string;
 }
 

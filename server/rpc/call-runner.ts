@@ -1,5 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { status } from "@grpc/grpc-js";
+import { publicMethods } from "../auth/access-policy.js";
+import type { Caller } from "../auth/caller.js";
 import type { LedgerError } from "../ledger/ledger-error.js";
 import type { Transport } from "../metrics/metrics.js";
 import type { CallContext, RpcDependencies, ServerStreamBody, UnaryBody } from "./bodies.js";
@@ -53,9 +55,15 @@ export async function runUnary<Req, Res>(
   let response: Res | undefined;
   let thrown: { error: unknown } | undefined;
   try {
-    project = deps.authenticator.authenticateHeader(call.authorization);
+    const caller = await authenticate(deps, call);
+    project = caller.project;
     refuseMalformed(call.request);
-    response = await body(call.request as Req, { project, requestId: call.requestId });
+    await deps.access.check(caller, call.method, call.request);
+    response = await body(call.request as Req, {
+      project,
+      agent: caller.agent,
+      requestId: call.requestId,
+    });
   } catch (error) {
     thrown = { error };
   }
@@ -137,16 +145,19 @@ export async function runServerStream<Req, Res>(
 ): Promise<StreamOutcome> {
   const startedMs = performance.now();
   let project: string | undefined;
+  let caller: Caller;
   try {
-    project = deps.authenticator.authenticateHeader(call.authorization);
+    caller = await authenticate(deps, call);
+    project = caller.project;
     refuseMalformed(call.request);
+    await deps.access.check(caller, call.method, call.request);
   } catch (error) {
     const failure = errorToRpcStatus(error);
     const outcome = { code: failure.status.code, reason: failure.reason, failure: error };
     finish(deps, call, startedMs, project, outcome, undefined);
     return { failure, cancelled: false };
   }
-  const context: CallContext = { project, requestId: call.requestId };
+  const context: CallContext = { project, agent: caller.agent, requestId: call.requestId };
 
   const controller = new AbortController();
   let why: "cancelled" | "shutdown" | undefined;
@@ -245,6 +256,12 @@ function refuseMalformed(request: unknown): void {
 }
 
 /** The call's one log line, and its count in the metrics. */
+/** The caller of a call; public methods (`publicMethods`) have none to check. */
+function authenticate(deps: RpcDependencies, call: IncomingCall): Caller | Promise<Caller> {
+  if (publicMethods.has(call.method)) return { project: "", agent: undefined };
+  return deps.authenticator.authenticateHeader(call.authorization);
+}
+
 function finish(
   deps: RpcDependencies,
   call: IncomingCall,

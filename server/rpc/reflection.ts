@@ -7,6 +7,9 @@ import {
 } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import { file_tollgate_v1_agent_key_service } from "../../gen/es/tollgate/v1/agent_key_service_pb.js";
+import { file_tollgate_v1_catalog_service } from "../../gen/es/tollgate/v1/catalog_service_pb.js";
+import { file_tollgate_v1_credential_service } from "../../gen/es/tollgate/v1/credential_service_pb.js";
 import { file_tollgate_v1_event_service } from "../../gen/es/tollgate/v1/event_service_pb.js";
 import { file_tollgate_v1_receipt_service } from "../../gen/es/tollgate/v1/receipt_service_pb.js";
 import { file_tollgate_v1_wallet_service } from "../../gen/es/tollgate/v1/wallet_service_pb.js";
@@ -25,6 +28,9 @@ export function reflectionService(): ReflectionService {
     file_tollgate_v1_wallet_service,
     file_tollgate_v1_receipt_service,
     file_tollgate_v1_event_service,
+    file_tollgate_v1_agent_key_service,
+    file_tollgate_v1_credential_service,
+    file_tollgate_v1_catalog_service,
   ]);
   const set = create(FileDescriptorSetSchema, { file: files.map((f) => f.proto) });
   const tollgate = loadFileDescriptorSetFromBuffer(

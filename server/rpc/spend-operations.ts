@@ -27,14 +27,18 @@ export interface SpendOperations {
  */
 export function spendOperations(ledger: Ledger): SpendOperations {
   return {
-    async spend(req, { project }) {
-      const spent = await ledger.spend(project, {
-        walletId: req.walletId,
-        amount: req.amount,
-        service: req.service,
-        metadata: req.metadata,
-        requestId: req.requestId,
-      });
+    async spend(req, { project, agent }) {
+      const spent = await ledger.spend(
+        project,
+        {
+          walletId: req.walletId,
+          amount: req.amount,
+          service: req.service,
+          metadata: req.metadata,
+          requestId: req.requestId,
+        },
+        agent?.keyId,
+      );
       return {
         charge: chargeToMessage(spent.line),
         remaining: BigInt(spent.remaining),
@@ -43,15 +47,19 @@ export function spendOperations(ledger: Ledger): SpendOperations {
       };
     },
 
-    async authorize(req, { project }) {
-      const authorized = await ledger.authorize(project, {
-        walletId: req.walletId,
-        amount: req.amount,
-        service: req.service,
-        metadata: req.metadata,
-        requestId: req.requestId,
-        ttlSeconds: req.ttlSeconds,
-      });
+    async authorize(req, { project, agent }) {
+      const authorized = await ledger.authorize(
+        project,
+        {
+          walletId: req.walletId,
+          amount: req.amount,
+          service: req.service,
+          metadata: req.metadata,
+          requestId: req.requestId,
+          ttlSeconds: req.ttlSeconds,
+        },
+        agent?.keyId,
+      );
       return {
         hold: holdToMessage(authorized.hold),
         remaining: BigInt(authorized.remaining),

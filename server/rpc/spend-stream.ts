@@ -11,6 +11,7 @@ import {
   type SpendStreamResponse,
   WalletServiceService,
 } from "../../gen/ts-proto/tollgate/v1/wallet_service.js";
+import type { Caller } from "../auth/caller.js";
 import { invalidArgument } from "../ledger/ledger-error.js";
 import type { RpcDependencies, UnaryBody } from "./bodies.js";
 import {
@@ -67,6 +68,14 @@ const operationKeys: ReadonlyArray<[OperationKey, string]> = [
   ["void", "SpendStream.Void"],
 ];
 
+/** The unary method each operation means, for the access policy (agent keys' scope). */
+const operationMethods: Readonly<Record<OperationKey, string>> = {
+  spend: "Spend",
+  authorize: "Authorize",
+  capture: "Capture",
+  void: "Void",
+};
+
 /**
  * The grpc-js handler of WalletService.SpendStream: many Spend, Authorize, Capture and Void
  * operations on one bidirectional stream, each answered once, in completion order, under its
@@ -107,24 +116,27 @@ export function spendStreamCall(
   operations: SpendOperations,
 ): handleBidiStreamingCall<Buffer, SpendStreamResponse> {
   return (call) => {
-    try {
-      openStream(call, deps, operations);
-    } catch (error) {
-      // A bug in the stream's own bookkeeping; never let it escape into grpc-js.
+    // A bug in the stream's own bookkeeping must never escape into grpc-js. Messages the client
+    // sends while an agent key is looked up wait in the call's buffer (nothing reads it yet).
+    openStream(call, deps, operations).catch((error: unknown) => {
       deps.logger.error({ method: "SpendStream", err: error }, "stream handler failed");
       failStream(call, { code: status.INTERNAL, details: "internal error" });
-    }
+    });
   };
 }
 
-function openStream(call: Call, deps: RpcDependencies, operations: SpendOperations): void {
+async function openStream(
+  call: Call,
+  deps: RpcDependencies,
+  operations: SpendOperations,
+): Promise<void> {
   const { logger } = deps;
   const openedMs = performance.now();
   // Names the stream in its log lines, and stands in for an operation's missing request_id.
   const streamId = randomUUID();
-  let project: string;
+  let caller: Caller;
   try {
-    project = deps.authenticator.authenticate(call.metadata);
+    caller = await deps.authenticator.authenticate(call.metadata);
   } catch (error) {
     const refused = errorToStatus(error);
     const latencyMs = elapsedMs(openedMs);
@@ -154,6 +166,7 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
     failStream(call, refused);
     return;
   }
+  const project = caller.project;
   logger.info({ method: "SpendStream", transport: "grpc", streamId, project }, "stream open");
 
   const logOps = logger.isLevelEnabled("debug");
@@ -249,7 +262,12 @@ function openStream(call: Call, deps: RpcDependencies, operations: SpendOperatio
       const key = found[0];
       // Each key's body takes that key's request type; the oneof lookup above pairs them.
       const body = operations[key] as UnaryBody<unknown, unknown>;
-      const result = await body(request, { project, requestId: line.requestId });
+      await deps.access.check(caller, operationMethods[key], request);
+      const result = await body(request, {
+        project,
+        agent: caller.agent,
+        requestId: line.requestId,
+      });
       line.latencyMs = elapsedMs(startedMs);
       if (logOps) {
         line.walletId = walletIdOf(request, result);

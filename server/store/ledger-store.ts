@@ -202,6 +202,12 @@ export interface LedgerStore {
    */
   subscribeEvents(project: string, listener: EventListener): () => void;
 
+  /**
+   * The wallet a hold belongs to, or undefined when there is no such hold. Holds never move, so
+   * callers may cache the answer. For scope checks of agent keys (server/auth/access-policy.ts).
+   */
+  holdWalletId(holdId: string): Promise<string | undefined>;
+
   /** Agent keys, kept where the ledger is so every replica sees the same ones. */
   readonly agentKeys: AgentKeyStore;
 

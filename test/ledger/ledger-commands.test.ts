@@ -63,6 +63,7 @@ function recordingStore() {
     subscribeEvents: () => () => {},
     ping: async () => {},
     close: async () => {},
+    holdWalletId: async () => undefined,
     agentKeys: new MemoryAgentKeyStore(),
     redemptions: new MemoryRedemptionStore(),
   };

@@ -53,11 +53,11 @@ describe("API keys", () => {
   it("authenticates a bearer key to its project and refuses anything else", () => {
     const auth = new Authenticator(apiKeysFromPairs(`alpha=${keyA},bravo=${keyB}`));
     expect(auth.open).toBe(false);
-    expect(auth.authenticate(bearer(keyA))).toBe("alpha");
-    expect(auth.authenticate(bearer(keyB))).toBe("bravo");
+    expect(auth.authenticate(bearer(keyA))).toEqual({ project: "alpha", agent: undefined });
+    expect(auth.authenticate(bearer(keyB))).toEqual({ project: "bravo", agent: undefined });
     const lowercase = new Metadata();
     lowercase.set("authorization", `bearer   ${keyB}`);
-    expect(auth.authenticate(lowercase)).toBe("bravo");
+    expect(auth.authenticate(lowercase)).toEqual({ project: "bravo", agent: undefined });
     const basic = new Metadata();
     basic.set("authorization", `Basic ${keyA}`);
     for (const [metadata, message] of [
@@ -79,8 +79,11 @@ describe("API keys", () => {
   it("is open with no keys: every caller is project default", () => {
     const auth = new Authenticator([]);
     expect(auth.open).toBe(true);
-    expect(auth.authenticate(new Metadata())).toBe("default");
-    expect(auth.authenticate(bearer("anything-at-all-here"))).toBe("default");
+    expect(auth.authenticate(new Metadata())).toEqual({ project: "default", agent: undefined });
+    expect(auth.authenticate(bearer("anything-at-all-here"))).toEqual({
+      project: "default",
+      agent: undefined,
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { AccessPolicy } from "../../server/auth/access-policy.js";
 import { hashApiKey } from "../../server/auth/api-keys.js";
 import { Authenticator } from "../../server/auth/authenticator.js";
 import type { Ledger } from "../../server/ledger/ledger.js";
@@ -9,6 +10,7 @@ import { Metrics } from "../../server/metrics/metrics.js";
 import type { RpcDependencies, StreamContext } from "../../server/rpc/bodies.js";
 import { runServerStream, type StreamSink } from "../../server/rpc/call-runner.js";
 import { OpenStreams } from "../../server/rpc/open-streams.js";
+import { MemoryLedgerStore } from "../../server/store/memory/memory-ledger-store.js";
 
 const key = "runner-key-0123456789";
 
@@ -16,6 +18,7 @@ function dependencies(): RpcDependencies {
   return {
     ledger: undefined as unknown as Ledger,
     authenticator: new Authenticator([{ project: "p", keySha256: hashApiKey(key) }]),
+    access: new AccessPolicy(new MemoryLedgerStore(), Date.now),
     logger: createLogger("silent"),
     metrics: new Metrics(),
     streams: new OpenStreams(),

@@ -147,6 +147,7 @@ describe.each(stores)("ReceiptService over grpc-js ($name store)", ({ open }) =>
       requestId: "s1",
       createdAt: new Date(T),
       prevHash: "",
+      gatewayFailure: "",
       hash: lineHash({
         id: firstId,
         walletId: researcher,

@@ -177,6 +177,7 @@ describe.each(stores)("WalletService over grpc-js ($name store)", ({ open }) => 
       requestId: "spend-1",
       createdAt: new Date(T + 2500),
       prevHash,
+      gatewayFailure: "",
       hash: lineHash({
         id: `${rootId}.c3`,
         walletId: childId,

@@ -324,6 +324,11 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
     return this.subscribers.subscribe(project, listener);
   }
 
+  async holdWalletId(holdId: string): Promise<string | undefined> {
+    this.ensureOpen();
+    return this.trees.get(treeOf(holdId))?.holds.get(holdId)?.walletId;
+  }
+
   async ping(): Promise<void> {
     this.ensureOpen();
   }

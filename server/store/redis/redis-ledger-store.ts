@@ -377,6 +377,12 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     observeLedgerCommands(this.redis, (script, seconds) => observer("redis", script, seconds));
   }
 
+  async holdWalletId(holdId: string): Promise<string | undefined> {
+    const key = treeKey(this.prefix, treeOf(holdId), "hold", holdId);
+    const wallet = await this.connection.call(() => this.redis.hget(key, "wallet"));
+    return wallet ?? undefined;
+  }
+
   async ping(): Promise<void> {
     await this.connection.call(async () => {
       if (!(this.redis instanceof Cluster)) {
