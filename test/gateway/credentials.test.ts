@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
+import { eventually } from "../support/eventually.js";
 import { agentCall, expectNoSecretAnywhere, expectRefusal } from "./agent.js";
 import { type GatewayHarness, startGatewayHarness, storeKinds, upstreamSecret } from "./harness.js";
 import { startUpstream, type TestUpstream } from "./upstream.js";
@@ -48,10 +49,17 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+  /**
+   * The lines resolving a hold (CAPTURE or VOID), once there are any: the gateway settles after
+   * the answer's last byte, so the agent may look before it has.
+   */
   async function holdOf(holdId: string) {
-    // The hold's resolution shows as a CAPTURE or VOID line naming it.
-    const page = await harness.ledger.listCharges("default", { walletId, pageSize: 1000 });
-    return page.items.filter((line) => line.holdId === holdId);
+    return eventually(async () => {
+      const page = await harness.ledger.listCharges("default", { walletId, pageSize: 1000 });
+      const lines = page.items.filter((line) => line.holdId === holdId);
+      if (lines.length === 0) throw new Error(`hold ${holdId} is not settled yet`);
+      return lines;
+    });
   }
 
   it("forwards a paid call with the upstream's secret, and the agent never sees it", async () => {
@@ -100,7 +108,7 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
 
   it("refuses wrong-service, tampered and foreign credentials, forwarding nothing", async () => {
     const before = upstream.calls.length;
-    const wrong = await spendCredential("usage");
+    const wrong = await spendCredential("limited", 1);
     const good = await spendCredential("echo");
     const [header, payload, signature] = good.token.split(".");
     const tamperedPayload = Buffer.from(
@@ -246,9 +254,11 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
     expect(
       (await agentCall(harness.gatewayUrl, "/echo/fail", { headers: bearer(charge.token) })).status,
     ).toBe(500);
-    const lines = await harness.ledger.listCharges("default", { walletId, pageSize: 1000 });
-    const line = lines.items.find((l) => l.id === charge.chargeId);
-    expect(line?.gatewayFailure).toBe("upstream_status:500");
+    await eventually(async () => {
+      const lines = await harness.ledger.listCharges("default", { walletId, pageSize: 1000 });
+      const line = lines.items.find((l) => l.id === charge.chargeId);
+      expect(line?.gatewayFailure).toBe("upstream_status:500");
+    });
   });
 
   it("voids a hold when the upstream times out (504), charging nothing", async () => {

@@ -3,21 +3,17 @@ import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 import { AgentKeys } from "../../server/agent-keys/agent-keys.js";
-import { Authenticator } from "../../server/auth/authenticator.js";
-import type { Caller } from "../../server/auth/caller.js";
 import { Catalog, type CatalogEntryInput } from "../../server/catalog/catalog.js";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
-import { CredentialRedeemer } from "../../server/credentials/credential-redeemer.js";
-import { type Gateway, startGateway } from "../../server/gateway/gateway.js";
 import { Ledger } from "../../server/ledger/ledger.js";
 import { createLogger } from "../../server/logger.js";
-import { Metrics } from "../../server/metrics/metrics.js";
 import { startTollgateServer, type TollgateServer } from "../../server/server.js";
 import type { LedgerStore } from "../../server/store/ledger-store.js";
 import { MemoryLedgerStore } from "../../server/store/memory/memory-ledger-store.js";
 import { createRedisClient } from "../../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../../server/store/redis/redis-ledger-store.js";
 import { deleteKeys, testKeyPrefix } from "../support/key-prefix.js";
+import { aroundStoreMethod } from "../support/store-proxy.js";
 
 export type StoreKind = "memory" | "redis";
 export const storeKinds: readonly StoreKind[] = ["memory", "redis"];
@@ -71,26 +67,28 @@ export function testCatalogEntries(upstreamUrl: string): CatalogEntryInput[] {
   ];
 }
 
-/** A server, its gateway, and what the agent side can observe. */
+/** A server with its gateway, and what the agent side can observe. */
 export interface GatewayHarness {
   server: TollgateServer;
-  gateway: Gateway;
   /** `http://127.0.0.1:<gateway port>` */
   gatewayUrl: string;
+  gatewayPort: number;
+  /** A ledger over the server's store, key and catalog: for setting up wallets and credentials. */
   ledger: Ledger;
   /** The key the server signs credentials with. */
   issuer: CredentialIssuer;
+  /** Agent keys over the server's store, with its derivation key: mint and revoke. */
   agentKeys: AgentKeys;
   store: LedgerStore;
-  /** Raw log lines, every one the server and gateway wrote. */
+  /** Raw log lines, every one the servers wrote. */
   logs: string[];
-  /** The `/metrics` text. */
+  /** The `/metrics` text of every server still running. */
   metrics(): Promise<string>;
   /**
-   * Another gateway over the same store and keys: where a retry lands after the first gateway
-   * died. Closed with the harness.
+   * Another server (with its gateway) over the same store and signing key: where a retry lands
+   * after the first one died. Shut down with the harness.
    */
-  secondGateway(): Promise<Gateway>;
+  secondServer(): Promise<{ server: TollgateServer; gatewayUrl: string }>;
   close(): Promise<void>;
 }
 
@@ -101,7 +99,8 @@ export interface HarnessOptions {
 }
 
 /**
- * Starts a server with its gateway on 127.0.0.1:0, on memory or Redis (a fresh key prefix).
+ * Starts a real server (`startTollgateServer`, open mode) with its HTTP face and its gateway on
+ * 127.0.0.1:0, on memory or Redis (a fresh key prefix), with {@link testCatalogEntries}.
  */
 export async function startGatewayHarness(options: HarnessOptions): Promise<GatewayHarness> {
   const logs: string[] = [];
@@ -118,65 +117,56 @@ export async function startGatewayHarness(options: HarnessOptions): Promise<Gate
     options.store === "memory"
       ? new MemoryLedgerStore()
       : new RedisLedgerStore(createRedisClient(redisUrl), { keyPrefix });
+  // Servers share the store; the harness closes it once they are all down (a server that "dies"
+  // in a test must not take the store of the next one with it).
+  const shared = aroundStoreMethod(store, "close", async () => {});
   const catalog = Catalog.fromEntries(testCatalogEntries(options.upstreamUrl), {
     TEST_UPSTREAM_SECRET: upstreamSecret,
   });
   const now = Date.now;
-  const credentials = await CredentialIssuer.create(undefined, 60_000);
-  const server = await startTollgateServer({
-    store,
-    address: "127.0.0.1:0",
-    httpAddress: "127.0.0.1:0",
-    credentials,
-    logger,
-  });
-  // Until the server wires the gateway: the same pieces it will use, over the same store.
-  const agentKeys = new AgentKeys(store.agentKeys, derivationKey, now);
-  const ledger = new Ledger(store, credentials, { now });
-  const authenticator = new Authenticator([]);
-  const metrics = new Metrics();
-  const gatewayOptions = {
-    address: "127.0.0.1:0",
-    catalog,
-    ledger,
-    redeemer: new CredentialRedeemer(credentials, store.redemptions, agentKeys, now),
-    authenticator: {
-      async authenticateHeader(header: unknown): Promise<Caller> {
-        const caller = (await authenticator.authenticateHeader(header)) as unknown;
-        return typeof caller === "string"
-          ? { project: caller, agent: undefined }
-          : (caller as Caller);
-      },
-    },
-    policy: { check: async () => {} },
-    redemptions: store.redemptions,
-    logger,
-    metrics,
-    now,
-    requestTimeoutMs: options.requestTimeoutMs,
-  };
-  const gateway = await startGateway(gatewayOptions);
-  const others: Gateway[] = [];
-  const harness: GatewayHarness = {
-    issuer: credentials,
+  const issuer = await CredentialIssuer.create(undefined, 60_000);
+  const start = () =>
+    startTollgateServer({
+      store: shared,
+      address: "127.0.0.1:0",
+      httpAddress: "127.0.0.1:0",
+      gatewayAddress: "127.0.0.1:0",
+      gatewayRequestTimeoutMs: options.requestTimeoutMs,
+      credentials: issuer,
+      catalog,
+      logger,
+      shutdownGraceMs: 200,
+    });
+  const server = await start();
+  const servers = [server];
+  return {
     server,
-    gateway,
-    gatewayUrl: `http://127.0.0.1:${gateway.port}`,
-    ledger,
-    agentKeys,
+    gatewayUrl: `http://127.0.0.1:${server.gatewayPort}`,
+    gatewayPort: server.gatewayPort ?? 0,
+    ledger: new Ledger(store, issuer, { now, catalog }),
+    issuer,
+    agentKeys: new AgentKeys(store.agentKeys, issuer.derivedSecret("tollgate agent keys v1"), now),
     store,
     logs,
     async metrics() {
-      return metrics.render();
+      const texts = await Promise.all(
+        servers.map((s) =>
+          fetch(`http://127.0.0.1:${s.httpPort}/metrics`).then(
+            (r) => r.text(),
+            () => "", // shut down by the test
+          ),
+        ),
+      );
+      return texts.join("\n");
     },
-    async secondGateway() {
-      const other = await startGateway({ ...gatewayOptions, metrics: new Metrics() });
-      others.push(other);
-      return other;
+    async secondServer() {
+      const other = await start();
+      servers.push(other);
+      return { server: other, gatewayUrl: `http://127.0.0.1:${other.gatewayPort}` };
     },
     async close() {
-      await Promise.all([gateway, ...others].map((g) => g.close(1_000)));
-      await server.shutdown();
+      await Promise.all(servers.map((s) => s.shutdown()));
+      await store.close();
       if (options.store === "redis") {
         const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
         redis.on("error", () => {});
@@ -189,7 +179,4 @@ export async function startGatewayHarness(options: HarnessOptions): Promise<Gate
       }
     },
   };
-  return harness;
 }
-
-const derivationKey = randomBytes(32);

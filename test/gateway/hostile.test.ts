@@ -28,7 +28,7 @@ describe.each(storeKinds)("hostile requests at the gateway (%s store)", (storeKi
   });
 
   const spent = async () => (await harness.ledger.getWallet("default", { walletId })).spent;
-  const port = () => harness.gateway.port;
+  const port = () => harness.gatewayPort;
 
   /** After each hostile request: the gateway still forwards a normal call. */
   async function stillServes(): Promise<void> {
