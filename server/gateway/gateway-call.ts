@@ -21,7 +21,7 @@ export async function handleGatewayCall(
   closing: boolean,
 ): Promise<void> {
   const startedMs = performance.now();
-  const { id: requestId } = gatewayRequestId(request.headers);
+  const { id: requestId, given: requestIdGiven } = gatewayRequestId(request.headers);
   const method = request.method ?? "GET";
   let target: GatewayTarget | undefined;
   let payment: Payment | undefined;
@@ -37,6 +37,7 @@ export async function handleGatewayCall(
       method,
       headers: request.headers,
       requestId,
+      requestIdGiven,
       contentLength,
     });
   } catch (error) {

@@ -46,7 +46,7 @@ export interface GatewayContext {
   redeemer: Pick<CredentialRedeemer, "verify" | "redeem">;
   authenticator: GatewayAuthenticator;
   policy: GatewayPolicy;
-  redemptions: Pick<RedemptionStore, "recordGatewayFailure">;
+  redemptions: Pick<RedemptionStore, "recordGatewayFailure" | "gatewayFailureOf">;
   logger: Logger;
   metrics: GatewayMetrics;
   dispatchers: UpstreamDispatchers;

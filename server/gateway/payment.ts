@@ -30,6 +30,8 @@ export interface PaidCallRequest {
   requestId: string;
   /** The declared body length, when there is one. */
   contentLength: number | undefined;
+  /** True when the agent named the request id (only then can the call be a retry). */
+  requestIdGiven: boolean;
 }
 
 /**
@@ -73,8 +75,9 @@ async function payWithCredential(context: GatewayContext, call: PaidCallRequest)
     await context.redeemer.verify(token, name);
     throw refusal;
   }
-  const { claims } = await context.redeemer.redeem(token, name, call.requestId);
+  const { claims, replayed } = await context.redeemer.redeem(token, name, call.requestId);
   if (claims.project !== service.project) throw refuse.notInCatalog(name);
+  if (replayed && claims.kind === "hold") await refuseIfVoided(context, claims.id);
   return {
     mode: "credential",
     kind: claims.kind,
@@ -124,6 +127,8 @@ async function payFromWallet(
     { ...input, ttlSeconds: holdTtlSeconds(service) },
     agentKeyId,
   );
+  // A request id the agent chose may be a retry, answered with the first attempt's hold.
+  if (call.requestIdGiven) await refuseIfVoided(context, hold.id);
   return {
     mode: "key",
     kind: "hold",
@@ -134,6 +139,22 @@ async function payFromWallet(
     service,
     agentKeyId,
   };
+}
+
+/**
+ * Refuses a retry whose hold the gateway voided on an earlier attempt (its upstream failed, or the
+ * agent left before the answer): forwarding it again would be a call with nothing left to pay
+ * for it. The agent pays again, with a new request id.
+ */
+async function refuseIfVoided(context: GatewayContext, holdId: string): Promise<void> {
+  const voided = await context.redemptions.gatewayFailureOf(holdId);
+  if (voided !== undefined) {
+    throw new LedgerError(
+      "HOLD_ALREADY_RESOLVED",
+      `an earlier attempt of this call was not answered and its hold was voided (${voided}): pay again with a new request id`,
+      { hold_id: holdId },
+    );
+  }
 }
 
 /**

@@ -37,6 +37,9 @@ export async function settlePayment(
         context.metrics.paid(payment.service.name, "capture", settlement.amount);
         return { outcome: "captured", cost: settlement.amount, error: undefined };
       case "void":
+        // Remembered first: a retry of this call (same request id) finds the hold gone and is
+        // refused, instead of being forwarded with nothing left to capture.
+        await context.redemptions.recordGatewayFailure(payment.id, `voided:${settlement.why}`);
         await context.ledger.void(payment.project, {
           holdId: payment.id,
           requestId: stepRequestId(requestId, "void"),

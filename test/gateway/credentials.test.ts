@@ -261,6 +261,32 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
     });
   });
 
+  it("refuses a retry of a call whose hold was voided, instead of forwarding it unpaid", async () => {
+    const hold = await holdCredential("held", 20);
+    const headers = { ...bearer(hold.token), "x-request-id": `voided-${randomUUID()}` };
+    expect((await agentCall(harness.gatewayUrl, "/held/fail", { headers })).status).toBe(500);
+    await holdOf(hold.holdId);
+    const before = upstream.calls.length;
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/held/cost?n=3", { headers }),
+      409,
+      "HOLD_ALREADY_RESOLVED",
+    );
+    expect(upstream.calls.length).toBe(before);
+
+    // The same with the gateway's own hold (agent-key mode, here a project's open mode).
+    const keyHeaders = { "tollgate-wallet": walletId, "x-request-id": `voided-${randomUUID()}` };
+    const failed = await agentCall(harness.gatewayUrl, "/held/fail", { headers: keyHeaders });
+    expect(failed.status).toBe(500);
+    await holdOf(failed.headers["tollgate-hold-id"] ?? "");
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/held/cost?n=3", { headers: keyHeaders }),
+      409,
+      "HOLD_ALREADY_RESOLVED",
+    );
+    expect(upstream.calls.length).toBe(before + 1);
+  });
+
   it("voids a hold when the upstream times out (504), charging nothing", async () => {
     const hold = await holdCredential("held", 20);
     const answer = await agentCall(harness.gatewayUrl, "/held/slow", {
