@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { JWK } from "jose";
 import { z } from "zod";
 import { type ApiKey, apiKeysFromFile, apiKeysFromPairs } from "./auth/api-keys.js";
 import { defaultMaxWatchersPerProject } from "./events/event-feed.js";
@@ -23,6 +24,7 @@ export type LogLevel = (typeof logLevels)[number];
 export const configDefaults = {
   address: "127.0.0.1:50051",
   httpAddress: "127.0.0.1:8080",
+  gatewayAddress: "127.0.0.1:8081",
   metricsMaxSpendLabelPairs: 500,
   keyPrefix: "tg:",
   credentialTtlSeconds: 60,
@@ -52,6 +54,26 @@ export interface TollgateConfig {
    * because it is the usual port of a plain-text HTTP service next to a gRPC one.
    */
   httpAddress: string;
+  /**
+   * `TOLLGATE_GATEWAY_ADDRESS`, host:port of the paid-API gateway (docs/credentials.md#the-gateway):
+   * `/<service>/<path>` forwarded to the catalog's upstream. Default `127.0.0.1:8081`: a listener
+   * of its own, so its paths never collide with the API's and it can be exposed to agents while
+   * the admin face is not; loopback for the same reason as `address`.
+   */
+  gatewayAddress: string;
+  /**
+   * `TOLLGATE_CATALOG_FILE`, the service catalog (JSON, docs/credentials.md#the-service-catalog).
+   * Default unset: no catalog, so every spend is priced by its caller and the gateway forwards
+   * nothing. Upstream secrets are referenced by env var or file name in it, never inlined.
+   */
+  catalogFile: string | undefined;
+  /**
+   * `TOLLGATE_PREVIOUS_SIGNING_KEYS` (a JWK Set, JSON) or `TOLLGATE_PREVIOUS_SIGNING_KEYS_FILE`:
+   * keys retired by a rotation, published in the JWKS (not used to sign) for the credential TTL
+   * plus 10 minutes after start, so credentials they signed keep verifying until they expire.
+   * Default none.
+   */
+  previousSigningKeys: JWK[];
   /**
    * `TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS`, 0..100000: how many distinct (project, service)
    * pairs get series of their own in the spend metrics; later pairs are counted as
@@ -209,6 +231,16 @@ const envSchema = z.object({
       const port = hostPort.exec(a)?.[2];
       return port !== undefined && Number(port) <= 65_535;
     }, "must be host:port, e.g. 127.0.0.1:8080 or [::1]:0"),
+  TOLLGATE_GATEWAY_ADDRESS: z
+    .string()
+    .default(configDefaults.gatewayAddress)
+    .refine((a) => {
+      const port = hostPort.exec(a)?.[2];
+      return port !== undefined && Number(port) <= 65_535;
+    }, "must be host:port, e.g. 127.0.0.1:8081 or [::1]:0"),
+  TOLLGATE_CATALOG_FILE: z.string().optional(),
+  TOLLGATE_PREVIOUS_SIGNING_KEYS: z.string().optional(),
+  TOLLGATE_PREVIOUS_SIGNING_KEYS_FILE: z.string().optional(),
   TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: int(0, 100_000, configDefaults.metricsMaxSpendLabelPairs),
   REDIS_URL: z
     .string()
@@ -316,6 +348,16 @@ export function loadConfig(
   return {
     address: e.TOLLGATE_ADDRESS,
     httpAddress: e.TOLLGATE_HTTP_ADDRESS,
+    gatewayAddress: e.TOLLGATE_GATEWAY_ADDRESS,
+    catalogFile: e.TOLLGATE_CATALOG_FILE,
+    previousSigningKeys:
+      oneOf(
+        "TOLLGATE_PREVIOUS_SIGNING_KEYS",
+        e.TOLLGATE_PREVIOUS_SIGNING_KEYS,
+        e.TOLLGATE_PREVIOUS_SIGNING_KEYS_FILE,
+        readFile,
+        { inline: parseKeySet, file: parseKeySet },
+      ) ?? [],
     metricsMaxSpendLabelPairs: e.TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER,
@@ -399,4 +441,23 @@ function checkSigningKey(text: string): string {
     throw new Error("a JWK signing key must be a private key (with a `d` member)");
   }
   throw new Error("must be a PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) or a private JWK");
+}
+
+/** A JWK Set (`{"keys": [...]}`) or a bare array of JWKs: Ed25519 keys, public or private. */
+function parseKeySet(text: string): JWK[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error("is not valid JSON");
+  }
+  const keys = Array.isArray(json) ? json : (json as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('must be a JWK Set {"keys": [...]} or an array');
+  keys.forEach((key, index) => {
+    const k = key as JWK | null;
+    if (k?.kty !== "OKP" || k.crv !== "Ed25519" || typeof k.x !== "string") {
+      throw new Error(`key ${index} is not an Ed25519 (OKP) JWK`);
+    }
+  });
+  return keys as JWK[];
 }

@@ -6,9 +6,11 @@
  * SIGTERM/SIGINT with exit code 0.
  */
 import { Cluster, type Redis } from "ioredis";
+import { Catalog } from "./catalog/catalog.js";
 import { type ConfigError, loadConfig, type TollgateConfig } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { routeGrpcLogging } from "./grpc-logging.js";
+import { webMonitorBuilt } from "./http/web-monitor-files.js";
 import { LedgerError } from "./ledger/ledger-error.js";
 import { createLogger, type Logger } from "./logger.js";
 import { startTollgateServer, type TollgateServer } from "./server.js";
@@ -158,9 +160,19 @@ function banner(
     `  store:       ${store}`,
     `  auth:        ${auth}`,
     `  signing key: ${signing}`,
-    "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, tollgate.v1.EventService, grpc.health.v1.Health, reflection",
+    `  credentials: JWKS at http://${server.httpAddress}/.well-known/jwks.json`,
+    "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+    `  web monitor: ${monitorUrl(server.httpAddress ?? config.httpAddress)}${webMonitorBuilt() ? "" : " (not built: run npm run build:web)"}`,
     "",
   ].join("\n");
+}
+
+/** The web monitor's URL: the HTTP face's root, with a wildcard host said as localhost. */
+function monitorUrl(httpAddress: string): string {
+  const colon = httpAddress.lastIndexOf(":");
+  const host = httpAddress.slice(0, colon);
+  const shown = host === "0.0.0.0" || host === "[::]" || host === "" ? "localhost" : host;
+  return `http://${shown}:${httpAddress.slice(colon + 1)}/`;
 }
 
 async function main(): Promise<void> {
@@ -177,6 +189,7 @@ async function main(): Promise<void> {
   const credentials = await CredentialIssuer.create(
     config.signingKey,
     config.credentialTtlSeconds * 1000,
+    { previous: config.previousSigningKeys },
   ).catch((error: unknown) => {
     throw new Error(
       `TOLLGATE_SIGNING_KEY: cannot import the key (Ed25519 PKCS#8 PEM or private JWK)`,
@@ -190,6 +203,15 @@ async function main(): Promise<void> {
       "no TOLLGATE_SIGNING_KEY: generated a signing key; credentials die with this process",
     );
   }
+  let catalog: Catalog | undefined;
+  if (config.catalogFile !== undefined) {
+    try {
+      catalog = Catalog.fromFile(config.catalogFile);
+    } catch (error) {
+      process.stderr.write(`tollgate: TOLLGATE_CATALOG_FILE: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   const { store, description } = await openStore(config, logger);
   let server: TollgateServer;
   try {
@@ -200,6 +222,7 @@ async function main(): Promise<void> {
       metricsMaxSpendLabelPairs: config.metricsMaxSpendLabelPairs,
       apiKeys: config.apiKeys,
       credentials,
+      catalog,
       logger,
       shutdownGraceMs: config.shutdownGraceMs,
       maxMessageBytes: config.maxMessageBytes,
@@ -247,6 +270,30 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  process.on("SIGHUP", () => {
+    rotateSigningKey(credentials, logger).catch((error: unknown) =>
+      logger.error({ err: error }, "signing key rotation failed: still signing with the old key"),
+    );
+  });
+}
+
+/**
+ * SIGHUP: re-reads `TOLLGATE_SIGNING_KEY_FILE` and, when it holds a new key, signs with it from
+ * now on; the old public key stays in the JWKS until its last credential has expired
+ * (docs/credentials.md#key-rotation). An inline `TOLLGATE_SIGNING_KEY` cannot change under a
+ * running process, so rotating one means a restart with the old key in
+ * `TOLLGATE_PREVIOUS_SIGNING_KEYS`.
+ */
+async function rotateSigningKey(credentials: CredentialIssuer, logger: Logger): Promise<void> {
+  const config = loadConfig(process.env);
+  if (config.signingKey === undefined) {
+    logger.warn("SIGHUP: no TOLLGATE_SIGNING_KEY_FILE to re-read; signing key unchanged");
+    return;
+  }
+  const before = credentials.publicJwk.kid;
+  const kid = await credentials.rotate(config.signingKey, Date.now());
+  if (kid === before) logger.info({ kid }, "SIGHUP: signing key unchanged");
+  else logger.info({ kid, retiredKid: before }, "signing key rotated; the old key stays published");
 }
 
 /**

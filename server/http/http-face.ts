@@ -12,6 +12,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RpcDependencies, ServedService } from "../rpc/bodies.js";
 import { connectHandlers } from "./connect-routes.js";
+import { webMonitorFiles } from "./web-monitor-files.js";
 
 /** Everything {@link startHttpFace} needs. */
 export interface HttpFaceOptions {
@@ -48,7 +49,8 @@ export interface HttpFace {
  * - the services' unary and server-streaming methods over the Connect protocol (JSON for curl,
  *   binary) and gRPC-Web, for browsers and anything that cannot speak gRPC over HTTP/2
  *   ({@link connectHandlers}), with the same bodies, auth, limits, errors and call log as grpc-js;
- * - `GET /metrics`, the Prometheus text of the server's metrics.
+ * - `GET /metrics`, the Prometheus text of the server's metrics;
+ * - the web monitor's files at `/` (GET and HEAD: {@link webMonitorFiles}).
  *
  * HTTP/1.1 only: it is what curl and browsers use against a plain-text port (browsers speak
  * HTTP/2 only over TLS), it carries unary calls and server streams, and gRPC clients have the
@@ -61,6 +63,7 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
     writeMaxBytes: options.maxSendMessageBytes,
     compressions: [compressionGzip, compressionBrotli],
   });
+  const monitor = webMonitorFiles();
   let closing: Promise<void> | undefined;
   const server = createServer((request, response) => {
     const path = (request.url ?? "").split("?", 1)[0] ?? "";
@@ -81,10 +84,12 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
     }
     const handler = handlers.get(path);
     if (handler === undefined) {
-      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      response.end(
-        "not found: POST /<package>.<Service>/<Method>, GET /metrics or GET /.well-known/jwks.json\n",
-      );
+      monitor.serve(request, response, path, () => {
+        response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+        response.end(
+          "not found: POST /<package>.<Service>/<Method>, GET /metrics, GET /.well-known/jwks.json, or GET / (the web monitor)\n",
+        );
+      });
       return;
     }
     let universal: ReturnType<typeof universalRequestFromNodeRequest>;

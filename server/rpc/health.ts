@@ -7,6 +7,9 @@ export const healthServiceNames = [
   "tollgate.v1.WalletService",
   "tollgate.v1.ReceiptService",
   "tollgate.v1.EventService",
+  "tollgate.v1.AgentKeyService",
+  "tollgate.v1.CredentialService",
+  "tollgate.v1.CatalogService",
 ] as const;
 
 /**

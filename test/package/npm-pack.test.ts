@@ -169,9 +169,12 @@ describe("the packed package, installed into a fresh project", () => {
     expect(lua.length).toBeGreaterThan(0);
     expect(paths).toEqual(expect.arrayContaining(lua));
 
-    expect(paths.filter((p) => !/^(dist|proto)\/|^(README\.md|package\.json)$/.test(p))).toEqual(
-      [],
-    );
+    expect(
+      paths.filter((p) => !/^(dist|proto|web\/dist)\/|^(README\.md|package\.json)$/.test(p)),
+    ).toEqual([]);
+    // The web monitor, built (npm run build:web), which `tollgate serve` serves at `/`.
+    expect(paths).toContain("web/dist/index.html");
+    expect(paths.some((p) => /^web\/dist\/assets\/index-[\w-]+\.js$/.test(p))).toBe(true);
     expect(paths.filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"))).toEqual([]);
     expect(new Set(paths.filter((p) => p.startsWith("dist/")).map((p) => p.split("/")[1]))).toEqual(
       new Set(["client", "gen", "middleware", "server"]),
@@ -236,6 +239,11 @@ describe("the packed package, installed into a fresh project", () => {
       const address = /^tollgate serving gRPC on (\S+) /.exec(server.banner[0] ?? "")?.[1];
       expect(address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
       expect(server.banner[1]).toMatch(/^\s+store:\s+redis rediss?:\/\//);
+      // The installed package serves its built web monitor where the banner says.
+      const monitorUrl = /^\s+web monitor: (http:\S+)$/.exec(server.banner[5] ?? "")?.[1];
+      const page = await fetch(monitorUrl ?? "");
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain("<title>tollgate monitor</title>");
 
       writeFileSync(join(app, "spend.mjs"), spendScript);
       const result = JSON.parse(await run("node", ["spend.mjs", address ?? ""], app)) as unknown;

@@ -7,11 +7,21 @@ const noFiles = (path: string): string => {
   throw new Error(`unexpected read of ${path}`);
 };
 
+const previousKey = {
+  kty: "OKP",
+  crv: "Ed25519",
+  x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+  kid: "old",
+};
+
 describe("loadConfig", () => {
   it("fills every documented default from an empty environment", () => {
     expect(loadConfig({}, noFiles)).toEqual({
       address: "127.0.0.1:50051",
       httpAddress: "127.0.0.1:8080",
+      gatewayAddress: "127.0.0.1:8081",
+      catalogFile: undefined,
+      previousSigningKeys: [],
       metricsMaxSpendLabelPairs: 500,
       redisUrl: undefined,
       redisCluster: false,
@@ -42,6 +52,9 @@ describe("loadConfig", () => {
       {
         TOLLGATE_ADDRESS: "[::1]:0",
         TOLLGATE_HTTP_ADDRESS: "0.0.0.0:8081",
+        TOLLGATE_GATEWAY_ADDRESS: "0.0.0.0:8082",
+        TOLLGATE_CATALOG_FILE: "/etc/tollgate/catalog.json",
+        TOLLGATE_PREVIOUS_SIGNING_KEYS: JSON.stringify({ keys: [previousKey] }),
         TOLLGATE_METRICS_MAX_SPEND_LABEL_PAIRS: "20",
         REDIS_URL: "redis://:pw@127.0.0.1:6380/2",
         REDIS_CLUSTER: "0",
@@ -71,6 +84,9 @@ describe("loadConfig", () => {
     expect(config).toEqual({
       address: "[::1]:0",
       httpAddress: "0.0.0.0:8081",
+      gatewayAddress: "0.0.0.0:8082",
+      catalogFile: "/etc/tollgate/catalog.json",
+      previousSigningKeys: [previousKey],
       metricsMaxSpendLabelPairs: 20,
       redisUrl: "redis://:pw@127.0.0.1:6380/2",
       redisCluster: false,

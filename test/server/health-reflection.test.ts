@@ -119,11 +119,14 @@ describe("health and reflection", () => {
     }
   });
 
-  it("lists both tollgate services and health via reflection, and serves their descriptors", async () => {
+  it("lists every tollgate service and health via reflection, and serves their descriptors", async () => {
     h = await startHarness();
     const listed = await reflect(h.server.address, { listServices: "*" });
     expect(listed.listServicesResponse?.service.map((s) => s.name).sort()).toEqual([
       "grpc.health.v1.Health",
+      "tollgate.v1.AgentKeyService",
+      "tollgate.v1.CatalogService",
+      "tollgate.v1.CredentialService",
       "tollgate.v1.EventService",
       "tollgate.v1.ReceiptService",
       "tollgate.v1.WalletService",

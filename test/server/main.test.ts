@@ -29,7 +29,9 @@ describe("npm start (server/main.ts)", () => {
       "  store:       memory (embedded: balances are lost on exit; set REDIS_URL for Redis)",
       '  auth:        OPEN: no API keys configured, every caller is project "default" (set TOLLGATE_API_KEYS)',
       "  signing key: generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)",
-      "  services:    tollgate.v1.WalletService, tollgate.v1.ReceiptService, tollgate.v1.EventService, grpc.health.v1.Health, reflection",
+      `  credentials: JWKS at http://127.0.0.1:${httpPort}/.well-known/jwks.json`,
+      "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+      `  web monitor: http://127.0.0.1:${httpPort}/`,
     ]);
 
     const client = new WalletServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());

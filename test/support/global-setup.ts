@@ -1,5 +1,9 @@
 // Imported for the module augmentation below (ProvidedContext).
 
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
@@ -23,15 +27,19 @@ let ownCluster: OwnCluster | undefined;
  * never a skip), else a redis-server started for this run. Tests isolate themselves with a random
  * key prefix, so sharing one server is safe. Also starts a 3-master Redis Cluster of its own
  * (there is no shared one to borrow), so the conformance cases run on a cluster too; it forms
- * while the single Redis is checked.
+ * while the single Redis is checked. And builds the web monitor when its sources changed (test/web
+ * opens it in a browser; servers serve it from web/dist), meanwhile too.
  */
 export async function setup(project: TestProject): Promise<void> {
   const cluster = startOwnCluster({ masters: 3 });
+  const webBuilt = buildWebMonitor();
   // Awaited below; until then a failure must not surface as an unhandled rejection.
   cluster.catch(() => {});
+  webBuilt.catch(() => {});
   try {
     project.provide("redisUrl", await singleRedis());
     ownCluster = await cluster;
+    await webBuilt;
   } catch (error) {
     // Teardown is not promised after a failed setup: stop here whatever did start.
     await Promise.all([
@@ -45,6 +53,17 @@ export async function setup(project: TestProject): Promise<void> {
     throw error;
   }
   project.provide("redisClusterUrl", ownCluster.seedUrl);
+}
+
+/** `npm run build:web -- --if-changed`: a fresh clone's first test run builds it. */
+async function buildWebMonitor(): Promise<void> {
+  const root = resolve(import.meta.dirname, "../..");
+  const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+  await promisify(execFile)(process.execPath, [tsx, "scripts/build-web.ts", "--if-changed"], {
+    cwd: root,
+  }).catch((error: { stderr?: string }) => {
+    throw new Error(`building the web monitor failed:\n${error.stderr ?? ""}`, { cause: error });
+  });
 }
 
 /** REDIS_URL, checked to answer, else the URL of a redis-server started for this run. */

@@ -72,9 +72,11 @@ export async function startMain(
       stderr += c.toString();
       const lines = stderr.split("\n");
       const at = lines.findIndex((l) => l.startsWith("tollgate serving gRPC on"));
-      if (at !== -1 && lines.length >= at + 6) {
+      // The banner is one write, ending with a newline: its lines end at the first empty one.
+      const end = at === -1 ? -1 : lines.indexOf("", at);
+      if (end !== -1) {
         clearTimeout(timer);
-        resolve(lines.slice(at, at + 5));
+        resolve(lines.slice(at, end));
       }
     });
     void exited.then((code) => reject(new Error(`exited ${code} before its banner: ${stderr}`)));

@@ -40,7 +40,7 @@
  * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
  * | `Pp:{<project>}:agent-keys`| zset   | the project's agent key ids, scored by creation ms  |
  * | `Pak:{<key id>}`           | hash   | an agent key: `r` (JSON record), `revoked` (ms);    |
- * |                            |        | PEXPIREAT a day after the key expires               |
+ * |                            |        | expires a day after the key does                    |
  * | `P{sweep}:due`             | zset   | root ids with pending work (due holds, a close),    |
  * |                            |        | scored by when it is due: the sweeper's schedule    |
  *

@@ -26,12 +26,10 @@ export class RedisAgentKeyStore implements AgentKeyStore {
     if (created === 1) {
       // Listed after it exists: a crash between the two leaves a key that works but is not
       // listed, never a listed id without a key.
-      await this.connection.call(() =>
-        this.redis
-          .multi()
-          .pexpireat(key, record.expiresAtMs + agentKeyRetentionMs)
-          .exec(),
-      );
+      // Relative to now (the key's lifetime plus the retention), so neither Redis's clock nor this
+      // server's decides alone when the record goes.
+      const lifetimeMs = record.expiresAtMs - record.createdAtMs + agentKeyRetentionMs;
+      await this.connection.call(() => this.redis.pexpire(key, lifetimeMs));
       await this.connection.call(() =>
         this.redis.zadd(
           projectAgentKeysKey(this.prefix, record.project),
