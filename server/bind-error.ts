@@ -9,8 +9,8 @@ const explained: Record<BindFailure, string> = {
   ENOTFOUND: "does not resolve: the host name is unknown (ENOTFOUND)",
 };
 
-/** Which listener failed: the gRPC port, or the HTTP face's. */
-export type BindFace = "grpc" | "http";
+/** Which listener failed: the gRPC port, the HTTP face's, or the paid-API gateway's. */
+export type BindFace = "grpc" | "http" | "gateway";
 
 /**
  * The server could not listen on one of its addresses. grpc-js reports this as one generic error whose

@@ -20,6 +20,7 @@ import { configDefaults, type LogLevel } from "./config.js";
 import { CredentialIssuer } from "./credentials/credential-issuer.js";
 import { CredentialRedeemer } from "./credentials/credential-redeemer.js";
 import { defaultMaxWatchersPerProject, EventFeed } from "./events/event-feed.js";
+import { type Gateway, startGateway } from "./gateway/gateway.js";
 import { type HttpFace, startHttpFace } from "./http/http-face.js";
 import { Ledger } from "./ledger/ledger.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -97,6 +98,14 @@ export interface TollgateServerOptions {
    * The paid services whose price the server sets and the gateway forwards to. Default: none.
    */
   catalog?: Catalog;
+  /**
+   * host:port of the paid-API gateway (`/<service>/<path>`, server/gateway/gateway.ts); port 0
+   * binds a free port. Default: no gateway, as for the HTTP face; `main` passes
+   * `TOLLGATE_GATEWAY_ADDRESS`.
+   */
+  gatewayAddress?: string;
+  /** How long a gateway caller has to send a whole request. Default 30000 (`startGateway`). */
+  gatewayRequestTimeoutMs?: number;
   /** Open WatchEvents per project. Default 32 (see `TollgateConfig`). */
   maxWatchersPerProject?: number;
   /** How long a watcher may leave events unread. Default 30000 (see `TollgateConfig`). */
@@ -113,6 +122,10 @@ export interface TollgateServer {
   readonly httpPort: number | undefined;
   /** The HTTP face's host:port actually bound; undefined when it was not asked for. */
   readonly httpAddress: string | undefined;
+  /** The gateway's bound port; undefined when it was not asked for (`gatewayAddress`). */
+  readonly gatewayPort: number | undefined;
+  /** The gateway's host:port actually bound; undefined when it was not asked for. */
+  readonly gatewayAddress: string | undefined;
   /** True when no API keys are configured (every caller is project "default"). */
   readonly authOpen: boolean;
   /**
@@ -268,6 +281,28 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
       throw error;
     }
   }
+  let gateway: Gateway | undefined;
+  if (options.gatewayAddress !== undefined) {
+    try {
+      gateway = await startGateway({
+        address: options.gatewayAddress,
+        catalog,
+        ledger: deps.ledger,
+        redeemer,
+        authenticator,
+        policy: deps.access,
+        redemptions: options.store.redemptions,
+        logger,
+        metrics,
+        now,
+        requestTimeoutMs: options.gatewayRequestTimeoutMs,
+      });
+    } catch (error) {
+      server.forceShutdown();
+      await http?.close(0);
+      throw error;
+    }
+  }
   health.start();
   void health.probe();
   const sweeper = new Sweeper(
@@ -286,9 +321,10 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
       // instead of to this server.
       const drained = drain(server, graceMs, logger);
       const httpClosed = http?.close(graceMs);
+      const gatewayClosed = gateway?.close(graceMs);
       streams.windDownAll();
       serverStreams.windDownAll();
-      await Promise.all([drained, httpClosed, sweeper.stop()]);
+      await Promise.all([drained, httpClosed, gatewayClosed, sweeper.stop()]);
       try {
         await options.store.close();
       } catch (error) {
@@ -303,6 +339,8 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     address: `${address.slice(0, address.lastIndexOf(":"))}:${port}`,
     httpPort: http?.port,
     httpAddress: http?.address,
+    gatewayPort: gateway?.port,
+    gatewayAddress: gateway?.address,
     authOpen: authenticator.open,
     shutdown,
   };

@@ -29,4 +29,11 @@ export interface RedemptionStore {
    * (`gatewayFailure`).
    */
   recordGatewayFailure(lineId: string, failure: string): Promise<void>;
+  /**
+   * The failure recorded for `id` (a spend line, or a hold the gateway voided), or undefined.
+   * The gateway records why it voided a hold before voiding it, and reads it back when the same
+   * call is retried, so a retry of a call whose hold is gone is refused rather than forwarded
+   * unpaid.
+   */
+  gatewayFailureOf(id: string): Promise<string | undefined>;
 }

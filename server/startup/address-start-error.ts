@@ -5,6 +5,7 @@ import { StartError } from "./start-error.js";
 const setting: Record<BindFace, string> = {
   grpc: "TOLLGATE_ADDRESS",
   http: "TOLLGATE_HTTP_ADDRESS",
+  gateway: "TOLLGATE_GATEWAY_ADDRESS",
 };
 
 /** What to do about each bind failure, naming the setting. */
@@ -18,7 +19,8 @@ const hint: Record<BindFailure, (name: string) => string> = {
 
 /**
  * A failed server start as `main` reports it: a bind failure becomes a {@link StartError} naming
- * the setting of the listener that failed (TOLLGATE_ADDRESS or TOLLGATE_HTTP_ADDRESS) with what
+ * the setting of the listener that failed (TOLLGATE_ADDRESS, TOLLGATE_HTTP_ADDRESS or
+ * TOLLGATE_GATEWAY_ADDRESS) with what
  * to do; any other error is returned as it is.
  */
 export function addressStartError(error: unknown): unknown {

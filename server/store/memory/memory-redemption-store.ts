@@ -26,6 +26,10 @@ export class MemoryRedemptionStore implements RedemptionStore {
     if (!this.gatewayFailures.has(lineId)) this.gatewayFailures.set(lineId, failure);
   }
 
+  async gatewayFailureOf(id: string): Promise<string | undefined> {
+    return this.gatewayFailures.get(id);
+  }
+
   private forgetExpired(now: number): void {
     for (const [id, record] of this.redeemed) if (record.untilMs <= now) this.redeemed.delete(id);
   }

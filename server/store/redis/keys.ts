@@ -36,7 +36,7 @@
  * |                            |        | `e` (compact JSON; docs/events.md#redis-layout)     |
  * | `P{R}:rdm:<charge or hold>`| string | the request id that redeemed its credential, PX =   |
  * |                            |        | until the credential expires                        |
- * | `P{R}:gwfail`              | hash   | spend line id -> the gateway's upstream failure     |
+ * | `P{R}:gwfail`              | hash   | spend line or hold id -> the gateway's failure      |
  * | `Pp:{<project>}:roots`     | zset   | the project's root ids, scored by position          |
  * | `Pp:{<project>}:agent-keys`| zset   | the project's agent key ids, scored by creation ms  |
  * | `Pak:{<key id>}`           | hash   | an agent key: `r` (JSON record), `revoked` (ms);    |

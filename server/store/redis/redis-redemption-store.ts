@@ -38,4 +38,10 @@ export class RedisRedemptionStore implements RedemptionStore {
     const key = treeKey(this.prefix, treeOf(lineId), "gatewayFailures");
     await this.connection.call(() => this.redis.hsetnx(key, lineId, failure));
   }
+
+  async gatewayFailureOf(id: string): Promise<string | undefined> {
+    const key = treeKey(this.prefix, treeOf(id), "gatewayFailures");
+    const failure = await this.connection.call(() => this.redis.hget(key, id));
+    return failure ?? undefined;
+  }
 }
