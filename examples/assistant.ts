@@ -7,14 +7,20 @@
  * and `walletExhausted(wallet)` ends the run there, since the 20 credits left cannot pay a
  * seventh: no refused call, and not 20 steps.
  *
- * Env: TOLLGATE_ADDRESS (default: an embedded in-memory server), TOLLGATE_API_KEY,
- * TOLLGATE_MODE=stream to charge over the multiplexed SpendStream instead of unary calls.
+ * The search is a paid API called through tollgate's gateway on the assistant's own agent key
+ * (bound to its wallet and the `web_search` service): the assistant never holds the API's key,
+ * and the gateway charges the catalog's 30 credits per call (examples/support/connect.ts).
+ *
+ * Env: TOLLGATE_ADDRESS (default: an embedded in-memory server with its gateway, a catalog and a
+ * local paid API), TOLLGATE_API_KEY, TOLLGATE_GATEWAY_URL (an external server's gateway; without
+ * it, an external server's search charges the wallet directly), TOLLGATE_MODE=stream to charge
+ * over the multiplexed SpendStream instead of unary calls.
  */
 import { generateText, stepCountIs, tool } from "ai";
 import { z } from "zod";
 import { budgetTool, walletExhausted } from "../middleware/ai.js";
-import { currentCharge } from "../middleware/index.js";
-import { type ExampleContext, runExample } from "./support/connect.js";
+import { currentCharge, paidFetch } from "../middleware/index.js";
+import { describeRun, type ExampleContext, runExample } from "./support/connect.js";
 import { scriptedModel } from "./support/scripted-model.js";
 
 const searchPrice = 30;
@@ -29,30 +35,49 @@ const questions = [
   "soft caps vs hard caps",
 ];
 
-/** A pretend paid search API: it would bill the credential's bearer. */
+/** The paid search API through the gateway, which adds the API's key and charges the wallet. */
+async function searchThroughGateway(query: string): Promise<string[]> {
+  const response = await paidFetch(`/web_search?topic=${encodeURIComponent(query)}`);
+  if (!response.ok) throw new Error(`web_search failed: HTTP ${response.status}`);
+  const { result } = (await response.json()) as { result: string };
+  return [result];
+}
+
+/** A pretend paid search API, charged directly: it would bill the credential's bearer. */
 async function searchTheWeb(query: string): Promise<string[]> {
   const charge = currentCharge();
   if (charge === undefined) throw new Error("web_search ran without a charge");
   return [`https://example.com/search?q=${encodeURIComponent(query)}`];
 }
 
-async function main({ tg, where, mode }: ExampleContext): Promise<void> {
-  console.log(`assistant example: ${where}, ${mode} mode`);
-  const wallet = await tg.wallets.create({
+async function main(context: ExampleContext): Promise<void> {
+  const { tg, gateway } = context;
+  console.log(`assistant example: ${describeRun(context)}`);
+  const owned = await tg.wallets.create({
     name: "assistant",
     budget: 200,
     hardCap: true,
     metadata: { example: "assistant" },
   });
-  console.log(`wallet ${wallet.name}: budget ${wallet.budget}, hard cap`);
+  console.log(`wallet ${owned.name}: budget ${owned.budget}, hard cap`);
+  // The assistant runs on its own agent key (through the gateway), or on the owner's handle.
+  const wallet =
+    gateway === undefined ? owned : await gateway.agentWallet(owned, "web_search", "assistant");
+  const search = gateway === undefined ? searchTheWeb : searchThroughGateway;
 
   const webSearch = budgetTool(
     tool({
       description: "Search the web; returns result links",
       inputSchema: z.object({ query: z.string() }),
-      execute: async ({ query }) => ({ links: await searchTheWeb(query) }),
+      execute: async ({ query }) => ({ links: await search(query) }),
     }),
-    { wallet, price: searchPrice, toolName: "web_search", metadata: { agent: "assistant" } },
+    {
+      wallet,
+      price: searchPrice,
+      toolName: "web_search",
+      metadata: { agent: "assistant" },
+      gateway: gateway === undefined ? undefined : "web_search",
+    },
   );
 
   let asked = 0;
@@ -88,4 +113,4 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
   console.log(`left: ${receipt.available} credits`);
 }
 
-await runExample(main);
+await runExample(main, [{ name: "web_search", price: searchPrice }]);

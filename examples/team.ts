@@ -10,14 +10,23 @@
  * reference's `task_wallet.is_exhausted()` termination condition). Then it prints the per-role
  * breakdown from the task's receipt.
  *
+ * Each role's paid tool is a call to a paid API through tollgate's gateway, on the role's own
+ * agent key: bound to the role's wallet and its one service, so the agents hold no upstream key
+ * and none can spend beyond its wallet (examples/support/connect.ts). The gateway charges the
+ * catalog's price per call and refuses one the wallet cannot pay, which the model is told as
+ * `PAYMENT_LIMIT_REACHED: ...`.
+ *
  * Models are scripted, so this runs offline. Env: TOLLGATE_ADDRESS (default: an embedded
- * in-memory server), TOLLGATE_API_KEY, TOLLGATE_MODE=stream to charge over the SpendStream.
+ * in-memory server with its gateway, a catalog and a local paid API), TOLLGATE_API_KEY,
+ * TOLLGATE_GATEWAY_URL (an external server's gateway; without it, an external server's tools
+ * charge their wallets directly), TOLLGATE_MODE=stream to charge over the SpendStream.
  */
 import { generateText, stepCountIs, tool } from "ai";
 import { z } from "zod";
 import type { Wallet } from "../client/index.js";
 import { budgetTool, walletExhausted } from "../middleware/ai.js";
-import { type ExampleContext, runExample } from "./support/connect.js";
+import { paidFetch } from "../middleware/index.js";
+import { describeRun, type ExampleContext, runExample } from "./support/connect.js";
 import { scriptedModel, toolResultTexts } from "./support/scripted-model.js";
 
 /** One agent role: its wallet's budget (0 = the task wallet itself), its paid tool and price. */
@@ -39,19 +48,39 @@ const lead = { name: "lead", tool: "plan", price: 25, callsPerRound: 1 };
 const taskBudget = 1000;
 const maxRounds = 20;
 
-/** One round of one role: a short agent loop whose tool is paid from `wallet`. */
+/** The paid API's answer to one call of `tool` (through the gateway: the API's key is added there). */
+async function callPaidApi(tool: string, topic: string): Promise<string> {
+  const response = await paidFetch(`/${tool}?topic=${encodeURIComponent(topic)}`);
+  if (!response.ok) throw new Error(`${tool} failed: HTTP ${response.status}`);
+  return ((await response.json()) as { result: string }).result;
+}
+
+/**
+ * One round of one role: a short agent loop whose tool is paid from `wallet`, through the gateway
+ * (`viaGateway`: the catalog sets the price, which `price` repeats for the stop condition) or
+ * charged directly.
+ */
 async function runRole(
   role: Omit<Role, "budget">,
   wallet: Wallet,
   round: number,
+  viaGateway: boolean,
 ): Promise<string[]> {
   const paidTool = budgetTool(
     tool({
       description: `${role.tool} for the ${role.name}`,
       inputSchema: z.object({ topic: z.string() }),
-      execute: async ({ topic }) => `${role.tool} done on ${topic}`,
+      execute: viaGateway
+        ? ({ topic }) => callPaidApi(role.tool, topic)
+        : async ({ topic }) => `${role.tool} done on ${topic}`,
     }),
-    { wallet, price: role.price, toolName: role.tool, metadata: { agent: role.name } },
+    {
+      wallet,
+      price: role.price,
+      toolName: role.tool,
+      metadata: { agent: role.name },
+      gateway: viaGateway ? role.tool : undefined,
+    },
   );
   const model = scriptedModel((prompt) => {
     const results = toolResultTexts(prompt);
@@ -74,8 +103,9 @@ async function runRole(
   );
 }
 
-async function main({ tg, where, mode }: ExampleContext): Promise<void> {
-  console.log(`team example: ${where}, ${mode} mode`);
+async function main(context: ExampleContext): Promise<void> {
+  const { tg, gateway } = context;
+  console.log(`team example: ${describeRun(context)}`);
   const task = await tg.wallets.create({ name: "task", budget: taskBudget, hardCap: true });
   const members: { role: Omit<Role, "budget">; wallet: Wallet }[] = [];
   for (const role of roles) {
@@ -86,6 +116,12 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
     });
   }
   members.push({ role: lead, wallet: task });
+  if (gateway !== undefined) {
+    // Each agent runs on its own key: its wallet's subtree and its tool's service, nothing else.
+    for (const member of members) {
+      member.wallet = await gateway.agentWallet(member.wallet, member.role.tool, member.role.name);
+    }
+  }
   await task.refresh();
   console.log(
     `task wallet: budget ${task.budget}, ${task.allocated} allocated to ${roles.length} roles, ${task.available} unallocated`,
@@ -100,7 +136,7 @@ async function main({ tg, where, mode }: ExampleContext): Promise<void> {
       // The lead pays from the task wallet, which reports exhausted only when the whole
       // tree is; its own credits running out is a refusal like anyone's.
       if (role !== lead && (await wallet.isExhausted())) continue;
-      const results = await runRole(role, wallet, round);
+      const results = await runRole(role, wallet, round, gateway !== undefined);
       const paid = results.filter((r) => !r.startsWith("PAYMENT_LIMIT_REACHED")).length;
       outcomes.push(`${role.name} ${paid}/${results.length}`);
       for (const refusal of results.filter((r) => r.startsWith("PAYMENT_LIMIT_REACHED"))) {
@@ -148,4 +184,7 @@ function sum(values: bigint[]): bigint {
   return values.reduce((a, b) => a + b, 0n);
 }
 
-await runExample(main);
+await runExample(
+  main,
+  [...roles, lead].map((r) => ({ name: r.tool, price: r.price })),
+);

@@ -25,6 +25,8 @@ interface Route {
   calls: number;
   /** The refusal paidFetch threw, to tell it from an error the tool made itself. */
   refusal: InsufficientCreditsError | undefined;
+  /** A paidFetch was answered: the wallet was charged, and its balance is not known here. */
+  charged: boolean;
 }
 
 const routes = new AsyncLocalStorage<Route>();
@@ -67,12 +69,14 @@ export async function paidFetch(
   const { budget } = route;
   const service = options.service ?? budget.gateway ?? "";
   try {
-    return await budget.wallet.gatewayFetch(
+    const response = await budget.wallet.gatewayFetch(
       service,
       path,
       { ...init, signal: init?.signal ?? route.signal },
       { requestId: `${route.base}${suffix}`, metadata: route.metadata },
     );
+    route.charged = true;
+    return response;
   } catch (error) {
     if (error instanceof InsufficientCreditsError) {
       route.refusal = error;
@@ -94,7 +98,25 @@ function routeOf<I, R, X>(budget: ResolvedBudget<I, R, X>, call: ToolInvocation<
     signal: call.signal,
     calls: 0,
     refusal: undefined,
+    charged: false,
   });
+}
+
+/**
+ * After a call the gateway charged: re-reads the wallet (one GetWallet) so a stop condition knows
+ * the balance, as it does from the answers of the middleware's own charges (the gateway's answer
+ * does not carry it). Without it, a loop would learn of an empty wallet only from a refused call.
+ * A failed re-read changes nothing: the tool's result stands, and the stop condition re-reads.
+ */
+async function hearBalance(route: Route): Promise<void> {
+  if (!route.charged) return;
+  const { budget } = route;
+  try {
+    await budget.wallet.refresh();
+    hear(budget.binding, budget.wallet.available, budget.wallet.closed);
+  } catch {
+    // Left to the stop condition's own re-read.
+  }
 }
 
 /** The refusal answer when `error` is the one paidFetch threw for want of credits. */
@@ -128,6 +150,8 @@ export async function gatewayCall<I, R, X>(
     const answer = await refusedBy(budget, route, call.input, error);
     if (answer === undefined) throw error;
     return answer.refused;
+  } finally {
+    await hearBalance(route);
   }
 }
 
@@ -173,5 +197,6 @@ export async function* gatewayIterable<I, T, X>(
   } finally {
     // Abandoned at a `yield`: the consumer stopped reading. Stop the tool.
     if (!done) await iterator?.return?.();
+    await hearBalance(route);
   }
 }

@@ -44,7 +44,9 @@ export interface BudgetOptions<I, R, X = string> {
    * secret (the agent never holds it) and relays the answer. A call the wallet cannot pay is
    * refused by the gateway (HTTP 402) before anything is forwarded, and answered like any
    * refusal (`onRefusal`). Each `paidFetch` of one tool call has a request id derived from the
-   * call's (see `requestId`), so a framework retry of the call is charged once. Needs the
+   * call's (see `requestId`), so a framework retry of the call is charged once. After a call
+   * the gateway charged, the wallet is re-read (one GetWallet), since the gateway's answer does
+   * not carry the balance a stop condition needs. Needs the
    * client's `gatewayUrl`. Not with `maxPrice`, `cost`, `upfront` or `holdTtlSeconds`: the
    * catalog meters a call, and the gateway settles it.
    */

@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { type PaidApi, startPaidApi } from "../../examples/support/upstream.js";
 import { apiKeysFromPairs } from "../../server/auth/api-keys.js";
+import { Catalog } from "../../server/catalog/catalog.js";
 import { type Harness, startHarness } from "../rpc/harness.js";
 import { type StoreUnderTest, stores } from "../rpc/stores.js";
 
@@ -90,13 +93,92 @@ describe.each(stores)("examples against a real server ($name store)", ({ open })
   );
 });
 
+describe.each(stores)("examples through an external server's gateway ($name store)", ({ open }) => {
+  let h: Harness | undefined;
+  let store: StoreUnderTest | undefined;
+  let api: PaidApi | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await store?.cleanup();
+    await api?.close();
+  });
+
+  it("team: every paid call reaches the paid API through the gateway, on the roles' agent keys", async () => {
+    const secret = `sk-examples-${randomBytes(12).toString("hex")}`;
+    api = await startPaidApi(secret);
+    const upstream = api.url;
+    const auth = { secretEnv: "EXAMPLES_SECRET" };
+    // The operator's catalog, as a catalog file would declare it: the example's four services.
+    const catalog = Catalog.fromEntries(
+      [
+        ["web_search", 40],
+        ["draft", 50],
+        ["review", 25],
+        ["plan", 25],
+      ].map(([name, credits]) => ({
+        project: "examples",
+        name: String(name),
+        upstream,
+        price: { credits: Number(credits) },
+        auth,
+      })),
+      { EXAMPLES_SECRET: secret },
+    );
+    store = open();
+    h = await startHarness({
+      store: store.store,
+      apiKeys: apiKeysFromPairs(`examples=${apiKey}`),
+      catalog,
+      gatewayAddress: "127.0.0.1:0",
+    });
+    const gatewayUrl = `http://${h.server.gatewayAddress}`;
+    const lines = await example("team", {
+      TOLLGATE_ADDRESS: h.server.address,
+      TOLLGATE_API_KEY: apiKey,
+      TOLLGATE_GATEWAY_URL: gatewayUrl,
+    });
+    expect(lines).toEqual([
+      `team example: ${h.server.address}, paid calls through the gateway at ${gatewayUrl} with one agent key per agent`,
+      ...teamStory,
+    ]);
+    // 28 paid calls, each forwarded once with the API's secret; the 2 refused never left tollgate.
+    expect(api.requests).toHaveLength(28);
+    expect(api.requests.every((r) => r.authorized)).toBe(true);
+    const calls = h.logs.filter((l) => l.msg === "gateway call");
+    expect(calls).toHaveLength(30);
+    const refused = calls.filter((c) => c.outcome === "refused");
+    expect(refused.map((c) => [c.service, c.reason])).toEqual([
+      ["web_search", "INSUFFICIENT_CREDITS"],
+      ["web_search", "INSUFFICIENT_CREDITS"],
+    ]);
+    // Every paid call came on an agent key, one per role, never on the project key.
+    const keyOf = new Map<string, Set<string>>();
+    for (const call of calls.filter((c) => c.outcome !== "refused")) {
+      expect(call.agentKeyId ?? "").toMatch(/^ak_/);
+      const keys = keyOf.get(String(call.service)) ?? new Set<string>();
+      keys.add(String(call.agentKeyId));
+      keyOf.set(String(call.service), keys);
+    }
+    expect([...keyOf.values()].map((keys) => keys.size)).toEqual([1, 1, 1, 1]);
+    expect(new Set([...keyOf.values()].flatMap((keys) => [...keys])).size).toBe(4);
+  });
+});
+
 describe("examples with nothing configured", () => {
   it("start an embedded in-memory server and tell the same story", async () => {
     const [assistant, team] = await Promise.all([example("assistant", {}), example("team", {})]);
-    expect(assistant[0]).toMatch(
-      /^assistant example: embedded in-memory server at 127\.0\.0\.1:\d+, unary mode$/,
-    );
-    expect(assistant.at(-2)).toBe("total spent: 180 credits in 6 calls");
+    // Embedded: paid calls go through the embedded server's gateway, on agent keys.
+    const throughGateway =
+      /^(assistant|team) example: embedded in-memory server at 127\.0\.0\.1:\d+, paid calls through the gateway at http:\/\/127\.0\.0\.1:\d+ with one agent key per agent$/;
+    expect(assistant[0]).toMatch(throughGateway);
+    expect(assistant.slice(1)).toEqual([
+      "wallet assistant: budget 200, hard cap",
+      ...searches,
+      "stopped after 6 steps: the wallet cannot pay another 30-credit search",
+      "total spent: 180 credits in 6 calls",
+      "left: 20 credits",
+    ]);
+    expect(team[0]).toMatch(throughGateway);
     expect(team.slice(1)).toEqual(teamStory);
   });
 
