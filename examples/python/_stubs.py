@@ -21,7 +21,8 @@ except ImportError as missing:  # pragma: no cover - a setup error, reported pla
 sys.path.insert(0, os.environ.get("TOLLGATE_PYTHON_GEN") or str(Path(__file__).parent / "gen"))
 try:
     from google.rpc import error_details_pb2, status_pb2
-    from tollgate.v1 import charge_pb2, event_service_pb2, event_service_pb2_grpc
+    from tollgate.v1 import charge_pb2, credential_service_pb2, credential_service_pb2_grpc
+    from tollgate.v1 import event_service_pb2, event_service_pb2_grpc
     from tollgate.v1 import receipt_service_pb2, receipt_service_pb2_grpc, wallet_pb2
     from tollgate.v1 import wallet_service_pb2, wallet_service_pb2_grpc
 except ImportError as missing:  # pragma: no cover - a setup error, reported plainly
@@ -31,6 +32,8 @@ __all__ = [
     "error_details_pb2",
     "status_pb2",
     "charge_pb2",
+    "credential_service_pb2",
+    "credential_service_pb2_grpc",
     "event_service_pb2",
     "event_service_pb2_grpc",
     "receipt_service_pb2",

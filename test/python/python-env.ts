@@ -35,6 +35,20 @@ function checkPrerequisites(): void {
   }
 }
 
+/**
+ * Fails the suite (never a silent skip) unless Debian's python3 can import `modules`, naming the
+ * apt packages that provide them: for tests whose scripts need more than gRPC (PyJWT, say).
+ */
+export function requirePythonModules(modules: readonly string[], packages: string): void {
+  const probe = spawnSync(python, ["-c", `import ${modules.join(", ")}`], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr.trim().split("\n").at(-1);
+    throw new Error(
+      `this test needs ${python} to import ${modules.join(", ")} (apt-get install -y ${packages}): ${why}`,
+    );
+  }
+}
+
 /** The Python client's stubs for one test file, and how to run its scripts. */
 export interface PythonSide {
   /** Where generate.sh wrote the stubs (set once the file's beforeAll ran). */
