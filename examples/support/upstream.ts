@@ -39,8 +39,12 @@ export interface PaidApi {
  */
 export type PaidApiHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
 
-/** Starts the paid API on a free loopback port, accepting `secret` only. */
-export async function startPaidApi(secret: string, handle?: PaidApiHandler): Promise<PaidApi> {
+/** Starts the paid API on 127.0.0.1 (`port`, default a free one), accepting `secret` only. */
+export async function startPaidApi(
+  secret: string,
+  handle?: PaidApiHandler,
+  port = 0,
+): Promise<PaidApi> {
   const expected = Buffer.from(`Bearer ${secret}`);
   const requests: UpstreamRequest[] = [];
   const server = createServer((request, response) => {
@@ -69,11 +73,11 @@ export async function startPaidApi(secret: string, handle?: PaidApiHandler): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.listen(port, "127.0.0.1", resolve);
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
