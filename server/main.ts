@@ -147,6 +147,7 @@ function banner(
   config: TollgateConfig,
   store: string,
   keyGenerated: boolean,
+  catalogSize: number,
 ): string {
   const projects = [...new Set(config.apiKeys.map((k) => k.project))];
   const auth = server.authOpen
@@ -162,6 +163,7 @@ function banner(
     `  signing key: ${signing}`,
     `  credentials: JWKS at http://${server.httpAddress}/.well-known/jwks.json`,
     "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+    `  gateway:     http://${server.gatewayAddress}/<service>/<path> (${catalogSize} catalog ${catalogSize === 1 ? "service" : "services"}${config.catalogFile === undefined ? ": set TOLLGATE_CATALOG_FILE" : ""})`,
     `  web monitor: ${monitorUrl(server.httpAddress ?? config.httpAddress)}${webMonitorBuilt() ? "" : " (not built: run npm run build:web)"}`,
     "",
   ].join("\n");
@@ -219,6 +221,7 @@ async function main(): Promise<void> {
       store,
       address: config.address,
       httpAddress: config.httpAddress,
+      gatewayAddress: config.gatewayAddress,
       metricsMaxSpendLabelPairs: config.metricsMaxSpendLabelPairs,
       apiKeys: config.apiKeys,
       credentials,
@@ -236,13 +239,16 @@ async function main(): Promise<void> {
     throw addressStartError(error);
   }
   // The banner goes to stderr: stdout stays pure JSON log lines for log pipelines.
-  process.stderr.write(banner(server, config, description, config.signingKey === undefined));
+  process.stderr.write(
+    banner(server, config, description, config.signingKey === undefined, catalog?.size ?? 0),
+  );
   // The public half of the signing key, so whoever verifies credentials (a paid tool or a proxy
   // in front of it) can pin it: a credential is only worth what its verification is.
   logger.info(
     {
       address: server.address,
       httpAddress: server.httpAddress,
+      gatewayAddress: server.gatewayAddress,
       store: description,
       authOpen: server.authOpen,
       credentialPublicJwk: credentials.publicJwk,

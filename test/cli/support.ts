@@ -44,7 +44,8 @@ function cleanEnv(): Record<string, string> {
 export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: root,
-    env: { ...cleanEnv(), ...env },
+    // `tollgate serve`'s gateway default port is fixed (8081): a free one unless a test names it.
+    env: { ...cleanEnv(), TOLLGATE_GATEWAY_ADDRESS: "127.0.0.1:0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

@@ -31,6 +31,9 @@ describe("npm start (server/main.ts)", () => {
       "  signing key: generated at start: credentials die with this process (set TOLLGATE_SIGNING_KEY)",
       `  credentials: JWKS at http://127.0.0.1:${httpPort}/.well-known/jwks.json`,
       "  services:    tollgate.v1.WalletService, ReceiptService, EventService, AgentKeyService, CredentialService, CatalogService, grpc.health.v1.Health, reflection",
+      expect.stringMatching(
+        /^ {2}gateway: {5}http:\/\/127\.0\.0\.1:\d+\/<service>\/<path> \(0 catalog services: set TOLLGATE_CATALOG_FILE\)$/,
+      ),
       `  web monitor: http://127.0.0.1:${httpPort}/`,
     ]);
 

@@ -55,7 +55,8 @@ export async function startMain(
 ): Promise<Started> {
   const child = spawn("npx", command.args, {
     cwd: command.cwd,
-    env: { ...cleanEnv(), ...settings },
+    // The gateway's default port is fixed (8081): tests that do not name one get a free port.
+    env: { ...cleanEnv(), TOLLGATE_GATEWAY_ADDRESS: "127.0.0.1:0", ...settings },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -111,7 +112,8 @@ const exitDeadlineMs = 25_000;
  */
 export async function exitOf(settings: Record<string, string>): Promise<Exited> {
   const child = spawn("npx", ["tsx", "server/main.ts"], {
-    env: { ...cleanEnv(), ...settings },
+    // The gateway's default port is fixed (8081): tests that do not name one get a free port.
+    env: { ...cleanEnv(), TOLLGATE_GATEWAY_ADDRESS: "127.0.0.1:0", ...settings },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, so the deadline below can stop the server npx and tsx started.
     detached: true,
