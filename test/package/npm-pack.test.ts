@@ -251,7 +251,8 @@ describe("the packed package, installed into a fresh project", () => {
       expect(address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
       expect(server.banner[1]).toMatch(/^\s+store:\s+redis rediss?:\/\//);
       // The installed package serves its built web monitor where the banner says.
-      const monitorUrl = /^\s+web monitor: (http:\S+)$/.exec(server.banner[5] ?? "")?.[1];
+      const monitorLine = server.banner.find((line) => line.startsWith("  web monitor:"));
+      const monitorUrl = /^\s+web monitor: (http:\S+)$/.exec(monitorLine ?? "")?.[1];
       const page = await fetch(monitorUrl ?? "");
       expect(page.status).toBe(200);
       expect(await page.text()).toContain("<title>tollgate monitor</title>");
