@@ -49,7 +49,10 @@ export interface Gateway {
    * catalog does not allow, {@link InvalidArgumentError} (400) and the rest by code; and with
    * {@link UnavailableError} when the gateway or the upstream could not be reached (502, 503,
    * 504, or no connection), after retrying a replayable request under the same request id.
-   * `init.signal` aborts the call (and its retries), as with `fetch`.
+   * `init.signal` aborts the call (and its retries), as with `fetch`. The client's `deadlineMs`
+   * does not apply: an answer may stream for minutes (an LLM's tokens), and the catalog's
+   * `timeoutMs` bounds each wait on the upstream. Redirects are not followed (`redirect` is
+   * always `"manual"`): a 3xx is the upstream's answer, and its target is not behind the gateway.
    */
   fetch(
     service: string,

@@ -37,8 +37,9 @@ Talks to a tollgate server (start one with \`tollgate serve\`) over gRPC.`;
 
 const environmentHelp = `Environment:
   TOLLGATE_ADDRESS   host:port of the server (default ${defaultAddress}); for \`serve\`, where to listen
-  TOLLGATE_API_KEY   API key sent as "authorization: Bearer <key>" (prefer it to --api-key, which
-                     other users of the machine can see in the process list)
+  TOLLGATE_API_KEY   API key sent as "authorization: Bearer <key>": a project key, or an agent
+                     key (tga_..., limited to its wallet's subtree); prefer it to --api-key, which
+                     other users of the machine can see in the process list
   NO_COLOR           set: never color the output (color is used only when stdout is a terminal)`;
 
 const examples = `Example:
