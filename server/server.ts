@@ -171,7 +171,13 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
     now,
   );
   const authenticator = new Authenticator(options.apiKeys ?? [], agentKeys);
-  const redeemer = new CredentialRedeemer(credentials, options.store.redemptions, agentKeys, now);
+  const redeemer = new CredentialRedeemer(
+    credentials,
+    options.store.redemptions,
+    agentKeys,
+    now,
+    options.store,
+  );
   const streams = new OpenStreams();
   const serverStreams = new OpenStreams();
   const metrics = new Metrics({ maxSpendLabelPairs: options.metricsMaxSpendLabelPairs });
@@ -184,7 +190,7 @@ export async function startTollgateServer(options: TollgateServerOptions): Promi
   const deps: RpcDependencies = {
     ledger: new Ledger(options.store, credentials, { now, catalog }),
     authenticator,
-    access: new AccessPolicy(options.store, now),
+    access: new AccessPolicy(options.store, now, catalog),
     logger,
     metrics,
     streams,

@@ -160,6 +160,7 @@ export class AgentKeys {
     const record = await this.lookup(keyId);
     if (record === undefined) return "agent key unknown or revoked";
     if (record.revokedAtMs !== undefined) return "agent key revoked";
+    if (record.expiresAtMs <= this.now()) return "agent key expired";
     return undefined;
   }
 

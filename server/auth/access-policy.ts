@@ -1,3 +1,4 @@
+import { Catalog } from "../catalog/catalog.js";
 import { isHoldId, isWalletId, treeOf } from "../ledger/ids.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { Reason } from "../ledger/reasons.js";
@@ -47,11 +48,13 @@ const maxRemembered = 100_000;
  */
 export class AccessPolicy {
   private readonly parents = new Map<string, string>();
-  private readonly holdWallets = new Map<string, string>();
+  private readonly holds = new Map<string, { walletId: string; service: string }>();
 
   constructor(
     private readonly store: LedgerStore,
     private readonly now: () => number,
+    /** Holds on its services are the gateway's to settle. */
+    private readonly catalog: Catalog = Catalog.empty(),
   ) {}
 
   /**
@@ -92,9 +95,11 @@ export class AccessPolicy {
         { service: service.slice(0, 64), field: "service" },
       );
     }
-    if (
-      !(await this.inScope(caller.project, agent, rule.field === "holdId" ? "hold" : "wallet", id))
-    ) {
+    let walletId = id;
+    if (rule.field === "holdId" && isHoldId(id) && treeOf(id) === agent.rootId) {
+      walletId = await this.holdWalletForAgent(caller.project, id, method);
+    }
+    if (!(await this.inScope(caller.project, agent, walletId))) {
       throw new LedgerError(
         Reason.OutsideAgentScope,
         `${field} is outside this agent key's wallet ${agent.walletId} and its subtree`,
@@ -104,29 +109,52 @@ export class AccessPolicy {
   }
 
   /**
-   * True when `id` is within the key's subtree. An id this store cannot resolve (malformed, or a
-   * wallet or hold of the key's tree that does not exist) counts as in scope when it is in the
-   * key's tree, so the ledger answers it as for anyone (INVALID_ARGUMENT, not found).
+   * True when wallet `id` is within the key's subtree. A malformed id counts as in scope when it
+   * names no other tree, so the ledger answers it as for anyone (INVALID_ARGUMENT); so does a
+   * wallet of the key's tree that does not exist (WALLET_NOT_FOUND).
    */
-  private async inScope(
-    project: string,
-    agent: AgentScope,
-    kind: "wallet" | "hold",
-    id: string,
-  ): Promise<boolean> {
-    if (!(kind === "wallet" ? isWalletId(id) : isHoldId(id))) return true;
+  private async inScope(project: string, agent: AgentScope, id: string): Promise<boolean> {
+    if (!isWalletId(id)) return !isHoldId(id) || treeOf(id) === agent.rootId;
     if (treeOf(id) !== agent.rootId) return false;
     if (agent.walletId === agent.rootId) return true;
     let walletId: string | undefined = id;
-    if (kind === "hold") {
-      walletId = await this.holdWallet(id);
-      if (walletId === undefined) return true;
-    }
     while (walletId !== undefined && walletId !== "") {
       if (walletId === agent.walletId) return true;
       walletId = await this.parentOf(project, walletId);
     }
     return false;
+  }
+
+  /**
+   * The wallet of a hold an agent key wants to capture or void. A hold that does not exist yet is
+   * refused HOLD_NOT_FOUND here, not left to the ledger: hold ids are predictable, and a capture
+   * racing a sibling's authorize must not land on the sibling's hold. A hold on a catalog service
+   * is settled by the gateway (or a project key), never by an agent key: an agent that could void
+   * or capture its own catalog hold could have the gateway forward a call it no longer pays for.
+   */
+  private async holdWalletForAgent(
+    project: string,
+    holdId: string,
+    method: string,
+  ): Promise<string> {
+    let known = this.holds.get(holdId);
+    if (known === undefined) {
+      const info = await this.store.holdInfo(holdId);
+      if (info === undefined) {
+        throw new LedgerError(Reason.HoldNotFound, "no such hold", { hold_id: holdId });
+      }
+      known = { walletId: info.walletId, service: info.service };
+      if (this.holds.size >= maxRemembered) this.holds.clear();
+      this.holds.set(holdId, known);
+    }
+    if (this.catalog.find(project, known.service) !== undefined) {
+      throw new LedgerError(
+        Reason.AgentKeyNotAllowed,
+        `holds on catalog service ${known.service} are settled by the gateway (or a project key), not by an agent key`,
+        { method, hold_id: holdId },
+      );
+    }
+    return known.walletId;
   }
 
   private async parentOf(project: string, walletId: string): Promise<string | undefined> {
@@ -142,14 +170,6 @@ export class AccessPolicy {
     }
     remember(this.parents, walletId, parentId);
     return parentId;
-  }
-
-  private async holdWallet(holdId: string): Promise<string | undefined> {
-    const known = this.holdWallets.get(holdId);
-    if (known !== undefined) return known;
-    const walletId = await this.store.holdWalletId(holdId);
-    if (walletId !== undefined) remember(this.holdWallets, holdId, walletId);
-    return walletId;
   }
 }
 

@@ -2,6 +2,7 @@ import { CredentialError, type VerifiedCredential, verifyCredential } from "../.
 import type { AgentKeys } from "../agent-keys/agent-keys.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { Reason } from "../ledger/reasons.js";
+import type { LedgerStore } from "../store/ledger-store.js";
 import type { CredentialIssuer } from "./credential-issuer.js";
 import type { RedemptionStore } from "./redemption-store.js";
 
@@ -24,6 +25,8 @@ export class CredentialRedeemer {
     private readonly redemptions: RedemptionStore,
     private readonly agentKeys: AgentKeys,
     private readonly now: () => number,
+    /** Where a hold credential's hold is read: it must still be open to be redeemed. */
+    private readonly holds: Pick<LedgerStore, "holdInfo">,
   ) {}
 
   /**
@@ -56,16 +59,27 @@ export class CredentialRedeemer {
   }
 
   /**
-   * Verifies `token` for `service` and redeems it for `requestId`.
+   * Verifies `token` for `service` and redeems it for `claimant` (the redeeming call's request id,
+   * which the gateway extends with the call's method and path, so a retry must be the same call).
+   * A hold credential is redeemed only while its hold is open and will stay open for
+   * `holdMustLastMs` more (the gateway asks for the upstream's timeout, so the capture never finds
+   * the hold gone).
    *
-   * @throws LedgerError as {@link verify}, or CREDENTIAL_ALREADY_REDEEMED when another request
-   * redeemed it first.
+   * @throws LedgerError as {@link verify}; HOLD_ALREADY_RESOLVED or HOLD_EXPIRED for a hold that
+   * is settled, expired or about to; CREDENTIAL_ALREADY_REDEEMED when another request redeemed it
+   * first, or its call was answered already.
    */
-  async redeem(token: string, service: string, requestId: string): Promise<Redemption> {
+  async redeem(
+    token: string,
+    service: string,
+    claimant: string,
+    options: { holdMustLastMs?: number } = {},
+  ): Promise<Redemption> {
     const claims = await this.verify(token, service);
+    if (claims.kind === "hold") await this.checkHold(claims.id, options.holdMustLastMs ?? 0);
     const outcome = await this.redemptions.redeem(
       claims.id,
-      requestId,
+      claimant,
       claims.expiresAt.getTime(),
       this.now(),
     );
@@ -77,5 +91,30 @@ export class CredentialRedeemer {
       );
     }
     return { claims, replayed: outcome === "replayed" };
+  }
+
+  private async checkHold(holdId: string, mustLastMs: number): Promise<void> {
+    const hold = await this.holds.holdInfo(holdId);
+    if (hold === undefined) {
+      throw new LedgerError(Reason.HoldNotFound, "the credential's hold does not exist", {
+        hold_id: holdId,
+      });
+    }
+    if (hold.status !== "open") {
+      throw new LedgerError(
+        Reason.HoldAlreadyResolved,
+        `the credential's hold is ${hold.status}: it pays for nothing any more`,
+        { hold_id: holdId },
+      );
+    }
+    if (hold.expiresAtMs <= this.now() + mustLastMs) {
+      throw new LedgerError(
+        Reason.HoldExpired,
+        mustLastMs > 0
+          ? `the credential's hold expires before the upstream's timeout (${mustLastMs} ms): authorize with a longer ttl_seconds`
+          : "the credential's hold has expired",
+        { hold_id: holdId },
+      );
+    }
   }
 }

@@ -4,7 +4,7 @@ export type RedeemOutcome =
   | "redeemed"
   /** Redeemed before by the same request id: a retry of the same call. */
   | "replayed"
-  /** Redeemed before by another request: refused as a replay. */
+  /** Redeemed before by another request, or its call was answered already: refused. */
   | "taken";
 
 /**
@@ -23,6 +23,12 @@ export interface RedemptionStore {
     expiresAtMs: number,
     nowMs: number,
   ): Promise<RedeemOutcome>;
+  /**
+   * Marks credential `credentialId` as delivered: the call it paid for was answered, so no later
+   * redemption (not even by the request that redeemed it) may forward it again. A no-op for an
+   * id never redeemed, or forgotten.
+   */
+  markDelivered(credentialId: string): Promise<void>;
   /**
    * Records on spend line `lineId` that its upstream call failed (`failure`, e.g.
    * `upstream_status:503`). Only the first record counts; listing the line shows it

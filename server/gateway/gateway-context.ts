@@ -46,7 +46,10 @@ export interface GatewayContext {
   redeemer: Pick<CredentialRedeemer, "verify" | "redeem">;
   authenticator: GatewayAuthenticator;
   policy: GatewayPolicy;
-  redemptions: Pick<RedemptionStore, "recordGatewayFailure" | "gatewayFailureOf">;
+  redemptions: Pick<
+    RedemptionStore,
+    "redeem" | "markDelivered" | "recordGatewayFailure" | "gatewayFailureOf"
+  >;
   logger: Logger;
   metrics: GatewayMetrics;
   dispatchers: UpstreamDispatchers;

@@ -25,7 +25,10 @@ export interface GatewayOptions {
   redeemer: Pick<CredentialRedeemer, "verify" | "redeem">;
   authenticator: GatewayAuthenticator;
   policy: GatewayPolicy;
-  redemptions: Pick<RedemptionStore, "recordGatewayFailure" | "gatewayFailureOf">;
+  redemptions: Pick<
+    RedemptionStore,
+    "redeem" | "markDelivered" | "recordGatewayFailure" | "gatewayFailureOf"
+  >;
   logger: Logger;
   /** The server's metrics: the gateway's series join its registry (`/metrics`). */
   metrics: Pick<Metrics, "registry">;

@@ -75,7 +75,9 @@ async function payWithCredential(context: GatewayContext, call: PaidCallRequest)
     await context.redeemer.verify(token, name);
     throw refusal;
   }
-  const { claims, replayed } = await context.redeemer.redeem(token, name, call.requestId);
+  const { claims, replayed } = await context.redeemer.redeem(token, name, claimantOf(call), {
+    holdMustLastMs: service.timeoutMs,
+  });
   if (claims.project !== service.project) throw refuse.notInCatalog(name);
   if (replayed && claims.kind === "hold") await refuseIfVoided(context, claims.id);
   return {
@@ -110,6 +112,7 @@ async function payFromWallet(
   if (service.price.kind === "fixed") {
     await context.policy.check(caller, "Spend", { walletId, service: service.name });
     const { line } = await context.ledger.spend(caller.project, input, agentKeyId);
+    await claimCall(context, line.id, call);
     return {
       mode: "key",
       kind: "charge",
@@ -129,6 +132,7 @@ async function payFromWallet(
   );
   // A request id the agent chose may be a retry, answered with the first attempt's hold.
   if (call.requestIdGiven) await refuseIfVoided(context, hold.id);
+  await claimCall(context, hold.id, call);
   return {
     mode: "key",
     kind: "hold",
@@ -139,6 +143,39 @@ async function payFromWallet(
     service,
     agentKeyId,
   };
+}
+
+/**
+ * Who redeems a payment: the call's request id, method and path. A retry (after a crash between
+ * charge and answer) is the same request id for the same call; the same id with another method or
+ * path is another call, refused as a replay.
+ */
+function claimantOf(call: PaidCallRequest): string {
+  return `${call.requestId} ${call.method} ${call.target.path}`;
+}
+
+/** How long a charge paid from a wallet is claimed: the ledger's idempotency window, at most. */
+const walletClaimMs = 86_400_000;
+
+/**
+ * Claims a charge or hold paid from a wallet for this call, as a credential is redeemed: a replay
+ * of its request id by the same call goes through until the call is answered (a retry after a
+ * crash); anything else, or anything after the answer, is refused.
+ */
+async function claimCall(
+  context: GatewayContext,
+  id: string,
+  call: PaidCallRequest,
+): Promise<void> {
+  const now = context.now();
+  const outcome = await context.redemptions.redeem(id, claimantOf(call), now + walletClaimMs, now);
+  if (outcome === "taken") {
+    throw new LedgerError(
+      "CREDENTIAL_ALREADY_REDEEMED",
+      "this request id already paid for a call that was answered, or for another call: send a new x-request-id to pay for a new one",
+      { credential_id: id },
+    );
+  }
 }
 
 /**

@@ -54,6 +54,11 @@ export function parseTarget(url: string | undefined): GatewayTarget {
     if (segment === "." || segment === "..") {
       throw refuse.malformedPath("the path has a . or .. segment");
     }
+    // `;` starts path parameters, which Java servers (Tomcat, Jetty, Spring) strip before
+    // routing: `/public/..;/admin` is `/admin` to them, past the catalog's path prefixes.
+    if (segment.includes(";") || /%3b/i.test(segment)) {
+      throw refuse.malformedPath("the path has a ; (path parameters are not forwarded)");
+    }
     checkEncodings(segment, true);
     if (!segmentCharacters.test(segment.replaceAll(/%[0-9A-Fa-f]{2}/g, ""))) {
       throw refuse.malformedPath("the path has characters the gateway does not forward");
@@ -78,6 +83,10 @@ function checkEncodings(text: string, routing: boolean): void {
     }
     if (routing && (code === 0x2e || code === 0x2f || code === 0x5c || code === 0x25)) {
       throw refuse.malformedPath("the path encodes a dot, a slash, a backslash or a percent sign");
+    }
+    // Bytes past ASCII in a path: an overlong UTF-8 `/` (`%c0%af`) is a slash to a lax decoder.
+    if (routing && code >= 0x80) {
+      throw refuse.malformedPath("the path encodes a byte outside ASCII");
     }
   }
 }

@@ -125,6 +125,12 @@ export async function relayCall(
       refusal: undefined,
     };
   }
+  // From here the call is answered: no replay of its payment may be forwarded again. A store
+  // that cannot record it does not stop the answer the agent paid for (logged: a replay of this
+  // request id could then reach the upstream once more, with the same Idempotency-Key).
+  await context.redemptions.markDelivered(payment.id).catch((error: unknown) => {
+    context.logger.warn({ requestId, err: error }, "gateway could not mark a call answered");
+  });
   response.writeHead(status, outHeaders);
 
   const source: Readable = decoded === undefined ? answer.body : answer.body.pipe(decoded);

@@ -7,6 +7,7 @@ import type {
   ChargeLine,
   ChildReceipt,
   EventPosition,
+  HoldStatus,
   HoldView,
   LedgerEvent,
   Metadata,
@@ -203,10 +204,12 @@ export interface LedgerStore {
   subscribeEvents(project: string, listener: EventListener): () => void;
 
   /**
-   * The wallet a hold belongs to, or undefined when there is no such hold. Holds never move, so
-   * callers may cache the answer. For scope checks of agent keys (server/auth/access-policy.ts).
+   * A hold's wallet, service, status and expiry as stored, or undefined when there is no such
+   * hold. No pending work is done (a due hold may still say `open`: compare `expiresAtMs`). Wallet
+   * and service never change, so callers may cache them. For the agent keys' access policy and
+   * for redeeming hold credentials.
    */
-  holdWalletId(holdId: string): Promise<string | undefined>;
+  holdInfo(holdId: string): Promise<HoldInfo | undefined>;
 
   /** Agent keys, kept where the ledger is so every replica sees the same ones. */
   readonly agentKeys: AgentKeyStore;
@@ -226,6 +229,14 @@ export interface WalletQuery {
   project: string;
   walletId: string;
   nowMs: number;
+}
+
+/** What {@link LedgerStore.holdInfo} reads. */
+export interface HoldInfo {
+  walletId: string;
+  service: string;
+  status: HoldStatus;
+  expiresAtMs: number;
 }
 
 /** Fields every mutation carries. */

@@ -146,13 +146,16 @@ describe.each(stores)("tg.gateway.fetch ($name store)", ({ open }) => {
     const receipt = await owner.wallets.get(wallet.id).then((w) => w.getReceipt());
     expect(receipt.totalCredits).toBe(7n);
     expect(receipt.byAgent.map((a) => [a.key, a.credits])).toEqual([["researcher", 7n]]);
-    // The same request id again: answered, charged once.
-    const again = await agent.gateway.fetch("search", "/web_search?topic=tollgate", undefined, {
-      wallet,
-      requestId: "call-1",
-      metadata: { agent: "researcher" },
-    });
-    expect(again.status).toBe(200);
+    // The same request id again, once the call was answered: refused, charged once, not forwarded.
+    const calls = upstream.requests.length;
+    await expect(
+      agent.gateway.fetch("search", "/web_search?topic=tollgate", undefined, {
+        wallet,
+        requestId: "call-1",
+        metadata: { agent: "researcher" },
+      }),
+    ).rejects.toThrow(/already paid for a call that was answered/);
+    expect(upstream.requests.length).toBe(calls);
     expect((await wallet.refresh()).spent).toBe(7n);
   });
 

@@ -86,7 +86,7 @@ describe.each(stores)("agent keys ($name store)", ({ open }) => {
     const own = await spend(key.secret, w.researcher, "s1");
     expect(own.charge?.amount).toBe(7n);
     await spend(key.secret, w.notes, "s2");
-    const hold = await call(
+    const catalogHold = await call(
       h.wallets,
       h.wallets.authorize,
       {
@@ -99,13 +99,67 @@ describe.each(stores)("agent keys ($name store)", ({ open }) => {
       },
       agent,
     );
-    expect(hold.hold?.amount).toBe(50n);
+    expect(catalogHold.hold?.amount).toBe(50n);
+    // A catalog hold is settled by the gateway (or a project key), never by the agent itself:
+    // otherwise it could void its hold and still have the gateway forward the call.
+    for (const settle of [
+      call(
+        h.wallets,
+        h.wallets.void,
+        { holdId: catalogHold.hold?.id ?? "", requestId: "v1" },
+        agent,
+      ),
+      call(
+        h.wallets,
+        h.wallets.capture,
+        { holdId: catalogHold.hold?.id ?? "", amount: 1n, requestId: "c0", metadata: {} },
+        agent,
+      ),
+    ]) {
+      expect(await refusal(settle)).toMatchObject({
+        code: status.PERMISSION_DENIED,
+        reason: "AGENT_KEY_NOT_ALLOWED",
+      });
+    }
+    await call(
+      h.wallets,
+      h.wallets.void,
+      { holdId: catalogHold.hold?.id ?? "", requestId: "v-admin" },
+      admin,
+    );
+    // A hold on a service outside the catalog is the agent's own to settle.
+    const hold = await call(
+      h.wallets,
+      h.wallets.authorize,
+      {
+        walletId: w.notes,
+        amount: 50n,
+        service: "own",
+        metadata: {},
+        requestId: "a2",
+        ttlSeconds: 0,
+      },
+      agent,
+    );
     await call(
       h.wallets,
       h.wallets.capture,
       { holdId: hold.hold?.id ?? "", amount: 20n, requestId: "c1", metadata: {} },
       agent,
     );
+    // A hold that does not exist (yet): refused before the ledger, so a capture racing a
+    // sibling's authorize for a predictable id can never land on the sibling's hold.
+    const [root, seq] = (hold.hold?.id ?? "").split(".h");
+    expect(
+      await refusal(
+        call(
+          h.wallets,
+          h.wallets.void,
+          { holdId: `${root}.h${Number(seq) + 50}`, requestId: "vx" },
+          agent,
+        ),
+      ),
+    ).toMatchObject({ code: status.NOT_FOUND, reason: "HOLD_NOT_FOUND" });
     const read = await call(h.wallets, h.wallets.getWallet, { walletId: w.notes }, agent);
     expect(read.wallet?.spent).toBe(27n);
     const receipt = await call(
@@ -137,8 +191,8 @@ describe.each(stores)("agent keys ($name store)", ({ open }) => {
       h.wallets.authorize,
       {
         walletId: w.writer,
-        amount: 0n,
-        service: "llm",
+        amount: 5n,
+        service: "own",
         metadata: {},
         requestId: "wa",
         ttlSeconds: 0,

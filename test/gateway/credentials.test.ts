@@ -96,14 +96,64 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
     expect(upstream.calls.length).toBe(before);
   });
 
-  it("lets a retry with the same request id through, to the same Idempotency-Key", async () => {
+  it("forwards a paid call once: after its answer, a replay by the same or another request is refused", async () => {
     const { token } = await spendCredential("echo");
     const headers = { ...bearer(token), "x-request-id": `retry-${randomUUID()}` };
+    const before = upstream.calls.length;
     const first = await agentCall(harness.gatewayUrl, "/echo/echo", { headers });
-    const second = await agentCall(harness.gatewayUrl, "/echo/echo", { headers });
-    expect([first.status, second.status]).toEqual([200, 200]);
-    const [a, b] = upstream.calls.slice(-2);
-    expect(a?.headers["idempotency-key"]).toBe(b?.headers["idempotency-key"]);
+    expect(first.status).toBe(200);
+    // The same request id again, for the same call or another path: the call was answered.
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", { headers }),
+      403,
+      "CREDENTIAL_ALREADY_REDEEMED",
+    );
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/other", { headers }),
+      403,
+      "CREDENTIAL_ALREADY_REDEEMED",
+    );
+    expect(upstream.calls.length).toBe(before + 1);
+  });
+
+  it("redeems a hold credential only while its hold is open and outlives the upstream's timeout", async () => {
+    const before = upstream.calls.length;
+    // Voided (by the project: an agent key cannot settle a catalog hold itself).
+    const voided = await holdCredential("echo", 7);
+    await harness.ledger.void("default", { holdId: voided.holdId, requestId: randomUUID() });
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", { headers: bearer(voided.token) }),
+      409,
+      "HOLD_ALREADY_RESOLVED",
+    );
+    // Captured already.
+    const captured = await holdCredential("echo", 7);
+    await harness.ledger.capture("default", {
+      holdId: captured.holdId,
+      amount: 1,
+      requestId: randomUUID(),
+    });
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", { headers: bearer(captured.token) }),
+      409,
+      "HOLD_ALREADY_RESOLVED",
+    );
+    // Expiring before the upstream's timeout could pass: the capture would find it gone.
+    const short = await harness.ledger.authorize("default", {
+      walletId,
+      amount: 7,
+      service: "echo",
+      requestId: randomUUID(),
+      ttlSeconds: 1,
+    });
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", {
+        headers: bearer(short.credential.token),
+      }),
+      409,
+      "HOLD_EXPIRED",
+    );
+    expect(upstream.calls.length).toBe(before);
   });
 
   it("refuses wrong-service, tampered and foreign credentials, forwarding nothing", async () => {

@@ -63,7 +63,7 @@ function recordingStore() {
     subscribeEvents: () => () => {},
     ping: async () => {},
     close: async () => {},
-    holdWalletId: async () => undefined,
+    holdInfo: async () => undefined,
     agentKeys: new MemoryAgentKeyStore(),
     redemptions: new MemoryRedemptionStore(),
   };

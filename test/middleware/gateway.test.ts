@@ -123,8 +123,12 @@ describe.each(stores)("middleware through the gateway ($name store)", ({ open })
     ]);
     expect(upstream.requests.every((r) => r.authorized)).toBe(true);
 
-    // A framework retry of a paid call (same id, same input) is charged once.
-    expect(await execute({ topic: "t1" }, toolCall("c1"))).toBe("web_search done on t1");
+    // A framework retry of a paid call that was answered (same id, same input) is charged once
+    // and not forwarded again: the gateway refuses it.
+    await expect(execute({ topic: "t1" }, toolCall("c1"))).rejects.toThrow(
+      /already paid for a call that was answered/,
+    );
+    expect(upstream.requests).toHaveLength(3);
     const receipt = await (await owner.wallets.get(wallet.id)).getReceipt();
     expect(receipt.totalCredits).toBe(90n);
     expect(receipt.callCount).toBe(3n);

@@ -28,6 +28,7 @@ import {
   type EventListener,
   type EventRead,
   type EventRetention,
+  type HoldInfo,
   type LedgerStore,
   type ListBreakdownQuery,
   type ListChargesQuery,
@@ -324,9 +325,12 @@ export class MemoryLedgerStore implements LedgerStore, ObservableStore {
     return this.subscribers.subscribe(project, listener);
   }
 
-  async holdWalletId(holdId: string): Promise<string | undefined> {
+  async holdInfo(holdId: string): Promise<HoldInfo | undefined> {
     this.ensureOpen();
-    return this.trees.get(treeOf(holdId))?.holds.get(holdId)?.walletId;
+    const hold = this.trees.get(treeOf(holdId))?.holds.get(holdId);
+    if (hold === undefined) return undefined;
+    const { walletId, service, status, expiresAtMs } = hold;
+    return { walletId, service, status, expiresAtMs };
   }
 
   async ping(): Promise<void> {

@@ -22,6 +22,12 @@ export class MemoryRedemptionStore implements RedemptionStore {
     return "redeemed";
   }
 
+  async markDelivered(credentialId: string): Promise<void> {
+    const record = this.redeemed.get(credentialId);
+    // No request id is ever this (request ids are printable ASCII), so every replay is "taken".
+    if (record !== undefined) record.requestId = "\u0000delivered";
+  }
+
   async recordGatewayFailure(lineId: string, failure: string): Promise<void> {
     if (!this.gatewayFailures.has(lineId)) this.gatewayFailures.set(lineId, failure);
   }

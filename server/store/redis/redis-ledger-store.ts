@@ -6,6 +6,7 @@ import type {
   Breakdown,
   ChargeLine,
   ChildReceipt,
+  HoldStatus,
   Page,
   Receipt,
   WalletView,
@@ -22,6 +23,7 @@ import {
   type CreateRootCommand,
   type EventListener,
   type EventRead,
+  type HoldInfo,
   type LedgerStore,
   type ListBreakdownQuery,
   type ListChargesQuery,
@@ -377,10 +379,13 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     observeLedgerCommands(this.redis, (script, seconds) => observer("redis", script, seconds));
   }
 
-  async holdWalletId(holdId: string): Promise<string | undefined> {
+  async holdInfo(holdId: string): Promise<HoldInfo | undefined> {
     const key = treeKey(this.prefix, treeOf(holdId), "hold", holdId);
-    const wallet = await this.connection.call(() => this.redis.hget(key, "wallet"));
-    return wallet ?? undefined;
+    const [walletId, service, status, expires] = await this.connection.call(() =>
+      this.redis.hmget(key, "wallet", "service", "status", "expires"),
+    );
+    if (!walletId || service == null || !status || !expires) return undefined;
+    return { walletId, service, status: status as HoldStatus, expiresAtMs: Number(expires) };
   }
 
   async ping(): Promise<void> {

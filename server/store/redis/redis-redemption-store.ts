@@ -4,6 +4,9 @@ import type { RedisClient } from "./connect.js";
 import { treeKey } from "./keys.js";
 import type { StoreConnection } from "./store-connection.js";
 
+/** The redemption record of a credential whose call was answered. */
+const delivered = "\u0000delivered";
+
 /**
  * Redemptions in Redis: `SET NX GET PX` sets the record and tells, in one command, whether (and by
  * whom) it was set before. Keys are in the credential's tree slot (keys.ts).
@@ -32,6 +35,12 @@ export class RedisRedemptionStore implements RedemptionStore {
     );
     if (previous === null) return "redeemed";
     return previous === requestId ? "replayed" : "taken";
+  }
+
+  async markDelivered(credentialId: string): Promise<void> {
+    const key = treeKey(this.prefix, treeOf(credentialId), "redemption", credentialId);
+    // No request id is ever this (request ids are printable ASCII), so every replay is "taken".
+    await this.connection.call(() => this.redis.set(key, delivered, "KEEPTTL", "XX"));
   }
 
   async recordGatewayFailure(lineId: string, failure: string): Promise<void> {
