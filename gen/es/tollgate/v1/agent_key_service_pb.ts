@@ -251,7 +251,9 @@ export const RevokeAgentKeyResponseSchema: GenMessage<RevokeAgentKeyResponse> = 
  * spend, authorize, capture, void and read within its subtree and nothing else: every call of this
  * service, CreateWallet, AddCredits, CloseWallet, root listings and project-wide event reads are
  * refused PERMISSION_DENIED with reason AGENT_KEY_NOT_ALLOWED, and an id outside the subtree with
- * reason OUTSIDE_AGENT_SCOPE (metadata `field`). Keys are stored as SHA-256 hashes only.
+ * reason OUTSIDE_AGENT_SCOPE (metadata `field`). Holds on catalog services are settled by the
+ * gateway or a project key: an agent key's Capture or Void of one is AGENT_KEY_NOT_ALLOWED. Keys
+ * are stored as SHA-256 hashes only.
  *
  * @generated from service tollgate.v1.AgentKeyService
  */

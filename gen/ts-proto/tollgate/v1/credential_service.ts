@@ -667,7 +667,8 @@ export const CredentialServiceService = {
    * it carries the first one's `request_id` (a retry of the same call, answered alike). A bad
    * signature, an unknown key, a malformed or expired token fails UNAUTHENTICATED
    * (CREDENTIAL_INVALID, CREDENTIAL_EXPIRED); a token for another service, or one whose agent key
-   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED).
+   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED). A hold credential
+   * whose hold is no longer open fails FAILED_PRECONDITION (HOLD_ALREADY_RESOLVED, HOLD_EXPIRED).
    */
   redeemCredential: {
     path: "/tollgate.v1.CredentialService/RedeemCredential" as const,
@@ -694,7 +695,8 @@ export interface CredentialServiceServer extends UntypedServiceImplementation {
    * it carries the first one's `request_id` (a retry of the same call, answered alike). A bad
    * signature, an unknown key, a malformed or expired token fails UNAUTHENTICATED
    * (CREDENTIAL_INVALID, CREDENTIAL_EXPIRED); a token for another service, or one whose agent key
-   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED).
+   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED). A hold credential
+   * whose hold is no longer open fails FAILED_PRECONDITION (HOLD_ALREADY_RESOLVED, HOLD_EXPIRED).
    */
   redeemCredential: handleUnaryCall<RedeemCredentialRequest, RedeemCredentialResponse>;
 }
@@ -725,7 +727,8 @@ export interface CredentialServiceClient extends Client {
    * it carries the first one's `request_id` (a retry of the same call, answered alike). A bad
    * signature, an unknown key, a malformed or expired token fails UNAUTHENTICATED
    * (CREDENTIAL_INVALID, CREDENTIAL_EXPIRED); a token for another service, or one whose agent key
-   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED).
+   * was revoked, PERMISSION_DENIED (CREDENTIAL_WRONG_SERVICE, AGENT_KEY_REVOKED). A hold credential
+   * whose hold is no longer open fails FAILED_PRECONDITION (HOLD_ALREADY_RESOLVED, HOLD_EXPIRED).
    */
   redeemCredential(
     request: RedeemCredentialRequest,
