@@ -1,9 +1,9 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import { BindError, type BindFailure } from "../bind-error.js";
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
 import type { Catalog } from "../catalog/catalog.js";
 import type { CredentialRedeemer } from "../credentials/credential-redeemer.js";
 import type { RedemptionStore } from "../credentials/redemption-store.js";
+import { closeServer, listen } from "../http/node-listener.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { handleGatewayCall } from "./gateway-call.js";
@@ -98,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
     answerClientError(error, socket),
   );
-  const port = await listen(server, options.address);
+  const port = await listen(server, options.address, "gateway");
   const host = options.address.slice(0, options.address.lastIndexOf(":"));
   return {
     port,
@@ -133,43 +133,4 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     );
   }
   socket.destroySoon();
-}
-
-const failures: ReadonlySet<string> = new Set<BindFailure>([
-  "EADDRINUSE",
-  "EACCES",
-  "EADDRNOTAVAIL",
-  "ENOTFOUND",
-]);
-
-function listen(server: Server, address: string): Promise<number> {
-  const colon = address.lastIndexOf(":");
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  const port = Number(address.slice(colon + 1));
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const failure = failures.has(error.code ?? "") ? (error.code as BindFailure) : undefined;
-      reject(new BindError(address, failure, { cause: error }, "gateway"));
-    };
-    server.once("error", onError);
-    server.listen({ host, port }, () => {
-      server.off("error", onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** As the HTTP face's: stop accepting, close idle connections as they idle, cut the rest at grace. */
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(deadline);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }

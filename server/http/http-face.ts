@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import {
   compressionBrotli,
@@ -7,11 +6,11 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import { BindError, type BindFailure } from "../bind-error.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { RpcDependencies, ServedService } from "../rpc/bodies.js";
 import { connectHandlers } from "./connect-routes.js";
+import { closeServer, listen } from "./node-listener.js";
 import { webMonitorFiles } from "./web-monitor-files.js";
 
 /** Everything {@link startHttpFace} needs. */
@@ -118,7 +117,7 @@ export async function startHttpFace(options: HttpFaceOptions): Promise<HttpFace>
         response.end();
       });
   });
-  const port = await listen(server, options.address);
+  const port = await listen(server, options.address, "http");
   const host = options.address.slice(0, options.address.lastIndexOf(":"));
 
   return {
@@ -173,47 +172,4 @@ function serveJwks(request: IncomingMessage, response: ServerResponse, jwks: unk
     "access-control-allow-origin": "*",
   });
   response.end(request.method === "HEAD" ? undefined : body);
-}
-
-const failures: ReadonlySet<string> = new Set<BindFailure>([
-  "EADDRINUSE",
-  "EACCES",
-  "EADDRNOTAVAIL",
-  "ENOTFOUND",
-]);
-
-/** Listens on host:port; a failure is a {@link BindError} naming it, as for the gRPC port. */
-function listen(server: Server, address: string): Promise<number> {
-  const colon = address.lastIndexOf(":");
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  const port = Number(address.slice(colon + 1));
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const failure = failures.has(error.code ?? "") ? (error.code as BindFailure) : undefined;
-      reject(new BindError(address, failure, { cause: error }, "http"));
-    };
-    server.once("error", onError);
-    server.listen({ host, port }, () => {
-      server.off("error", onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/**
- * `server.close()` stops accepting and closes idle keep-alive connections; busy ones become idle
- * when their response ends and are closed on the next sweep; whatever is left at `graceMs` is cut.
- */
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearInterval(sweep);
-      clearTimeout(deadline);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
 }
