@@ -1,11 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
+import { hashApiKey } from "../auth/api-keys.js";
 import type { AgentScope } from "../auth/caller.js";
 import { treeOf } from "../ledger/ids.js";
-import { invalidArgument, LedgerError } from "../ledger/ledger-error.js";
+import { LedgerError } from "../ledger/ledger-error.js";
 import { Reason } from "../ledger/reasons.js";
 import type { Page } from "../ledger/types.js";
-import { walletId as walletIdSchema } from "../ledger/validation.js";
+import { parse, requestId, walletId as walletIdSchema } from "../ledger/validation.js";
 import type { AgentKeyRecord, AgentKeyStore } from "./agent-key-store.js";
 
 /** What minting a key takes (the project key's request, validated here). */
@@ -44,7 +45,7 @@ const mintInput = z.object({
     .default(0)
     .transform((t) => (t === 0 ? defaultTtlSeconds : t)),
   name: z.string().max(64).default(""),
-  requestId: z.string().regex(/^[\x21-\x7e]{1,128}$/, "1..128 printable ASCII characters"),
+  requestId,
 });
 
 /** `tga_<24 hex>_<43 base64url>`: the key id's hex, then the secret part. */
@@ -82,13 +83,7 @@ export class AgentKeys {
    * derived again (the server's signing key changed since).
    */
   async mint(project: string, input: MintAgentKeyInput): Promise<MintedAgentKey> {
-    const parsed = mintInput.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = snake(String(issue?.path[0] ?? ""));
-      throw invalidArgument(field, issue?.message ?? "is invalid");
-    }
-    const { walletId, services, ttlSeconds, name, requestId } = parsed.data;
+    const { walletId, services, ttlSeconds, name, requestId } = parse(mintInput, input);
     const hex = createHash("sha256")
       .update(`agent-key\0${project}\0${requestId}`)
       .digest("hex")
@@ -105,7 +100,7 @@ export class AgentKeys {
       walletId,
       services,
       name,
-      secretSha256: sha256(secret),
+      secretSha256: hashApiKey(secret),
       fingerprint,
       createdAtMs: nowMs,
       expiresAtMs: nowMs + ttlSeconds * 1000,
@@ -117,7 +112,7 @@ export class AgentKeys {
         { field: "request_id" },
       );
     }
-    if (stored.secretSha256 !== sha256(secret)) {
+    if (stored.secretSha256 !== hashApiKey(secret)) {
       throw new LedgerError(
         Reason.AgentKeySecretLost,
         `agent key ${id} was minted before the server's signing key changed, so its secret cannot be shown again: revoke it and mint another`,
@@ -136,7 +131,7 @@ export class AgentKeys {
   async authenticate(token: string): Promise<{ project: string; scope: AgentScope }> {
     const match = tokenPattern.exec(token);
     const record = match === null ? undefined : await this.lookup(`ak_${match[1]}`);
-    if (record === undefined || !sameHash(record.secretSha256, sha256(token))) {
+    if (record === undefined || !sameHash(record.secretSha256, hashApiKey(token))) {
       throw new LedgerError("UNAUTHENTICATED", "invalid API key");
     }
     const problem = this.unusable(record);
@@ -206,14 +201,6 @@ export class AgentKeys {
   }
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
-
 function sameHash(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a, "hex"), Buffer.from(b, "hex"));
-}
-
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -2,6 +2,7 @@ import { Catalog } from "../catalog/catalog.js";
 import { isHoldId, isWalletId, treeOf } from "../ledger/ids.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { Reason } from "../ledger/reasons.js";
+import { snakeCase } from "../ledger/validation.js";
 import type { LedgerStore } from "../store/ledger-store.js";
 import type { AgentScope, Caller } from "./caller.js";
 
@@ -74,7 +75,7 @@ export class AccessPolicy {
     }
     const fields = (request ?? {}) as Record<string, unknown>;
     const id = typeof fields[rule.field] === "string" ? (fields[rule.field] as string) : "";
-    const field = snake(rule.field);
+    const field = snakeCase(rule.field);
     if (id === "") {
       throw new LedgerError(
         Reason.AgentKeyNotAllowed,
@@ -176,8 +177,4 @@ export class AccessPolicy {
 function remember(map: Map<string, string>, key: string, value: string): void {
   if (map.size >= maxRemembered) map.clear();
   map.set(key, value);
-}
-
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -73,7 +73,8 @@ export class Authenticator {
   }
 }
 
-function bearerKey(value: unknown): string | undefined {
+/** The token of an `authorization: Bearer <token>` value; undefined for anything else. */
+export function bearerKey(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
   return match?.[1];

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { decodeJwt } from "jose";
+import { bearerKey } from "../auth/authenticator.js";
 import { type CatalogService, catalogAmount } from "../catalog/catalog.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { Limits } from "../ledger/limits.js";
@@ -55,7 +56,7 @@ export async function payForCall(context: GatewayContext, call: PaidCallRequest)
 }
 
 async function payWithCredential(context: GatewayContext, call: PaidCallRequest): Promise<Payment> {
-  const token = bearer(call.headers.authorization);
+  const token = bearerKey(call.headers.authorization);
   if (token === undefined) {
     throw new LedgerError(
       "UNAUTHENTICATED",
@@ -233,11 +234,6 @@ function metadataOf(header: string | string[] | undefined): Record<string, strin
     );
   }
   return parsed as Record<string, string>;
-}
-
-function bearer(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value)?.[1];
 }
 
 /** The `sub` claim of a token, unverified: only to find which catalog to look in. */

@@ -1,8 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-
-/** As the ledger's request ids (server/ledger/validation.ts): printable ASCII, no space, 1..128. */
-const validRequestId = /^[\x21-\x7e]{1,128}$/;
+import { isRequestId } from "../ledger/validation.js";
 
 /**
  * The request id of a gateway call: the caller's `x-request-id`, else its `idempotency-key` (what
@@ -14,7 +12,7 @@ const validRequestId = /^[\x21-\x7e]{1,128}$/;
 export function gatewayRequestId(headers: IncomingHttpHeaders): { id: string; given: boolean } {
   for (const name of ["x-request-id", "idempotency-key"]) {
     const value = headers[name];
-    if (typeof value === "string" && validRequestId.test(value)) return { id: value, given: true };
+    if (typeof value === "string" && isRequestId(value)) return { id: value, given: true };
   }
   return { id: randomUUID(), given: false };
 }

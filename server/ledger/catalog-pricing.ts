@@ -1,4 +1,4 @@
-import type { Catalog } from "../catalog/catalog.js";
+import { type Catalog, catalogAmount } from "../catalog/catalog.js";
 import { LedgerError } from "./ledger-error.js";
 import { Reason } from "./reasons.js";
 
@@ -30,7 +30,7 @@ export function catalogPrice(
       { field: "amount", max_price: String(entry.price.maxCredits) },
     );
   }
-  const price = entry.price.kind === "fixed" ? entry.price.credits : entry.price.maxCredits;
+  const price = catalogAmount(entry);
   if (asked === undefined || asked === 0 || asked === price) return price;
   throw new LedgerError(
     Reason.PriceSetByCatalog,

@@ -54,15 +54,20 @@ const metadata = z
     error: `values must be at most ${Limits.metadataValueMaxChars} characters`,
   });
 
+/** True for a well-formed request id (the rule below), e.g. one taken from an HTTP header. */
+export function isRequestId(text: string): boolean {
+  return requestIdPattern.test(text);
+}
+
+const requestIdPattern = new RegExp(`^[\\x21-\\x7e]{1,${Limits.requestIdMaxChars}}$`);
+
 /**
  * Request ids travel back in the `x-request-id` trailer and into logs and Redis keys, so they are
  * printable ASCII without spaces (UUIDs, ULIDs and every framework's tool-call ids qualify).
  */
-const requestId = z
-  .string({ error: "must be a string" })
-  .regex(new RegExp(`^[\\x21-\\x7e]{1,${Limits.requestIdMaxChars}}$`), {
-    error: `must be 1..${Limits.requestIdMaxChars} printable ASCII characters without spaces`,
-  });
+export const requestId = z.string({ error: "must be a string" }).regex(requestIdPattern, {
+  error: `must be 1..${Limits.requestIdMaxChars} printable ASCII characters without spaces`,
+});
 export const walletId = z.string().refine(isWalletId, { error: "is not a wallet id" });
 const holdId = z.string().refine(isHoldId, { error: "is not a hold id" });
 const name = text(0, Limits.nameMaxChars);
@@ -229,6 +234,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function snakeCase(s: string): string {
+/** `walletId` -> `wallet_id`: a field as the proto and every client language spell it. */
+export function snakeCase(s: string): string {
   return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type {
   CredentialServiceServer,
   GetSigningKeysRequest,
@@ -8,6 +9,7 @@ import type {
 import type { CredentialIssuer } from "../credentials/credential-issuer.js";
 import type { CredentialRedeemer } from "../credentials/credential-redeemer.js";
 import { invalidArgument } from "../ledger/ledger-error.js";
+import { parse, requestId } from "../ledger/validation.js";
 import type { RpcDependencies, UnaryBody } from "./bodies.js";
 import { unaryCall } from "./unary-call.js";
 
@@ -24,7 +26,7 @@ export interface CredentialDependencies {
   now: () => number;
 }
 
-const requestIdPattern = /^[\x21-\x7e]{1,128}$/;
+const requestIdInput = z.object({ requestId });
 const servicePattern = /^[\x21-\x7e]{1,64}$/;
 
 /**
@@ -48,9 +50,7 @@ export function credentialServiceBodies(deps: CredentialDependencies): Credentia
       if (!servicePattern.test(req.service)) {
         throw invalidArgument("service", "must be 1..64 printable ASCII characters");
       }
-      if (!requestIdPattern.test(req.requestId)) {
-        throw invalidArgument("request_id", "must be 1..128 printable ASCII characters");
-      }
+      parse(requestIdInput, { requestId: req.requestId });
       const { claims, replayed } = await deps.redeemer.redeem(
         req.credential,
         req.service,
