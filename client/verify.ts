@@ -1,11 +1,13 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeProtectedHeader,
   errors,
   type JSONWebKeySet,
   type JWTPayload,
   jwtVerify,
 } from "jose";
+import { readCredentialClaims } from "./credential-claims.js";
 
 /**
  * `tollgate/verify`: checks a credential from Spend or Authorize the way a paid tool (or a proxy in
@@ -78,6 +80,7 @@ export async function verifyCredential(
   options: VerifyOptions,
 ): Promise<VerifiedCredential> {
   const keys = keySet(options);
+  refuseGatewayCredential(token);
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys, {
@@ -94,7 +97,7 @@ export async function verifyCredential(
       `the credential is not valid: ${describe(error)}`,
     );
   }
-  const claims = readClaims(payload);
+  const claims = readCredentialClaims(payload);
   if (claims === undefined) {
     throw new CredentialError("CREDENTIAL_INVALID", "the credential's claims are not tollgate's");
   }
@@ -128,35 +131,24 @@ function keySet(options: VerifyOptions) {
   throw new TypeError("verifyCredential needs `jwks` or `url`");
 }
 
-function readClaims(p: JWTPayload): VerifiedCredential | undefined {
-  const kind = p.kind;
-  const amount = p.amount;
-  if (
-    (kind !== "charge" && kind !== "hold") ||
-    typeof p.jti !== "string" ||
-    typeof p.sub !== "string" ||
-    typeof p.wallet_id !== "string" ||
-    typeof p.service !== "string" ||
-    typeof amount !== "number" ||
-    !Number.isSafeInteger(amount) ||
-    amount < 0 ||
-    typeof p.iat !== "number" ||
-    typeof p.exp !== "number" ||
-    (p.agent_key !== undefined && typeof p.agent_key !== "string")
-  ) {
-    return undefined;
+/**
+ * A credential for a service in tollgate's catalog is an HS256 MAC that only tollgate (its gateway,
+ * or `RedeemCredential`) can verify: no published key verifies it, so say so rather than "unknown
+ * key".
+ */
+function refuseGatewayCredential(token: string): void {
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch {
+    return; // malformed: jwtVerify says so
   }
-  return {
-    kind,
-    id: p.jti,
-    project: p.sub,
-    walletId: p.wallet_id,
-    service: p.service,
-    amount,
-    agentKeyId: p.agent_key as string | undefined,
-    issuedAt: new Date(p.iat * 1000),
-    expiresAt: new Date(p.exp * 1000),
-  };
+  if (alg === "HS256") {
+    throw new CredentialError(
+      "CREDENTIAL_INVALID",
+      "the credential is a gateway credential (HS256, for a service in tollgate's catalog): only tollgate's gateway or CredentialService.RedeemCredential can verify it, not the JWKS",
+    );
+  }
 }
 
 function describe(error: unknown): string {

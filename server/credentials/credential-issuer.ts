@@ -1,4 +1,12 @@
-import { createHmac, KeyObject, sign } from "node:crypto";
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type JsonWebKey,
+  KeyObject,
+  sign,
+} from "node:crypto";
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -31,13 +39,56 @@ export interface IssuedCredential {
   expiresAtMs: number;
 }
 
-/** One signing key: the private half signs, the public half is published. */
-interface SigningKey {
-  privateKey: KeyObject;
-  publicJwk: JWK;
+/**
+ * Who verifies a credential (docs/credentials.md#verifying-credentials):
+ *
+ * - `public`: a paid tool tollgate does not proxy, offline with the JWKS. EdDSA (Ed25519).
+ * - `gateway`: tollgate itself (its gateway, or `RedeemCredential`), for a service in the
+ *   catalog, whose upstream only the gateway reaches. HS256 under a key derived from the signing
+ *   key ({@link gatewayCredentialLabel}): an HMAC is several times cheaper than an Ed25519
+ *   signature (issue 11: ~2 us against ~36), and nobody outside the server can verify it, which
+ *   nobody needs to.
+ */
+export type CredentialFormat = "public" | "gateway";
+
+/** The label the gateway credentials' MAC key is derived under (see `derivedSecret`). */
+export const gatewayCredentialLabel = "gateway-credential-v1";
+
+/** The MAC key of gateway credentials, derived from one signing key. */
+interface MacKey {
+  /** `gw-<signing key's kid>`: names which signing key it derives from, reveals nothing of it. */
+  kid: string;
+  secret: KeyObject;
   /** The protected header, base64url: the same for every token of this key. */
   encodedHeader: string;
 }
+
+/** One signing key: the private half signs, the public half is published. */
+interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicJwk: JWK;
+  /** The protected header, base64url: the same for every token of this key. */
+  encodedHeader: string;
+  mac: MacKey;
+}
+
+/**
+ * A key retired by a rotation (or given as previous at start): still verifies what it signed
+ * until `publishedUntilMs`. `mac` is there when the private key is known (a SIGHUP rotation, or a
+ * previous key given as a private JWK), so gateway credentials it signed verify too.
+ */
+interface RetiredKey {
+  publicJwk: JWK;
+  publicKey: KeyObject;
+  mac: MacKey | undefined;
+  publishedUntilMs: number;
+}
+
+/** A key that verifies credentials of one `alg` and `kid`. */
+export type VerificationKey =
+  | { alg: "EdDSA"; publicKey: KeyObject }
+  | { alg: "HS256"; secret: KeyObject };
 
 /**
  * How long a retired key stays published beyond the credential TTL by default: a rolling restart
@@ -47,15 +98,18 @@ interface SigningKey {
 export const defaultRetiredKeyGraceMs = 600_000;
 
 /**
- * Signs short-lived credentials (compact JWS, EdDSA/Ed25519) that a paid tool, or a proxy in front
- * of it, verifies with the public key instead of holding the master API key. Ed25519 signatures are
- * deterministic, so the same claims always give the same token: an idempotent replay of a spend
- * returns exactly the credential the first call returned.
+ * Signs short-lived credentials (compact JWS) that a paid tool, or a proxy in front of it, verifies
+ * instead of holding the master API key: EdDSA/Ed25519, verifiable with the public key, for a
+ * third party ({@link CredentialFormat} `public`); HS256 under a key derived from the signing key
+ * for tollgate's own gateway (`gateway`). Both are deterministic, so the same claims always give
+ * the same token: an idempotent replay of a spend returns exactly the credential the first call
+ * returned.
  *
  * Rotation: {@link rotate} (SIGHUP in `main`, after the key setting changed) makes a new key the
- * signing one; the previous public key stays in {@link jwks} until every credential it signed has
- * expired (the TTL, plus a grace for replicas still signing with it). Keys configured as previous
- * (`TOLLGATE_PREVIOUS_SIGNING_KEYS`) are published the same way from start.
+ * signing one; the previous public key stays in {@link jwks}, and its MAC key in memory, until
+ * every credential it signed has expired (the TTL, plus a grace for replicas still signing with
+ * it). Keys configured as previous (`TOLLGATE_PREVIOUS_SIGNING_KEYS`) are kept the same way from
+ * start; the MAC key only of those given as private JWKs.
  *
  * jose loads and exports keys; signing itself is `crypto.sign` on a Node `KeyObject`, with the
  * header and claims serialized here in the order jose's `SignJWT` writes them, so tokens are
@@ -65,8 +119,8 @@ export const defaultRetiredKeyGraceMs = 600_000;
  */
 export class CredentialIssuer {
   private current: SigningKey;
-  /** Retired public keys and until when each stays published. */
-  private retired: Array<{ publicJwk: JWK; publishedUntilMs: number }> = [];
+  /** Retired keys and until when each stays published (and verifies). */
+  private retired: RetiredKey[] = [];
 
   private constructor(
     current: SigningKey,
@@ -80,7 +134,8 @@ export class CredentialIssuer {
    * Loads a signing key from a PKCS#8 PEM or a private JWK (JSON), or generates a fresh one when
    * `key` is undefined (then every restart invalidates outstanding credentials: fine for the
    * embedded default, not for production; `main` warns). `previous` public (or private) JWKs are
-   * published, not used, until `nowMs + ttlMs + graceMs`.
+   * published, not used, until `nowMs + ttlMs + graceMs`; a private one also verifies the gateway
+   * credentials it signed until then.
    */
   static async create(
     key: string | undefined,
@@ -96,7 +151,12 @@ export class CredentialIssuer {
     for (const jwk of options.previous ?? []) {
       const publicJwk = await publicHalf(jwk);
       if (publicJwk.kid === issuer.current.publicJwk.kid) continue;
-      issuer.retired.push({ publicJwk, publishedUntilMs: until });
+      issuer.retired.push({
+        publicJwk,
+        publicKey: publicKeyOf(publicJwk),
+        mac: typeof jwk.d === "string" ? previousMacKey(jwk, publicJwk) : undefined,
+        publishedUntilMs: until,
+      });
     }
     return issuer;
   }
@@ -107,8 +167,7 @@ export class CredentialIssuer {
    * keys' secrets are derived from it. Changes when the signing key does.
    */
   derivedSecret(label: string): Buffer {
-    const d = this.current.privateKey.export({ format: "jwk" }).d as string;
-    return createHmac("sha256", Buffer.from(d, "base64url")).update(label).digest();
+    return deriveSecret(this.current.privateKey, label);
   }
 
   /** The public half of the key new credentials are signed with. */
@@ -126,6 +185,8 @@ export class CredentialIssuer {
     this.retired = this.retired.filter((r) => r.publicJwk.kid !== next.publicJwk.kid);
     this.retired.push({
       publicJwk: this.current.publicJwk,
+      publicKey: this.current.publicKey,
+      mac: this.current.mac,
       publishedUntilMs: nowMs + this.ttlMs + this.graceMs,
     });
     this.current = next;
@@ -138,7 +199,36 @@ export class CredentialIssuer {
     return { keys: [this.current.publicJwk, ...this.retired.map((r) => r.publicJwk)] };
   }
 
-  async issue(claims: CredentialClaims): Promise<IssuedCredential> {
+  /**
+   * The key that verifies a credential whose header says `alg` and `kid`, at `nowMs`: the current
+   * key's, or a retired key's until its published-until time; undefined for any other.
+   */
+  verificationKey(alg: string, kid: string, nowMs: number): VerificationKey | undefined {
+    const current = this.current;
+    if (alg === "EdDSA") {
+      if (current.publicJwk.kid === kid) return { alg, publicKey: current.publicKey };
+      const retired = this.retired.find((r) => r.publicJwk.kid === kid);
+      if (retired !== undefined && retired.publishedUntilMs > nowMs) {
+        return { alg, publicKey: retired.publicKey };
+      }
+    } else if (alg === "HS256") {
+      if (current.mac.kid === kid) return { alg, secret: current.mac.secret };
+      const retired = this.retired.find((r) => r.mac?.kid === kid);
+      if (retired?.mac !== undefined && retired.publishedUntilMs > nowMs) {
+        return { alg, secret: retired.mac.secret };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Signs `claims`: EdDSA for a third party to verify with the JWKS (`public`, the default), or
+   * HS256 for tollgate's own gateway (`gateway`: a catalog service, see {@link CredentialFormat}).
+   */
+  async issue(
+    claims: CredentialClaims,
+    format: CredentialFormat = "public",
+  ): Promise<IssuedCredential> {
     const issuedAtS = Math.floor(claims.issuedAtMs / 1000);
     const expiresAtMs = issuedAtS * 1000 + this.ttlMs;
     const payload = base64url(
@@ -157,6 +247,11 @@ export class CredentialIssuer {
       }),
     );
     const key = this.current;
+    if (format === "gateway") {
+      const signingInput = `${key.mac.encodedHeader}.${payload}`;
+      const mac = createHmac("sha256", key.mac.secret).update(signingInput).digest("base64url");
+      return { token: `${signingInput}.${mac}`, expiresAtMs };
+    }
     const signingInput = `${key.encodedHeader}.${payload}`;
     const signature = sign(null, Buffer.from(signingInput, "utf8"), key.privateKey);
     const token = `${signingInput}.${signature.toString("base64url")}`;
@@ -176,13 +271,49 @@ async function loadSigningKey(key: string | undefined): Promise<SigningKey> {
     privateKey = await importPKCS8(key, "EdDSA", { extractable: true });
   }
   const publicJwk = await publicHalf(await exportJWK(privateKey));
+  const privateKeyObject = KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]);
   return {
-    privateKey: KeyObject.from(privateKey as Parameters<typeof KeyObject.from>[0]),
+    privateKey: privateKeyObject,
+    publicKey: publicKeyOf(publicJwk),
     publicJwk,
     encodedHeader: base64url(
       JSON.stringify({ alg: "EdDSA", kid: publicJwk.kid as string, typ: "JWT" }),
     ),
+    mac: macKey(privateKeyObject, publicJwk),
   };
+}
+
+/** HMAC-SHA-256 keyed with the private key's seed (`d`), over `label`. */
+function deriveSecret(privateKey: KeyObject, label: string): Buffer {
+  const d = privateKey.export({ format: "jwk" }).d as string;
+  return createHmac("sha256", Buffer.from(d, "base64url")).update(label).digest();
+}
+
+/** The gateway credentials' MAC key of one signing key, named after the signing key's kid. */
+function macKey(privateKey: KeyObject, publicJwk: JWK): MacKey {
+  const kid = `gw-${publicJwk.kid as string}`;
+  return {
+    kid,
+    secret: createSecretKey(deriveSecret(privateKey, gatewayCredentialLabel)),
+    encodedHeader: base64url(JSON.stringify({ alg: "HS256", kid, typ: "JWT" })),
+  };
+}
+
+/** The MAC key of a previous key given as a private JWK, whose `d` must match its `x`. */
+function previousMacKey(jwk: JWK, publicJwk: JWK): MacKey {
+  const privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: "jwk" });
+  if (privateKey.export({ format: "jwk" }).x !== publicJwk.x) {
+    throw new Error("a previous signing key's private half (d) does not match its public one (x)");
+  }
+  return macKey(privateKey, publicJwk);
+}
+
+/** A Node KeyObject of a public Ed25519 JWK, for `crypto.verify`. */
+function publicKeyOf(publicJwk: JWK): KeyObject {
+  return createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: publicJwk.x as string },
+    format: "jwk",
+  });
 }
 
 /** The public JWK of a (public or private) Ed25519 JWK, with its thumbprint as `kid`. */

@@ -1,9 +1,9 @@
-import { CredentialError, type VerifiedCredential, verifyCredential } from "../../client/verify.js";
+import { CredentialError, type VerifiedCredential } from "../../client/verify.js";
 import type { AgentKeys } from "../agent-keys/agent-keys.js";
 import { LedgerError } from "../ledger/ledger-error.js";
 import { Reason } from "../ledger/reasons.js";
 import type { LedgerStore } from "../store/ledger-store.js";
-import type { CredentialIssuer } from "./credential-issuer.js";
+import { type CredentialKeys, verifyServerCredential } from "./credential-verifier.js";
 import type { RedemptionStore } from "./redemption-store.js";
 
 /** A redeemed credential: its claims, and whether this repeated an earlier redemption. */
@@ -15,13 +15,15 @@ export interface Redemption {
 
 /**
  * Checks and redeems credentials: the one place the gateway and `RedeemCredential` share.
- * Verification is `tollgate/verify`'s (the same code a third-party verifier runs) against this
- * server's published keys; then the agent key that obtained the credential must not be revoked;
- * then the redemption itself is one atomic store step, remembered until the credential expires.
+ * Verification takes both kinds of credential, EdDSA (against the keys the JWKS publishes) and the
+ * gateway's HS256 (against the MAC keys only this server holds), with the checks and refusals of
+ * `tollgate/verify` but synchronous `node:crypto` (`verifyServerCredential`); then the agent key
+ * that obtained the credential must not be revoked; then the redemption itself is one atomic
+ * store step, remembered until the credential expires.
  */
 export class CredentialRedeemer {
   constructor(
-    private readonly issuer: CredentialIssuer,
+    private readonly keys: CredentialKeys,
     private readonly redemptions: RedemptionStore,
     private readonly agentKeys: AgentKeys,
     private readonly now: () => number,
@@ -38,11 +40,7 @@ export class CredentialRedeemer {
   async verify(token: string, service: string): Promise<VerifiedCredential> {
     let claims: VerifiedCredential;
     try {
-      claims = await verifyCredential(token, {
-        jwks: this.issuer.jwks(this.now()),
-        service,
-        now: new Date(this.now()),
-      });
+      claims = verifyServerCredential(token, service, this.keys, this.now());
     } catch (error) {
       if (error instanceof CredentialError) throw new LedgerError(error.reason, error.message);
       throw error;

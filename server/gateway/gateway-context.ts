@@ -6,8 +6,10 @@ import type {
   AuthorizeInput,
   AuthorizeResult,
   CaptureInput,
+  NoCredential,
   SpendInput,
   SpendResult,
+  Uncredentialed,
   VoidInput,
 } from "../ledger/ledger.js";
 import type { Logger } from "../logger.js";
@@ -16,11 +18,22 @@ import type { UpstreamDispatchers } from "./upstream-dispatchers.js";
 
 /**
  * What the gateway needs of the ledger: paying (agent-key mode) and settling. Narrowed to these
- * four methods so the gateway's tests and its reader see exactly what it can do with money.
+ * four methods so the gateway's tests and its reader see exactly what it can do with money. It
+ * pays without a credential: it hands none out, so none is signed.
  */
 export interface GatewayLedger {
-  spend(project: string, input: SpendInput, agentKeyId?: string): Promise<SpendResult>;
-  authorize(project: string, input: AuthorizeInput, agentKeyId?: string): Promise<AuthorizeResult>;
+  spend(
+    project: string,
+    input: SpendInput,
+    agentKeyId: string | undefined,
+    options: NoCredential,
+  ): Promise<Uncredentialed<SpendResult>>;
+  authorize(
+    project: string,
+    input: AuthorizeInput,
+    agentKeyId: string | undefined,
+    options: NoCredential,
+  ): Promise<Uncredentialed<AuthorizeResult>>;
   capture(project: string, input: CaptureInput): Promise<unknown>;
   void(project: string, input: VoidInput): Promise<unknown>;
 }

@@ -112,7 +112,8 @@ async function payFromWallet(
   const input = { walletId, amount, service: service.name, metadata, requestId: call.requestId };
   if (service.price.kind === "fixed") {
     await context.policy.check(caller, "Spend", { walletId, service: service.name });
-    const { line } = await context.ledger.spend(caller.project, input, agentKeyId);
+    // No credential: the gateway pays for this call itself and hands none out.
+    const { line } = await context.ledger.spend(caller.project, input, agentKeyId, noCredential);
     await claimCall(context, line.id, call);
     return {
       mode: "key",
@@ -130,6 +131,7 @@ async function payFromWallet(
     caller.project,
     { ...input, ttlSeconds: holdTtlSeconds(service) },
     agentKeyId,
+    noCredential,
   );
   // A request id the agent chose may be a retry, answered with the first attempt's hold.
   if (call.requestIdGiven) await refuseIfVoided(context, hold.id);
@@ -145,6 +147,8 @@ async function payFromWallet(
     agentKeyId,
   };
 }
+
+const noCredential = { credential: false } as const;
 
 /**
  * Who redeems a payment: the call's request id, method and path. A retry (after a crash between

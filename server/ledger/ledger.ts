@@ -1,6 +1,10 @@
 import type { z } from "zod";
 import { Catalog } from "../catalog/catalog.js";
-import type { CredentialIssuer, IssuedCredential } from "../credentials/credential-issuer.js";
+import type {
+  CredentialClaims,
+  CredentialIssuer,
+  IssuedCredential,
+} from "../credentials/credential-issuer.js";
 import type { LedgerStore } from "../store/ledger-store.js";
 import { catalogPrice } from "./catalog-pricing.js";
 import { fingerprint } from "./fingerprint.js";
@@ -64,6 +68,18 @@ export interface AuthorizeResult {
   credential: IssuedCredential;
 }
 
+/**
+ * `{ credential: false }`: charge without issuing a credential. Only for whoever spends or
+ * authorizes on the caller's behalf and hands no credential out (the gateway paying from a
+ * wallet): a signature nobody reads is CPU for nothing.
+ */
+export interface NoCredential {
+  credential: false;
+}
+
+/** A spend or authorization's result without its credential. */
+export type Uncredentialed<T> = Omit<T, "credential">;
+
 export interface ClockOptions {
   /** Milliseconds since the epoch. Injected so tests can drive hold expiry. */
   now?: () => number;
@@ -74,7 +90,10 @@ export interface ClockOptions {
 /**
  * The ledger: validates every request against the contract's limits, derives ids and idempotency
  * fingerprints, runs the operation as one atomic store step, and issues credentials for granted
- * spends. Every project-scoped call takes the caller's `project`, resolved by auth.
+ * spends: a MAC (HS256) that only tollgate verifies for a service in the project's catalog (the
+ * gateway routes it), EdDSA that anyone verifies with the JWKS for any other service
+ * (docs/credentials.md#verifying-credentials). Every project-scoped call takes the caller's
+ * `project`, resolved by auth.
  */
 export class Ledger {
   private readonly now: () => number;
@@ -157,8 +176,21 @@ export class Ledger {
   /**
    * Debits a wallet. On a catalog service the catalog sets the amount (`catalogPrice`).
    * `agentKeyId` is the agent key that asked, named in the credential so revoking it voids it.
+   * With `{ credential: false }` no credential is issued (the gateway's own charges).
    */
-  async spend(project: string, input: SpendInput, agentKeyId?: string): Promise<SpendResult> {
+  async spend(project: string, input: SpendInput, agentKeyId?: string): Promise<SpendResult>;
+  async spend(
+    project: string,
+    input: SpendInput,
+    agentKeyId: string | undefined,
+    options: NoCredential,
+  ): Promise<Uncredentialed<SpendResult>>;
+  async spend(
+    project: string,
+    input: SpendInput,
+    agentKeyId?: string,
+    options?: NoCredential,
+  ): Promise<SpendResult | Uncredentialed<SpendResult>> {
     const amount = catalogPrice(this.catalog, project, "spend", input.service, input.amount);
     const { requestId, ...params } = parse(spendInput, { ...input, amount } as SpendInput);
     const outcome = await this.store.spend({
@@ -168,7 +200,8 @@ export class Ledger {
       nowMs: this.now(),
       fingerprint: fingerprint("spend", params),
     });
-    const credential = await this.credentials.issue({
+    if (options?.credential === false) return outcome;
+    const credential = await this.issue({
       project,
       walletId: outcome.line.walletId,
       subjectId: outcome.line.id,
@@ -181,12 +214,27 @@ export class Ledger {
     return { ...outcome, credential };
   }
 
-  /** Reserves credits; on a catalog service the catalog sets the amount, as for {@link spend}. */
+  /**
+   * Reserves credits; on a catalog service the catalog sets the amount, as for {@link spend}.
+   * With `{ credential: false }` no credential is issued (the gateway's own holds).
+   */
   async authorize(
     project: string,
     input: AuthorizeInput,
     agentKeyId?: string,
-  ): Promise<AuthorizeResult> {
+  ): Promise<AuthorizeResult>;
+  async authorize(
+    project: string,
+    input: AuthorizeInput,
+    agentKeyId: string | undefined,
+    options: NoCredential,
+  ): Promise<Uncredentialed<AuthorizeResult>>;
+  async authorize(
+    project: string,
+    input: AuthorizeInput,
+    agentKeyId?: string,
+    options?: NoCredential,
+  ): Promise<AuthorizeResult | Uncredentialed<AuthorizeResult>> {
     const amount = catalogPrice(this.catalog, project, "authorize", input.service, input.amount);
     const { requestId, ttlSeconds, ...params } = parse(authorizeInput, {
       ...input,
@@ -200,7 +248,8 @@ export class Ledger {
       nowMs: this.now(),
       fingerprint: fingerprint("authorize", { ...params, ttlSeconds }),
     });
-    const credential = await this.credentials.issue({
+    if (options?.credential === false) return outcome;
+    const credential = await this.issue({
       project,
       walletId: outcome.hold.walletId,
       subjectId: outcome.hold.id,
@@ -211,6 +260,17 @@ export class Ledger {
       agentKeyId,
     });
     return { ...outcome, credential };
+  }
+
+  /**
+   * The credential for a granted charge or hold: for the gateway (HS256) when its service is in
+   * the project's catalog, since the gateway is the only way to its upstream; for anyone with the
+   * JWKS (EdDSA) otherwise. The catalog is fixed for the process, so a replay gets the same kind,
+   * hence the identical token.
+   */
+  private issue(claims: CredentialClaims): Promise<IssuedCredential> {
+    const inCatalog = this.catalog.find(claims.project, claims.service) !== undefined;
+    return this.credentials.issue(claims, inCatalog ? "gateway" : "public");
   }
 
   async capture(project: string, input: CaptureInput) {

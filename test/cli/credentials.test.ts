@@ -142,16 +142,21 @@ describe("tollgate CLI: catalog, agent keys, signing keys", { timeout: 90_000 },
   });
 
   it("prints the JWK Set that verifies the server's credentials, without an API key", async () => {
-    const task = await served.tg.wallets.create({ name: "task", budget: 10 });
-    const { credential } = await task.spend(0, { service: "search" });
+    const task = await served.tg.wallets.create({ name: "task", budget: 20 });
+    // A service outside the catalog gets an EdDSA credential, which the JWK Set verifies.
+    const { credential } = await task.spend(7, { service: "translate" });
     const ran = await served.run(["jwks"], { TOLLGATE_API_KEY: "" });
     expect(ran.code).toBe(0);
     expect(ran.stderr).toMatch(/^new credentials are signed with \S+/);
     const jwks = JSON.parse(ran.stdout) as { keys: { kid: string }[] };
-    await expect(verifyCredential(credential, { jwks, service: "search" })).resolves.toMatchObject({
-      walletId: task.id,
-      amount: 7,
-    });
+    await expect(
+      verifyCredential(credential, { jwks, service: "translate" }),
+    ).resolves.toMatchObject({ walletId: task.id, amount: 7 });
+    // A catalog service's credential is the gateway's (HS256): the JWK Set does not verify it.
+    const gateway = await task.spend(0, { service: "search" });
+    await expect(
+      verifyCredential(gateway.credential, { jwks, service: "search" }),
+    ).rejects.toMatchObject({ reason: "CREDENTIAL_INVALID" });
     const quiet = await served.run(["jwks", "--json"]);
     expect(quiet.stderr).toBe("");
     expect(JSON.parse(quiet.stdout)).toEqual(jwks);

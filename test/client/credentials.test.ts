@@ -178,27 +178,42 @@ describe.each(stores)("agent keys, credentials and the catalog ($name store)", (
 
   it("verifies a credential against the signing keys, and redeems it once", async () => {
     const task = await tg.wallets.create({ name: "task", budget: 100 });
-    const { secret, key } = await tg.agentKeys.create({ wallet: task, services: ["search"] });
-    const { credential, charge } = await (await client(secret).wallets.get(task.id)).spend(0, {
-      service: "search",
+    const { secret, key } = await tg.agentKeys.create({
+      wallet: task,
+      services: ["search", "translate"],
     });
+    const agentWallet = await client(secret).wallets.get(task.id);
+    const { credential, charge } = await agentWallet.spend(0, { service: "search" });
 
     // A verifier holds no API key: both calls are public.
     const verifier = client(undefined);
     const { jwks, currentKeyId } = await verifier.signingKeys();
     expect(jwks.keys.map((k) => k.kid)).toContain(currentKeyId);
     expect(JSON.stringify(jwks)).not.toMatch(/"d":/);
-    const verified = await verifyCredential(credential, { jwks, service: "search" });
+    // A service outside the catalog: EdDSA, verified offline by whoever has the JWKS.
+    const thirdParty = await agentWallet.spend(3, { service: "translate" });
+    const verified = await verifyCredential(thirdParty.credential, { jwks, service: "translate" });
     expect(verified).toMatchObject({
       kind: "charge",
-      id: charge.id,
+      id: thirdParty.charge.id,
       walletId: task.id,
-      amount: 7,
+      amount: 3,
       agentKeyId: key.id,
     });
-    const wrong = await rejection(verifyCredential(credential, { jwks, service: "llm" }));
+    const wrong = await rejection(
+      verifyCredential(thirdParty.credential, { jwks, service: "llm" }),
+    );
     expect((wrong as CredentialError).reason).toBe("CREDENTIAL_WRONG_SERVICE");
+    // A catalog service's is for tollgate's gateway (HS256): no published key verifies it.
+    const gatewayOnly = await rejection(verifyCredential(credential, { jwks, service: "search" }));
+    expect((gatewayOnly as CredentialError).reason).toBe("CREDENTIAL_INVALID");
+    expect((gatewayOnly as CredentialError).message).toMatch(/gateway credential/);
 
+    // Redemption verifies both kinds, the gateway's with the server's own key.
+    expect(
+      (await verifier.credentials.redeem(thirdParty.credential, { service: "translate" })).claims
+        .id,
+    ).toBe(thirdParty.charge.id);
     const first = await verifier.credentials.redeem(credential, {
       service: "search",
       requestId: "redeem-1",
@@ -236,17 +251,22 @@ describe.each(stores)("agent keys, credentials and the catalog ($name store)", (
   it("refuses the credentials of a revoked key", async () => {
     const task = await tg.wallets.create({ name: "task", budget: 100 });
     const { secret, key } = await tg.agentKeys.create({ wallet: task });
-    const { credential } = await (await client(secret).wallets.get(task.id)).spend(0, {
-      service: "search",
-    });
+    const agentWallet = await client(secret).wallets.get(task.id);
+    const { credential } = await agentWallet.spend(0, { service: "search" });
+    const thirdParty = await agentWallet.spend(3, { service: "translate" });
     await tg.agentKeys.revoke(key.id);
-    const refused = await rejection(tg.credentials.redeem(credential, { service: "search" }));
-    expect(refused).toBeInstanceOf(PermissionDeniedError);
-    expect((refused as TollgateError).reason).toBe("AGENT_KEY_REVOKED");
+    for (const [token, service] of [
+      [credential, "search"],
+      [thirdParty.credential, "translate"],
+    ] as const) {
+      const refused = await rejection(tg.credentials.redeem(token, { service }));
+      expect(refused).toBeInstanceOf(PermissionDeniedError);
+      expect((refused as TollgateError).reason).toBe("AGENT_KEY_REVOKED");
+    }
     // tollgate/verify checks signatures only: revocation is the redeemer's to know.
     const { jwks } = await tg.signingKeys();
-    await expect(verifyCredential(credential, { jwks, service: "search" })).resolves.toMatchObject({
-      agentKeyId: key.id,
-    });
+    await expect(
+      verifyCredential(thirdParty.credential, { jwks, service: "translate" }),
+    ).resolves.toMatchObject({ agentKeyId: key.id });
   });
 });

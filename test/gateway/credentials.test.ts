@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CredentialIssuer } from "../../server/credentials/credential-issuer.js";
 import { eventually } from "../support/eventually.js";
 import { agentCall, expectNoSecretAnywhere, expectRefusal } from "./agent.js";
@@ -83,6 +83,103 @@ describe.each(storeKinds)("gateway with credentials (%s store)", (storeKind) => 
     expect(answer.text).toContain("*".repeat(upstreamSecret.length));
     expect(answer.headers["x-echo-auth"]).toBe("*".repeat(upstreamSecret.length));
     expect(answer.headers["tollgate-charge-id"]).toMatch(/^w_/);
+  });
+
+  const algOf = (token: string) =>
+    (JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString()) as { alg: string })
+      .alg;
+
+  it("takes both kinds: a catalog spend's HS256 MAC, and an EdDSA credential for the service", async () => {
+    const mac = await spendCredential("echo");
+    expect(algOf(mac.token)).toBe("HS256");
+    const answer = await agentCall(harness.gatewayUrl, "/echo/echo", {
+      headers: bearer(mac.token),
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.headers["tollgate-charge-id"]).toBe(mac.chargeId);
+    const hold = await holdCredential("held", 20);
+    expect(algOf(hold.token)).toBe("HS256");
+    expect(
+      (await agentCall(harness.gatewayUrl, "/held/cost?n=2", { headers: bearer(hold.token) }))
+        .status,
+    ).toBe(200);
+    expect((await holdOf(hold.holdId)).map((l) => [l.kind, l.amount])).toEqual([["capture", 2]]);
+
+    // EdDSA for a catalog service (signed by this server's key): verified and redeemed too.
+    const { line } = await harness.ledger.spend(
+      "default",
+      { walletId, amount: 7, service: "echo", requestId: randomUUID() },
+      undefined,
+      { credential: false },
+    );
+    const eddsa = await harness.issuer.issue({
+      project: "default",
+      walletId,
+      subjectId: line.id,
+      kind: "charge",
+      service: "echo",
+      amount: 7,
+      issuedAtMs: line.createdAtMs,
+    });
+    expect(algOf(eddsa.token)).toBe("EdDSA");
+    expect(
+      (await agentCall(harness.gatewayUrl, "/echo/echo", { headers: bearer(eddsa.token) })).status,
+    ).toBe(200);
+  });
+
+  it("refuses an expired MAC credential (401) and a MAC under another key (401)", async () => {
+    const claims = {
+      project: "default",
+      walletId,
+      subjectId: `${walletId}.s999990`,
+      kind: "charge" as const,
+      service: "echo",
+      amount: 7,
+    };
+    const expired = await harness.issuer.issue(
+      { ...claims, issuedAtMs: Date.now() - 3_600_000 },
+      "gateway",
+    );
+    expect(algOf(expired.token)).toBe("HS256");
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", { headers: bearer(expired.token) }),
+      401,
+      "CREDENTIAL_EXPIRED",
+    );
+    const stranger = await CredentialIssuer.create(undefined, 60_000);
+    const foreign = await stranger.issue({ ...claims, issuedAtMs: Date.now() }, "gateway");
+    const before = upstream.calls.length;
+    expectRefusal(
+      await agentCall(harness.gatewayUrl, "/echo/echo", { headers: bearer(foreign.token) }),
+      401,
+      "CREDENTIAL_INVALID",
+    );
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it("signs nothing when it pays from a wallet itself (key mode): no credential is issued", async () => {
+    const issue = vi.spyOn(harness.issuer, "issue");
+    try {
+      // The spy sees issuing: a spend for a credential counts one.
+      await spendCredential("echo");
+      expect(issue).toHaveBeenCalledTimes(1);
+      issue.mockClear();
+      const fixed = await agentCall(harness.gatewayUrl, "/echo/echo", {
+        headers: { "tollgate-wallet": walletId, "x-request-id": `key-${randomUUID()}` },
+      });
+      expect(fixed.status).toBe(200);
+      expect(fixed.headers["tollgate-charge-id"]).toMatch(/^w_/);
+      const metered = await agentCall(harness.gatewayUrl, "/held/cost?n=3", {
+        headers: { "tollgate-wallet": walletId, "x-request-id": `key-${randomUUID()}` },
+      });
+      expect(metered.status).toBe(200);
+      expect(
+        (await holdOf(metered.headers["tollgate-hold-id"] ?? "")).map((l) => l.amount),
+      ).toEqual([3]);
+      expect(issue).not.toHaveBeenCalled();
+    } finally {
+      issue.mockRestore();
+    }
   });
 
   it("refuses a replayed credential (403) and forwards nothing", async () => {
