@@ -1,7 +1,8 @@
 """A paid service's side of a tollgate credential, in Python with Debian's packages only.
 
 An agent pays (Spend or Authorize) and hands the service the credential it got back, a short-lived
-EdDSA-signed JWT. The service checks it before doing any work:
+EdDSA-signed JWT (for a service outside tollgate's catalog: a catalog service's credential is an
+HS256 MAC for tollgate's gateway, refused here). The service checks it before doing any work:
 
 1. verify it offline against tollgate's published public keys (the JWKS: ``GET
    /.well-known/jwks.json`` on the HTTP port, or ``GetSigningKeys`` over gRPC), with PyJWT on
@@ -63,6 +64,14 @@ def signing_keys(channel: grpc.Channel) -> dict[str, Any]:
 def public_key(token: str, jwks: dict[str, Any] | None, jwks_url: str | None) -> Any:
     """The public key the token names (its ``kid``), from the set or fetched from the URL."""
     try:
+        if jwt.get_unverified_header(token).get("alg") == "HS256":
+            # A credential for a service in tollgate's catalog: a MAC only tollgate's gateway (or
+            # RedeemCredential) verifies. No published key does.
+            raise CredentialRefused(
+                "CREDENTIAL_INVALID",
+                "a gateway credential (HS256, for a service in tollgate's catalog): only tollgate's"
+                " gateway or RedeemCredential verifies it, not the JWKS",
+            )
         if jwks_url is not None:
             # Fetches the set, caches it, and fetches again for a kid it does not know (a rotation).
             return jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token).key

@@ -126,6 +126,29 @@ describe.each(stores)("verify_credential.py against a real server ($name store)"
     expect(good.out.redeemed?.replayed).toBe(false);
   });
 
+  it("refuses a gateway credential (HS256, a catalog service's): the JWKS cannot verify it", async () => {
+    tg.close();
+    await server.shutdown();
+    await opened.cleanup();
+    const issuer = await CredentialIssuer.create(undefined, 60_000);
+    await start(issuer);
+    const mac = await issuer.issue(
+      {
+        project: "py",
+        walletId: "w_000000000000000000000001",
+        subjectId: "w_000000000000000000000001.c1",
+        kind: "charge",
+        service: "search",
+        amount: 12,
+        issuedAtMs: Date.now(),
+      },
+      "gateway",
+    );
+    const refused = await verify([mac.token, "--service", "search", "--no-redeem"]);
+    expect(refused).toMatchObject({ code: 3, out: { refused: "CREDENTIAL_INVALID" } });
+    expect(JSON.stringify(refused.out)).toMatch(/gateway credential/);
+  });
+
   it("refuses an expired credential", async () => {
     tg.close();
     await server.shutdown();
