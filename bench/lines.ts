@@ -36,7 +36,9 @@ export interface LinesOptions {
 export const defaultLinesOptions = {
   fillConcurrency: 256,
   latencySpends: 2_000,
-  warmupSpends: 200,
+  // The first few hundred spends of a fresh Redis and client run slower (a p99 of several ms);
+  // a warm-up that short would flatter the filled wallet's latency.
+  warmupSpends: 1_000,
 } as const;
 
 /** Spend latency at 1 in flight, and what Redis spent on those spends. */
