@@ -1,10 +1,15 @@
 import { spawn } from "node:child_process";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import { defaultScenarios } from "./default-scenarios.js";
+import { type OwnRedis, startOwnRedis } from "./fairness-processes.js";
+import type { LinesOutcome } from "./issue-targets.js";
+import { defaultLinesOptions, runLinesPhase } from "./lines.js";
+import { redisVersion, sampleRedis } from "./redis-stats.js";
 import { renderReport } from "./report.js";
 import { runBench } from "./run-bench.js";
 import type { Scenario, ScenarioContext } from "./scenarios.js";
@@ -17,18 +22,23 @@ import {
 
 /**
  * `npm run bench`: the echo floor, unary Spend, streaming spends and the raw Redis script side by
- * side at each concurrency, as markdown tables with ratios to the floor and the issue's targets.
+ * side at each concurrency, as markdown tables with ratios to the floor; what Redis spent per
+ * spend; the watchers; the memory phase (one wallet filled to `--lines` receipt lines); and
+ * issue #11's targets as PASS or MISS.
  *
  * Flags: --duration-ms (default 3000) and --warmup-ms (500) per run, --concurrency (1,16,64),
  * --rounds (2: each scenario runs this often per concurrency, interleaved, so noise shows),
- * --in-process (servers in this process instead of their own), --cpu-prof (profile the server
- * process; the .cpuprofile lands in the directory printed at the end), --only (comma-separated
- * parts of row names: run just those rows, e.g. `--only stream` while profiling).
+ * --lines (1000000: receipt lines of the memory phase; 0 skips it), --in-process (servers in this
+ * process instead of their own), --cpu-prof (profile the server process; the .cpuprofile lands in
+ * the directory printed at the end), --only (comma-separated parts of row names: run just those
+ * rows, e.g. `--only stream` while profiling).
  *
  * The servers run in a process of their own by default, as they would in production: in one
  * process the load generator's encoding, decoding and promise churn would be billed to the
- * server's event loop. Redis is REDIS_URL or redis://127.0.0.1:6379, used under a random key
- * prefix whose keys are deleted at the end (never a FLUSH: it may be shared).
+ * server's event loop. Redis is REDIS_URL when set, used under a random key prefix whose keys are
+ * deleted at the end (never a FLUSH: it may be shared, and then its CPU and command counters
+ * include its other clients); otherwise a redis-server started for this run, so Redis's counters
+ * are the bench's alone. The memory phase always runs on a redis-server of its own.
  */
 const { values } = parseArgs({
   options: {
@@ -39,6 +49,7 @@ const { values } = parseArgs({
     "in-process": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
     only: { type: "string" },
+    lines: { type: "string", default: "1000000" },
   },
 });
 
@@ -48,40 +59,79 @@ const rounds = positiveInt(values.rounds, "--rounds");
 const concurrencies = values.concurrency
   .split(",")
   .map((c) => positiveInt(c.trim(), "--concurrency"));
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const lineCount = nonNegativeInt(values.lines, "--lines");
+const ownRedis: OwnRedis | undefined = process.env.REDIS_URL ? undefined : await startOwnRedis();
+const redisUrl = ownRedis?.url ?? (process.env.REDIS_URL as string);
+const redisNote =
+  ownRedis === undefined
+    ? `Redis is REDIS_URL (${redactedUrl(redisUrl)}): these deltas include anything else using that Redis, so run on a quiet machine.`
+    : "Redis is a redis-server started for this run: the deltas are the bench's alone.";
 const settings = newTargetSettings(redisUrl);
+const statsRedis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+statsRedis.on("error", () => {});
 const profileDir = values["cpu-prof"]
   ? join(tmpdir(), `tollgate-bench-profile-${Date.now()}`)
   : undefined;
 
-const servers = values["in-process"]
-  ? await inProcess(settings)
-  : await serverProcess(settings, profileDir);
+let report: string | undefined;
 try {
-  const context: ScenarioContext = { settings, ...servers.addresses };
-  console.log(
-    `tollgate bench: Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(" ")}; ${durationMs} ms per run after ${warmupMs} ms warm-up, ${rounds} round(s), ` +
-      `servers ${values["in-process"] ? "in the bench process" : "in their own process"}, Redis ${redactedUrl(redisUrl)}\n`,
-  );
-  const rows = await runBench(context, {
-    scenarios: selectedScenarios(values.only),
-    concurrencies,
-    warmupMs,
-    durationMs,
-    rounds,
-    serverCpuMicros: servers.cpuMicros,
-    onRun: ({ concurrency, round, scenario }) =>
-      process.stderr.write(`  ${concurrency} in flight, round ${round}: ${scenario}\n`),
-  });
-  console.log(renderReport(rows));
+  const header =
+    `Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus()[0]?.model.trim() ?? "?"}, ` +
+    `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; ` +
+    `Redis ${await redisVersion(statsRedis)} (${ownRedis === undefined ? "REDIS_URL, maybe shared" : "a private redis-server"}).`;
+  const servers = values["in-process"]
+    ? await inProcess(settings)
+    : await serverProcess(settings, profileDir);
+  let rows: Awaited<ReturnType<typeof runBench>>;
+  try {
+    const context: ScenarioContext = { settings, ...servers.addresses };
+    console.log(
+      `tollgate bench: Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}; ${durationMs} ms per run after ${warmupMs} ms warm-up, ${rounds} round(s), ` +
+        `servers ${values["in-process"] ? "in the bench process" : "in their own process"}, Redis ${
+          ownRedis === undefined ? redactedUrl(redisUrl) : `started for this run (${redisUrl})`
+        }; memory phase ${lineCount === 0 ? "skipped" : `to ${lineCount.toLocaleString("en-US")} lines`}\n`,
+    );
+    rows = await runBench(context, {
+      scenarios: selectedScenarios(values.only),
+      concurrencies,
+      warmupMs,
+      durationMs,
+      rounds,
+      serverCpuMicros: servers.cpuMicros,
+      redisSample: () => sampleRedis(statsRedis),
+      onRun: ({ concurrency, round, scenario }) =>
+        process.stderr.write(`  ${concurrency} in flight, round ${round}: ${scenario}\n`),
+    });
+  } finally {
+    await servers.close();
+    const deleted = await deleteBenchKeys(redisUrl, settings.keyPrefix);
+    process.stderr.write(`deleted ${deleted} bench keys under ${settings.keyPrefix}\n`);
+    if (profileDir !== undefined) process.stderr.write(`server CPU profile in ${profileDir}\n`);
+  }
+  let lines: LinesOutcome = "skipped";
+  if (lineCount > 0) {
+    process.stderr.write(
+      `  memory phase: one wallet to ${lineCount} lines on its own redis-server\n`,
+    );
+    lines = await runLinesPhase({
+      ...defaultLinesOptions,
+      lines: lineCount,
+      warmupSpends: Math.min(defaultLinesOptions.warmupSpends, Math.floor(lineCount / 10)),
+      latencySpends: Math.max(
+        1,
+        Math.min(defaultLinesOptions.latencySpends, Math.floor(lineCount / 4)),
+      ),
+      onProgress: (text) => process.stderr.write(`${text}\n`),
+    });
+  }
+  report = renderReport(rows, { header, redisNote, lines });
 } finally {
-  await servers.close();
-  const deleted = await deleteBenchKeys(redisUrl, settings.keyPrefix);
-  process.stderr.write(`deleted ${deleted} bench keys under ${settings.keyPrefix}\n`);
-  if (profileDir !== undefined) process.stderr.write(`server CPU profile in ${profileDir}\n`);
+  statsRedis.disconnect();
+  await ownRedis?.stop();
 }
+console.log(report);
 
 function selectedScenarios(only: string | undefined): readonly Scenario[] {
   if (only === undefined) return defaultScenarios;

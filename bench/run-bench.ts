@@ -1,5 +1,6 @@
 import type { LoadResult } from "./load.js";
 import { runClosedLoop } from "./load.js";
+import { type RedisSample, redisDelta } from "./redis-stats.js";
 import type { Scenario, ScenarioContext } from "./scenarios.js";
 import { type RunStats, summarize } from "./stats.js";
 
@@ -21,6 +22,11 @@ export interface BenchOptions {
    * sampled around each run to report the servers' CPU per call (warm-up included).
    */
   serverCpuMicros?: () => Promise<number>;
+  /**
+   * Redis's own counters (process CPU, script calls), sampled around each run like
+   * `serverCpuMicros`, so each row can tell what Redis spent per successful call.
+   */
+  redisSample?: () => Promise<RedisSample>;
   /** Told before each run starts (progress on stderr). */
   onRun?(run: { concurrency: number; round: number; scenario: string }): void;
 }
@@ -35,6 +41,10 @@ export interface RowResult {
   roundOpsPerSec: number[];
   /** Servers' CPU per successful call over all rounds (µs); undefined when not measured. */
   serverCpuUsPerOp: number | undefined;
+  /** Successful calls over all rounds, warm-up included (what the CPU figures are divided by). */
+  completed: number;
+  /** Redis's counters' deltas summed over all rounds (warm-up included); undefined when not sampled. */
+  redis: RedisSample | undefined;
   /** Balance mismatches and failures seen, with the first error's message. */
   problems: string[];
   /** Commit-to-watcher latencies of all rounds, ms (watched spends rows). */
@@ -53,7 +63,14 @@ export async function runBench(
     const runs = new Map<Scenario, Runs>(
       options.scenarios.map((s) => [
         s,
-        { results: [], problems: [], cpuMicros: 0, watcherLagMs: [], redisCallsPerSpend: [] },
+        {
+          results: [],
+          problems: [],
+          cpuMicros: 0,
+          redis: undefined,
+          watcherLagMs: [],
+          redisCallsPerSpend: [],
+        },
       ]),
     );
     for (let round = 0; round < options.rounds; round += 1) {
@@ -63,12 +80,16 @@ export async function runBench(
         const run = runs.get(scenario) as Runs;
         const session = await scenario.open(context);
         const cpuBefore = await options.serverCpuMicros?.();
+        const redisBefore = await options.redisSample?.();
         const result = await runClosedLoop(() => session.op(), {
           concurrency,
           warmupMs: options.warmupMs,
           durationMs: options.durationMs,
         });
         const cpuAfter = await options.serverCpuMicros?.();
+        const redisAfter = await options.redisSample?.();
+        if (redisBefore !== undefined && redisAfter !== undefined)
+          run.redis = addSamples(run.redis, redisDelta(redisBefore, redisAfter));
         if (cpuBefore !== undefined && cpuAfter !== undefined)
           run.cpuMicros += cpuAfter - cpuBefore;
         const problem = await session.close(result.completedTotal);
@@ -86,7 +107,7 @@ export async function runBench(
       }
     }
     for (const scenario of options.scenarios) {
-      const { results, problems, cpuMicros, watcherLagMs, redisCallsPerSpend } = runs.get(
+      const { results, problems, cpuMicros, redis, watcherLagMs, redisCallsPerSpend } = runs.get(
         scenario,
       ) as Runs;
       const completed = results.reduce((sum, r) => sum + r.completedTotal, 0);
@@ -103,6 +124,8 @@ export async function runBench(
           options.serverCpuMicros === undefined || completed === 0
             ? undefined
             : cpuMicros / completed,
+        completed,
+        redis,
         problems,
         watcherLagMs,
         redisCallsPerSpend,
@@ -116,8 +139,19 @@ interface Runs {
   results: LoadResult[];
   problems: string[];
   cpuMicros: number;
+  redis: RedisSample | undefined;
   watcherLagMs: number[];
   redisCallsPerSpend: number[];
+}
+
+function addSamples(a: RedisSample | undefined, b: RedisSample): RedisSample {
+  if (a === undefined) return b;
+  return {
+    cpuMicros: a.cpuMicros + b.cpuMicros,
+    scriptCalls: a.scriptCalls + b.scriptCalls,
+    scriptUsec: a.scriptUsec + b.scriptUsec,
+    evalshaCalls: a.evalshaCalls + b.evalshaCalls,
+  };
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -53,8 +53,11 @@ export interface Scenario {
   usesServers: boolean;
   /** Which client drives the row; streaming rows are compared with unary rows of the same one. */
   client?: "generated stub" | "typed client";
-  /** Which target checks this row answers to (the issue's three), if any. */
-  role?: "unary spend" | "streaming spends" | "watched spends";
+  /**
+   * Which target checks this row answers to, if any: the spend rows and the raw script row are
+   * compared with each other and with the floors (issue #11), the watched rows with each other.
+   */
+  role?: "unary spend" | "streaming spends" | "raw script" | "watched spends";
   /** Watchers attached to the spent wallet (watched spends rows). */
   watchers?: number;
   open(context: ScenarioContext): Promise<Session>;
@@ -153,6 +156,7 @@ export const rawRedisScript: Scenario = {
   floor: "echo unary",
   isFloor: false,
   usesServers: false,
+  role: "raw script",
   async open({ tollgateAddress, settings }) {
     const client = new WalletServiceClient(tollgateAddress, credentials.createInsecure());
     const walletId = await createWallet(client, settings.apiKey);
@@ -161,17 +165,7 @@ export const rawRedisScript: Scenario = {
     const store = new RedisLedgerStore(redis, { keyPrefix: settings.keyPrefix });
     const requests = spendRequests(walletId);
     return {
-      op: () => {
-        const { requestId, amount, ...rest } = requests();
-        const params = { ...rest, amount: Number(amount) };
-        return store.spend({
-          ...params,
-          project: benchProject,
-          requestId,
-          nowMs: Date.now(),
-          fingerprint: fingerprint("spend", params),
-        });
-      },
+      op: () => storeSpend(store, requests()),
       close: async (completed) => {
         await store.close();
         const problem = await checkSpent(client, settings.apiKey, walletId, completed);
@@ -182,6 +176,22 @@ export const rawRedisScript: Scenario = {
   },
 };
 
+/**
+ * One spend straight on the store, as the ledger would hand it over for `request` (same
+ * parameters, same fingerprint), in project {@link benchProject}.
+ */
+export function storeSpend(store: RedisLedgerStore, request: SpendRequest): Promise<unknown> {
+  const { requestId, amount, ...rest } = request;
+  const params = { ...rest, amount: Number(amount) };
+  return store.spend({
+    ...params,
+    project: benchProject,
+    requestId,
+    nowMs: Date.now(),
+    fingerprint: fingerprint("spend", params),
+  });
+}
+
 /** `authorization: Bearer <key>`, sent to the echo server too so the headers weigh the same. */
 export function bearer(apiKey: string): Metadata {
   const metadata = new Metadata();
@@ -189,8 +199,11 @@ export function bearer(apiKey: string): Metadata {
   return metadata;
 }
 
-/** A supply of spend requests on `walletId`, each with its own request id. */
-function spendRequests(walletId: string): () => SpendRequest {
+/**
+ * A supply of spend requests on `walletId`, each with its own request id: 1 credit to service
+ * "search" with metadata {agent: "bench"}, the shape of every spend the bench makes.
+ */
+export function spendRequests(walletId: string): () => SpendRequest {
   const tag = randomBytes(4).toString("hex");
   let sequence = 0;
   return () => {
