@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { pino } from "pino";
 import { ChargeKind } from "../gen/ts-proto/tollgate/v1/charge.js";
 import type { SpendResponse } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { hashApiKey } from "../server/auth/api-keys.js";
 import { CredentialIssuer } from "../server/credentials/credential-issuer.js";
-import { createLogger } from "../server/logger.js";
+import { bufferedDestination, createLogger } from "../server/logger.js";
 import { startTollgateServer } from "../server/server.js";
 import { createRedisClient } from "../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../server/store/redis/redis-ledger-store.js";
@@ -44,9 +43,8 @@ export function newTargetSettings(redisUrl: string): TargetSettings {
  * in production: an API key configured (every call goes through auth), a real Ed25519 signing key
  * (every spend signs a credential), and call logging at `info`, the production default, so each
  * unary call pays for its log line. The lines go to /dev/null through the same kind of
- * destination `main` logs to (pino's default: an asynchronous sonic-boom, which batches lines
- * written while a write is in flight), so their cost is counted but no terminal or pipe reader
- * slows the run down.
+ * destination `main` logs to (`bufferedDestination`: 4 KiB batches, flushed every 100 ms), so
+ * their cost is counted but no terminal or pipe reader slows the run down.
  */
 export async function startTargets(settings: TargetSettings): Promise<Targets> {
   const issuer = await CredentialIssuer.create(undefined, 60_000);
@@ -58,7 +56,7 @@ export async function startTargets(settings: TargetSettings): Promise<Targets> {
     address: "127.0.0.1:0",
     apiKeys: [{ project: benchProject, keySha256: hashApiKey(settings.apiKey) }],
     credentials: issuer,
-    logger: createLogger("info", pino.destination({ dest: "/dev/null", sync: false })),
+    logger: createLogger("info", bufferedDestination("/dev/null")),
   });
   return {
     echoAddress: echo.address,
