@@ -127,7 +127,7 @@ export function readProbe(file: string): ProbeWindow[] {
 function slowlogReport(entries: SlowlogEntry[], E: number): string[] {
   const names = new Map<string, string>();
   for (const [command, { lua }] of scriptSources()) {
-    names.set(createHash("sha1").update(lua).digest("hex"), command.replace("tollgate_v3_", ""));
+    names.set(createHash("sha1").update(lua).digest("hex"), command.replace("tollgate_v4_", ""));
   }
   const nameOf = (args: string[]) => {
     const [cmd = "", arg = ""] = args;

@@ -20,26 +20,26 @@ export type ScriptReply = [number, ...string[]];
 
 /** Command name -> script file. The number ending each file name is its key count. */
 const scriptFiles = {
-  tollgate_v3_add_root: "add-root-1",
-  tollgate_v3_list_roots: "list-roots-1",
-  tollgate_v3_create_root: "create-root-2",
-  tollgate_v3_create_child: "create-child-2",
-  tollgate_v3_get_wallet: "get-wallet-1",
-  tollgate_v3_list_wallets: "list-wallets-1",
-  tollgate_v3_add_credits: "add-credits-2",
-  tollgate_v3_close_wallet: "close-wallet-2",
-  tollgate_v3_spend: "spend-2",
-  tollgate_v3_authorize: "authorize-2",
-  tollgate_v3_capture: "capture-2",
-  tollgate_v3_void: "void-2",
-  tollgate_v3_get_receipt: "get-receipt-1",
-  tollgate_v3_list_charges: "list-charges-1",
-  tollgate_v3_list_breakdown: "list-breakdown-1",
-  tollgate_v3_list_child_receipts: "list-child-receipts-1",
-  tollgate_v3_sweep: "sweep-1",
-  tollgate_v3_claim_due: "claim-due-1",
-  tollgate_v3_settle_due: "settle-due-1",
-  tollgate_v3_read_events: "read-events-1",
+  tollgate_v4_add_root: "add-root-1",
+  tollgate_v4_list_roots: "list-roots-1",
+  tollgate_v4_create_root: "create-root-2",
+  tollgate_v4_create_child: "create-child-2",
+  tollgate_v4_get_wallet: "get-wallet-1",
+  tollgate_v4_list_wallets: "list-wallets-1",
+  tollgate_v4_add_credits: "add-credits-2",
+  tollgate_v4_close_wallet: "close-wallet-2",
+  tollgate_v4_spend: "spend-2",
+  tollgate_v4_authorize: "authorize-2",
+  tollgate_v4_capture: "capture-2",
+  tollgate_v4_void: "void-2",
+  tollgate_v4_get_receipt: "get-receipt-1",
+  tollgate_v4_list_charges: "list-charges-1",
+  tollgate_v4_list_breakdown: "list-breakdown-1",
+  tollgate_v4_list_child_receipts: "list-child-receipts-1",
+  tollgate_v4_sweep: "sweep-1",
+  tollgate_v4_claim_due: "claim-due-1",
+  tollgate_v4_settle_due: "settle-due-1",
+  tollgate_v4_read_events: "read-events-1",
 } as const;
 
 type CommandName = keyof typeof scriptFiles;
@@ -49,7 +49,7 @@ type OneKey<Context extends ClientContext> = (
   key: string,
   ...argv: string[]
 ) => Result<ScriptReply, Context>;
-/** The tree and the request's idempotency record, then ARGV. */
+/** The tree and its idempotency records (P{R}:idem), then ARGV. */
 type TwoKeys<Context extends ClientContext> = (
   tree: string,
   idempotency: string,
@@ -58,26 +58,26 @@ type TwoKeys<Context extends ClientContext> = (
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    tollgate_v3_add_root: OneKey<Context>;
-    tollgate_v3_list_roots: OneKey<Context>;
-    tollgate_v3_create_root: TwoKeys<Context>;
-    tollgate_v3_create_child: TwoKeys<Context>;
-    tollgate_v3_get_wallet: OneKey<Context>;
-    tollgate_v3_list_wallets: OneKey<Context>;
-    tollgate_v3_add_credits: TwoKeys<Context>;
-    tollgate_v3_close_wallet: TwoKeys<Context>;
-    tollgate_v3_spend: TwoKeys<Context>;
-    tollgate_v3_authorize: TwoKeys<Context>;
-    tollgate_v3_capture: TwoKeys<Context>;
-    tollgate_v3_void: TwoKeys<Context>;
-    tollgate_v3_get_receipt: OneKey<Context>;
-    tollgate_v3_list_charges: OneKey<Context>;
-    tollgate_v3_list_breakdown: OneKey<Context>;
-    tollgate_v3_list_child_receipts: OneKey<Context>;
-    tollgate_v3_sweep: OneKey<Context>;
-    tollgate_v3_claim_due: OneKey<Context>;
-    tollgate_v3_settle_due: OneKey<Context>;
-    tollgate_v3_read_events: OneKey<Context>;
+    tollgate_v4_add_root: OneKey<Context>;
+    tollgate_v4_list_roots: OneKey<Context>;
+    tollgate_v4_create_root: TwoKeys<Context>;
+    tollgate_v4_create_child: TwoKeys<Context>;
+    tollgate_v4_get_wallet: OneKey<Context>;
+    tollgate_v4_list_wallets: OneKey<Context>;
+    tollgate_v4_add_credits: TwoKeys<Context>;
+    tollgate_v4_close_wallet: TwoKeys<Context>;
+    tollgate_v4_spend: TwoKeys<Context>;
+    tollgate_v4_authorize: TwoKeys<Context>;
+    tollgate_v4_capture: TwoKeys<Context>;
+    tollgate_v4_void: TwoKeys<Context>;
+    tollgate_v4_get_receipt: OneKey<Context>;
+    tollgate_v4_list_charges: OneKey<Context>;
+    tollgate_v4_list_breakdown: OneKey<Context>;
+    tollgate_v4_list_child_receipts: OneKey<Context>;
+    tollgate_v4_sweep: OneKey<Context>;
+    tollgate_v4_claim_due: OneKey<Context>;
+    tollgate_v4_settle_due: OneKey<Context>;
+    tollgate_v4_read_events: OneKey<Context>;
   }
 }
 

@@ -57,6 +57,7 @@ interface HoldWire {
   expires: string;
 }
 
+/** A line as stored before the compact layout (a JSON object of text). */
 interface LineWire {
   id: string;
   wallet: string;
@@ -182,9 +183,67 @@ export function decodeHold(json: string): HoldView {
   };
 }
 
-/** A line JSON reply entry. */
-export function decodeLine(json: string): ChargeLine {
-  const l = JSON.parse(json) as LineWire;
+/**
+ * A line as lines.lua stores it (`compact_line`): a JSON array with ids relative to the tree,
+ * amount and creation time as numbers, the metadata object last, and list-charges' gateway
+ * failure after it when there is one.
+ */
+type CompactLineWire = [
+  id: string,
+  wallet: string,
+  kind: string,
+  amount: number,
+  service: string,
+  over: number,
+  hold: string,
+  request: string,
+  created: number,
+  prev: string,
+  hash: string,
+  meta: Metadata,
+  gwfail?: string,
+];
+
+/**
+ * A line reply entry of the tree `rootId`: compact (an array), or a JSON object as lines were
+ * stored before the compact layout.
+ */
+export function decodeLine(rootId: string, json: string): ChargeLine {
+  const parsed = JSON.parse(json) as CompactLineWire | LineWire;
+  if (!Array.isArray(parsed)) return decodeObjectLine(parsed);
+  const [
+    id,
+    wallet,
+    kind,
+    amount,
+    service,
+    over,
+    hold,
+    request,
+    created,
+    prev,
+    hash,
+    meta,
+    gwfail,
+  ] = parsed;
+  return {
+    id: treeId(rootId, id),
+    walletId: treeId(rootId, wallet),
+    kind: kind as ChargeKind,
+    amount: safeInteger(amount),
+    service,
+    metadata: meta,
+    overBudget: over === 1,
+    holdId: hold === "" ? "" : treeId(rootId, hold),
+    requestId: request,
+    createdAtMs: safeInteger(created),
+    hash,
+    prevHash: prev,
+    ...(gwfail === undefined ? {} : { gatewayFailure: gwfail }),
+  };
+}
+
+function decodeObjectLine(l: LineWire): ChargeLine {
   return {
     id: l.id,
     walletId: l.wallet,
@@ -200,6 +259,11 @@ export function decodeLine(json: string): ChargeLine {
     prevHash: l.prev ?? "",
     ...(l.gwfail === undefined ? {} : { gatewayFailure: l.gwfail }),
   };
+}
+
+function safeInteger(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new Error(`script reply: ${n} is not a safe integer`);
+  return n;
 }
 
 /** An event log entry id `<ms>-<seq>`. */
@@ -249,7 +313,7 @@ function eventFrom(rootId: string, id: string, json: string, line: string): Ledg
     walletId: treeId(rootId, e.w),
     balances,
   };
-  if (e.l !== undefined) event.line = decodeLine(line);
+  if (e.l !== undefined) event.line = decodeLine(rootId, line);
   if (e.o !== undefined) event.holdId = treeId(rootId, e.o);
   if (e.x !== undefined) event.thresholdPercent = e.x;
   return event;

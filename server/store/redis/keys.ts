@@ -13,14 +13,21 @@
  * |                            |        | credits), fingerprint (of the create, kept for good)|
  * |                            |        | close_at, close_request (a close under way),        |
  * |                            |        | eseq, ems (the event log's last seq and ms), lhash  |
- * |                            |        | (hash of the tree's last line: the chain's head)    |
- * | `P{R}:idem:<request id>`   | string | idempotency record (JSON), PX = idempotencyTtlMs    |
+ * |                            |        | (hash of the tree's last line: the chain's head),   |
+ * |                            |        | fmt ("2": created with the compact layout below)    |
+ * | `P{R}:idem`                | hash   | request id -> its idempotency record: "<expires ms> |
+ * |                            |        | <fingerprint> name=value...", ids of the tree's     |
+ * |                            |        | lines relative ("c12"); expired ones are ignored    |
+ * |                            |        | and overwritten, and live as long as the tree       |
+ * | `P{R}:idem:<request id>`   | string | a record as written before that hash (JSON, PX):    |
+ * |                            |        | read only on trees created before it (no `fmt`)     |
  * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates,   |
  * |                            |        | alerts (thresholds, "50,80,100"), alert_level,      |
  * |                            |        | over_alerted (soft cap alert fired, "1")            |
  * | `P{R}:w:<id>:children`     | list   | direct children, creation order                     |
- * | `P{R}:w:<id>:lines`        | list   | ids of the wallet's own lines, oldest first         |
- * | `P{R}:w:<id>:sublines`     | list   | ids of the subtree's lines, oldest first            |
+ * | `P{R}:w:<id>:lines`        | list   | ids of the wallet's own lines, oldest first, as the |
+ * |                            |        | lines hash names them                               |
+ * | `P{R}:w:<id>:sublines`     | list   | ids of the subtree's lines, oldest first, as above  |
  * | `P{R}:w:<id>:svc`          | zset   | by service: name scored by minus its credits, so    |
  * |                            |        | rank order is most credits first, ties by name      |
  * | `P{R}:w:<id>:svc:n`        | hash   | by service: name -> calls                           |
@@ -31,7 +38,9 @@
  * | `P{R}:holds`               | zset   | the tree's open holds as 16-digit zero-padded seqs, |
  * |                            |        | scored by expiresAtMs: due order, ties by creation  |
  * | `P{R}:closing`             | list   | a close under way: a stack of "<child cursor> <id>" |
- * | `P{R}:lines`               | hash   | line id -> line (JSON, with its hash and prev hash) |
+ * | `P{R}:lines`               | hash   | line id relative to the tree ("c12") -> the line,   |
+ * |                            |        | compact (docs/architecture.md#receipt-lines); lines |
+ * |                            |        | written before that: full id -> JSON object         |
  * | `P{R}:events`              | stream | the tree's event log: id `<ms>-<seq>`, one field    |
  * |                            |        | `e` (compact JSON; docs/events.md#redis-layout)     |
  * | `P{R}:rdm:<charge or hold>`| string | the request id that redeemed its credential, PX =   |
@@ -63,7 +72,8 @@ type Part = string | typeof param;
 /** The per-tree keys, as the suffix after `P{R}:`. Order is irrelevant; names are the API. */
 const treeLayout = {
   tree: ["tree"],
-  idempotency: ["idem:", param],
+  idempotency: ["idem"],
+  legacyIdempotency: ["idem:", param],
   wallet: ["w:", param],
   children: ["w:", param, ":children"],
   ownLines: ["w:", param, ":lines"],

@@ -139,8 +139,8 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     // Listing first: a crash between the two leaves a listed id with no wallet (skipped when
     // listing), never a root missing from its project's listing.
     const rootsKey = projectRootsKey(this.prefix, cmd.project);
-    await this.connection.run(() => this.redis.tollgate_v3_add_root(rootsKey, cmd.rootId));
-    const [wallet] = await this.mutate("tollgate_v3_create_root", cmd.rootId, cmd, [
+    await this.connection.run(() => this.redis.tollgate_v4_add_root(rootsKey, cmd.rootId));
+    const [wallet] = await this.mutate("tollgate_v4_create_root", cmd.rootId, cmd, [
       cmd.name,
       String(cmd.budget),
       cmd.hardCap ? "1" : "0",
@@ -152,7 +152,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async createChild(cmd: CreateChildCommand): Promise<WalletView> {
     const hardCap = cmd.hardCap === undefined ? "" : cmd.hardCap ? "1" : "0";
-    const [wallet] = await this.mutate("tollgate_v3_create_child", cmd.parentId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v4_create_child", cmd.parentId, cmd, [
       cmd.parentId,
       cmd.name,
       String(cmd.budget),
@@ -166,7 +166,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async getWallet(query: WalletQuery): Promise<WalletView> {
-    const [wallet] = await this.read("tollgate_v3_get_wallet", query.walletId, query, [
+    const [wallet] = await this.read("tollgate_v4_get_wallet", query.walletId, query, [
       query.walletId,
     ]);
     return decodeWallet(wallet as string);
@@ -176,7 +176,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     if (query.parentId === "") return this.listRoots(query);
     return this.inPieces(query, async (from, rows) => {
       const [next, ...wallets] = await this.read(
-        "tollgate_v3_list_wallets",
+        "tollgate_v4_list_wallets",
         query.parentId,
         query,
         [query.parentId, String(from), String(rows)],
@@ -186,7 +186,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async addCredits(cmd: AddCreditsCommand): Promise<WalletView> {
-    const [wallet] = await this.mutate("tollgate_v3_add_credits", cmd.walletId, cmd, [
+    const [wallet] = await this.mutate("tollgate_v4_add_credits", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
@@ -195,14 +195,14 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async closeWallet(cmd: CloseWalletCommand): Promise<CloseOutcome> {
-    const [wallet, returned] = await this.mutate("tollgate_v3_close_wallet", cmd.walletId, cmd, [
+    const [wallet, returned] = await this.mutate("tollgate_v4_close_wallet", cmd.walletId, cmd, [
       cmd.walletId,
     ]);
     return { wallet: decodeWallet(wallet as string), returned: Number(returned) };
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.mutate("tollgate_v3_spend", cmd.walletId, cmd, [
+    const [line, remaining] = await this.mutate("tollgate_v4_spend", cmd.walletId, cmd, [
       cmd.walletId,
       String(cmd.amount),
       cmd.service,
@@ -210,12 +210,15 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
       this.limits.maxBreakdownKeysPerTree,
       ...agentArg(cmd.metadata),
     ]);
-    return { line: decodeLine(line as string), remaining: Number(remaining) };
+    return {
+      line: decodeLine(treeOf(cmd.walletId), line as string),
+      remaining: Number(remaining),
+    };
   }
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {
     const [hold, remaining, earliest] = await this.mutate(
-      "tollgate_v3_authorize",
+      "tollgate_v4_authorize",
       cmd.walletId,
       cmd,
       [
@@ -239,32 +242,32 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v3_capture", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v4_capture", cmd.holdId, cmd, [
       cmd.holdId,
       String(cmd.amount),
       JSON.stringify(cmd.metadata),
       this.limits.maxBreakdownKeysPerTree,
     ]);
     return {
-      line: decodeLine(line as string),
+      line: decodeLine(treeOf(cmd.holdId), line as string),
       hold: decodeHold(hold as string),
       remaining: Number(remaining),
     };
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v3_void", cmd.holdId, cmd, [
+    const [line, hold, remaining] = await this.mutate("tollgate_v4_void", cmd.holdId, cmd, [
       cmd.holdId,
     ]);
     return {
-      line: decodeLine(line as string),
+      line: decodeLine(treeOf(cmd.holdId), line as string),
       hold: decodeHold(hold as string),
       remaining: Number(remaining),
     };
   }
 
   async getReceipt(query: WalletQuery): Promise<Receipt> {
-    const [receipt] = await this.read("tollgate_v3_get_receipt", query.walletId, query, [
+    const [receipt] = await this.read("tollgate_v4_get_receipt", query.walletId, query, [
       query.walletId,
     ]);
     return decodeReceipt(receipt as string);
@@ -272,7 +275,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async listBreakdown(query: ListBreakdownQuery): Promise<Page<Breakdown>> {
     return this.inPieces(query, async (from, count) => {
-      const [next, rows] = await this.read("tollgate_v3_list_breakdown", query.walletId, query, [
+      const [next, rows] = await this.read("tollgate_v4_list_breakdown", query.walletId, query, [
         query.walletId,
         query.dimension,
         String(from),
@@ -285,7 +288,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   async listChildReceipts(query: ListChildReceiptsQuery): Promise<Page<ChildReceipt>> {
     return this.inPieces(query, async (from, rows) => {
       const [next, children] = await this.read(
-        "tollgate_v3_list_child_receipts",
+        "tollgate_v4_list_child_receipts",
         query.walletId,
         query,
         [query.walletId, String(from), String(rows)],
@@ -296,13 +299,17 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
     return this.inPieces(query, async (from, rows) => {
-      const [next, ...lines] = await this.read("tollgate_v3_list_charges", query.walletId, query, [
+      const [next, ...lines] = await this.read("tollgate_v4_list_charges", query.walletId, query, [
         query.walletId,
         query.includeDescendants ? "1" : "0",
         String(from),
         String(rows),
       ]);
-      return { items: lines.map(decodeLine), nextCursor: cursor(next) };
+      const rootId = treeOf(query.walletId);
+      return {
+        items: lines.map((line) => decodeLine(rootId, line)),
+        nextCursor: cursor(next),
+      };
     });
   }
 
@@ -318,7 +325,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     // to the next operation on it, or to a later claim.
     const claimed = String(nowMs + claimLeaseMs);
     const [, ...roots] = await this.connection.call(() =>
-      this.redis.tollgate_v3_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
+      this.redis.tollgate_v4_claim_due(schedule, time(nowMs), claimed, String(sweepTrees)),
     );
     let more = roots.length === sweepTrees;
     // One tree after another, each batch in the lane: the sweep never queues more than a couple
@@ -326,7 +333,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     for (const rootId of roots) {
       const due = await this.sweepBatch(rootId, nowMs);
       await this.connection.call(() =>
-        this.redis.tollgate_v3_settle_due(schedule, rootId, claimed, due),
+        this.redis.tollgate_v4_settle_due(schedule, rootId, claimed, due),
       );
       if (due !== "" && Number(due) <= nowMs) more = true;
     }
@@ -348,7 +355,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
           ? `${Math.max(0, Math.floor(query.sinceMs) + 1)}-0`
           : "-";
     const payload = await this.connection.run(() =>
-      this.redis.tollgate_v3_read_events(
+      this.redis.tollgate_v4_read_events(
         this.key(rootId, "tree"),
         query.project,
         query.walletId,
@@ -420,7 +427,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
    */
   private async listRoots(query: ListWalletsQuery): Promise<Page<WalletView>> {
     const [next, ...rootIds] = await this.connection.run(() =>
-      this.redis.tollgate_v3_list_roots(
+      this.redis.tollgate_v4_list_roots(
         projectRootsKey(this.prefix, query.project),
         String(query.cursor),
         String(query.pageSize),
@@ -428,7 +435,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     );
     const wallets = await Promise.all(
       rootIds.map((rootId) =>
-        this.read("tollgate_v3_get_wallet", rootId, query, [rootId]).then(
+        this.read("tollgate_v4_get_wallet", rootId, query, [rootId]).then(
           ([wallet]) => decodeWallet(wallet as string),
           (error: unknown) => {
             if (error instanceof LedgerError && error.reason === "WALLET_NOT_FOUND") return;
@@ -452,7 +459,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
     return this.onTree(rootId, cmd.nowMs, () =>
       this.redis[command](
         this.key(rootId, "tree"),
-        this.key(rootId, "idempotency", cmd.requestId),
+        this.key(rootId, "idempotency"),
         cmd.project,
         time(cmd.nowMs),
         this.eventRetention,
@@ -526,7 +533,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   private async sweepBatch(rootId: string, nowMs: number): Promise<string> {
     const [, due = ""] = await this.lane.run(() =>
       this.connection.call(() =>
-        this.redis.tollgate_v3_sweep(this.key(rootId, "tree"), time(nowMs), this.eventRetention),
+        this.redis.tollgate_v4_sweep(this.key(rootId, "tree"), time(nowMs), this.eventRetention),
       ),
     );
     return due;
@@ -576,22 +583,22 @@ const claimLeaseMs = (Limits.holdTtlMaxSeconds + 3600) * 1000;
 const maxPendingBatches = 10_000;
 
 type MutationCommand =
-  | "tollgate_v3_create_root"
-  | "tollgate_v3_create_child"
-  | "tollgate_v3_add_credits"
-  | "tollgate_v3_close_wallet"
-  | "tollgate_v3_spend"
-  | "tollgate_v3_authorize"
-  | "tollgate_v3_capture"
-  | "tollgate_v3_void";
+  | "tollgate_v4_create_root"
+  | "tollgate_v4_create_child"
+  | "tollgate_v4_add_credits"
+  | "tollgate_v4_close_wallet"
+  | "tollgate_v4_spend"
+  | "tollgate_v4_authorize"
+  | "tollgate_v4_capture"
+  | "tollgate_v4_void";
 
 type ReadCommand =
-  | "tollgate_v3_get_wallet"
-  | "tollgate_v3_list_wallets"
-  | "tollgate_v3_get_receipt"
-  | "tollgate_v3_list_breakdown"
-  | "tollgate_v3_list_child_receipts"
-  | "tollgate_v3_list_charges";
+  | "tollgate_v4_get_wallet"
+  | "tollgate_v4_list_wallets"
+  | "tollgate_v4_get_receipt"
+  | "tollgate_v4_list_breakdown"
+  | "tollgate_v4_list_child_receipts"
+  | "tollgate_v4_list_charges";
 
 /**
  * The optional last ARGV of spend and authorize: the `agent` label, absent when the metadata has

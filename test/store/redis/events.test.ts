@@ -270,10 +270,14 @@ describe("the hash chain in Redis", () => {
     expect(lineHash(second)).toBe(third.prevHash);
 
     // Someone with write access to Redis lowers the second charge, leaving the hashes alone.
+    // Lines are stored compact, under their id relative to the tree: [id, wallet, kind, amount,
+    // service, over, hold, request, created, prev, hash, meta].
     const linesKey = treeKey(env.prefix, r.id, "lines");
-    const stored = JSON.parse((await env.observer.hget(linesKey, second.id)) as string);
-    expect(stored).toMatchObject({ amount: "20", hash: second.hash, prev: first.hash });
-    await env.observer.hset(linesKey, second.id, JSON.stringify({ ...stored, amount: "2" }));
+    const field = second.id.slice(r.id.length + 1);
+    const stored = JSON.parse((await env.observer.hget(linesKey, field)) as string) as unknown[];
+    expect([stored[3], stored[9], stored[10]]).toEqual([20, first.hash, second.hash]);
+    stored[3] = 2;
+    await env.observer.hset(linesKey, field, JSON.stringify(stored));
 
     const edited = (await treeLines(r.id))[1] as ChargeLine;
     expect(edited.amount).toBe(2);

@@ -121,8 +121,8 @@ describe("the sweeper", () => {
     const now = startMs + 20_000;
     // A sweeper claims the tree and works it (its hold expires)...
     const claimed = String(now + 90_000_000);
-    await env.redis.tollgate_v3_claim_due(schedule, String(now), claimed, "16");
-    const [, due] = await env.redis.tollgate_v3_sweep(
+    await env.redis.tollgate_v4_claim_due(schedule, String(now), claimed, "16");
+    const [, due] = await env.redis.tollgate_v4_sweep(
       treeKey(env.prefix, r.id, "tree"),
       String(now),
       retention,
@@ -131,7 +131,7 @@ describe("the sweeper", () => {
     // ...and before it settles, a new hold lands on the tree.
     env.advance(20_000);
     await holdsFallingDue(env, r.id, 1, 60);
-    await env.redis.tollgate_v3_settle_due(schedule, r.id, claimed, due as string);
+    await env.redis.tollgate_v4_settle_due(schedule, r.id, claimed, due as string);
     expect(await env.observer.zscore(schedule, r.id)).toBe(String(startMs + 80_000));
   });
 
@@ -142,7 +142,7 @@ describe("the sweeper", () => {
     for (let i = 0; i < backlog; i++) await child(env.ledger, team.id, 10);
     const requestId = rid("close");
     // One round of the close, as a caller that gave up after its first reply would leave it.
-    const reply = await env.redis.tollgate_v3_close_wallet(
+    const reply = await env.redis.tollgate_v4_close_wallet(
       treeKey(env.prefix, r.id, "tree"),
       treeKey(env.prefix, r.id, "idempotency", requestId),
       project,

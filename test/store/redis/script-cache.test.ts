@@ -37,7 +37,7 @@ describe("script cache", () => {
     const wallet = await root(env.ledger, 100);
     await spend(wallet.id);
     await env.observer.script("FLUSH");
-    expect(await env.observer.script("EXISTS", sha("tollgate_v3_spend"))).toEqual([0]);
+    expect(await env.observer.script("EXISTS", sha("tollgate_v4_spend"))).toEqual([0]);
 
     const reloaded = await scriptCalls(async () => {
       expect((await spend(wallet.id)).remaining).toBe(80);
@@ -74,7 +74,7 @@ describe("script cache", () => {
 });
 
 /** The SHA1 by which Redis caches a script. */
-function sha(command: "tollgate_v3_spend"): string {
+function sha(command: "tollgate_v4_spend"): string {
   return createHash("sha1")
     .update(scriptSources().get(command)?.lua ?? "")
     .digest("hex");

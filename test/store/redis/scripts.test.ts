@@ -35,7 +35,7 @@ describe("script files", () => {
   });
 
   it("resolve each include once, dependencies first, with no include line left", () => {
-    const spend = scriptSources().get("tollgate_v3_spend")?.lua ?? "";
+    const spend = scriptSources().get("tollgate_v4_spend")?.lua ?? "";
     expect(spend).not.toMatch(/^--- @include/m);
     // Includes nest; each one's text is complete (everything it defines usable) at its end.
     const completed = [...spend.matchAll(/^-- end include "([a-z-]+)"/gm)].map((m) => m[1]);
@@ -49,6 +49,7 @@ describe("script files", () => {
       "lines",
       "holds",
       "close",
+      "tree-format",
       "access",
       "idempotency",
     ]);

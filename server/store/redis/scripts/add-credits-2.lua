@@ -6,7 +6,7 @@
   thresholds and soft cap alert re-arm silently.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -37,7 +37,7 @@ local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -71,5 +71,5 @@ end
 sync_live(w)
 rearm_alerts(w)
 events_flush()
-remember({wallet = wallet_id}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {wallet = wallet_id}, now_ms, fingerprint, ttl_ms)
 return {OK, wallet_json(wallet_id)}

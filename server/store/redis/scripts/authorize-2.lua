@@ -6,7 +6,7 @@
   its capture can always post them.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -48,7 +48,7 @@ local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -62,7 +62,7 @@ local before = available(w)
 if w.hard == "1" and before < amount then
   return refuse(E_INSUFFICIENT_CREDITS, wallet_id, amount_text, fmt(before))
 end
-if committed_credits() + amount > MAX_CREDITS then
+if committed_credits(w) + amount > MAX_CREDITS then
   return refuse(E_CREDIT_LIMIT)
 end
 if redis.call("ZCARD", key_open_holds()) >= tonumber(hold_limit) then
@@ -86,5 +86,5 @@ emit("hold_placed", w, {o = hold_id})
 sync_live(w)
 events_flush()
 local remaining = fmt(available(w))
-remember({hold = hold_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {hold = hold_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
 return {OK, hold_json(hold_id), remaining, earliest(hold_id)}

@@ -6,7 +6,7 @@
   the tree's spent + held bound when it was placed, and the capture is at most that.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -41,7 +41,7 @@ local h, reply = open_hold(project, hold_id, now_ms)
 if not h then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -90,5 +90,5 @@ local line, line_id = post_line(w, "capture", amount, h.service, cjson.encode(me
 sync_live(w)
 debit_alerts(w, over_budget, totals)
 events_flush()
-remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
 return {OK, line, hold_json(hold_id), fmt(remaining)}

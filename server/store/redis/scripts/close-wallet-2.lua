@@ -14,7 +14,7 @@
   the call that finishes it (this one again, or a replay) answers it.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -40,7 +40,7 @@ local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -54,7 +54,7 @@ end
 -- Its consumption once closed is spent + settled with every child settled: the subtree's debits,
 -- which voiding holds does not change. So the outcome is known now.
 local returned = w.parent == "" and 0 or w.budget - w.total_spent
-remember({returned = fmt(returned)}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {returned = fmt(returned)}, now_ms, fingerprint, ttl_ms)
 begin_close(wallet_id, request_id, now_ms)
 if not work_off({project, now_ms, request_id}, now_ms, WORK_SLICE) then
   return {WORK_PENDING}

@@ -7,7 +7,7 @@
   took a hard-capped parent's last credits.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -45,7 +45,7 @@ local parent, reply = open_wallet(project, parent_id, now_ms)
 if not parent then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -80,5 +80,5 @@ create_wallet(id, parent_id, path, parent.depth + 1, name, budget_text, hard, me
 sync_live(parent)
 redis.call("RPUSH", key_children(parent_id), id)
 events_flush()
-remember({wallet = id}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {wallet = id}, now_ms, fingerprint, ttl_ms)
 return {OK, wallet_json(id)}

@@ -7,7 +7,7 @@
   root listing is written first, by add-root-1.lua. Its event: wallet_created, the tree's first.
 
   KEYS[1]  P{R}:tree                    the tree (R = the new root id)
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -29,7 +29,7 @@
 --- @include "access"
 --- @include "idempotency"
 
-local project, now_ms, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[5], ARGV[6]
+local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local name, budget_text, hard, meta, alerts = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 events_setup(project, now_ms, ARGV[3])
 
@@ -41,7 +41,7 @@ if owner then
   if open_tree(project, now_ms) == "pending" then
     return {WORK_PENDING}
   end
-  local record = find_record(now_ms, fingerprint)
+  local record = find_record(request_id, now_ms, fingerprint)
   if record == false then
     return refuse(E_IDEMPOTENCY_KEY_REUSED)
   end
@@ -52,15 +52,15 @@ if owner then
   if redis.call("HGET", KEYS[1], "fingerprint") ~= fingerprint then
     return refuse(E_IDEMPOTENCY_KEY_REUSED)
   end
-  remember({wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
+  remember(request_id, {wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
   return {OK, wallet_json(ROOT_ID)}
 end
 
 redis.call("HSET", KEYS[1], "project", project, "seq", "0", "held", "0",
-  "fingerprint", fingerprint)
+  "fingerprint", fingerprint, "fmt", "2")
 -- A new tree: no event or line yet.
 events_seen(nil, nil)
 create_wallet(ROOT_ID, "", "", 1, name, budget_text, hard, meta, now_ms, alerts)
 events_flush()
-remember({wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {wallet = ROOT_ID}, now_ms, fingerprint, ttl_ms)
 return {OK, wallet_json(ROOT_ID)}

@@ -29,10 +29,19 @@ local stop = cursor + page_size
 local reply = {OK, stop < redis.call("LLEN", key) and fmt(stop) or ""}
 local ids = redis.call("LRANGE", key, cursor, stop - 1)
 if #ids > 0 then
-  local failures = redis.call("HMGET", key_gateway_failures(), unpack(ids))
+  -- The gateway names a failed line by its full id; a list names it as the lines hash does
+  -- (relative, or in full for a line written before the compact layout).
+  local full = {}
+  for i, id in ipairs(ids) do
+    full[i] = string.find(id, ".", 1, true) and id or ROOT_ID .. "." .. id
+  end
+  local failures = redis.call("HMGET", key_gateway_failures(), unpack(full))
   for i, line in ipairs(redis.call("HMGET", key_lines(), unpack(ids))) do
     if failures[i] then
-      line = string.sub(line, 1, -2) .. ',"gwfail":' .. cjson.encode(failures[i]) .. "}"
+      -- A compact line (an array) takes it as a last element, an older one (an object) as a field.
+      local compact = string.sub(line, 1, 1) == "["
+      line = string.sub(line, 1, -2) .. (compact and "," or ',"gwfail":') ..
+        cjson.encode(failures[i]) .. (compact and "]" or "}")
     end
     reply[#reply + 1] = line
   end

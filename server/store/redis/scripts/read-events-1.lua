@@ -71,13 +71,30 @@ for _, entry in ipairs(redis.call("XRANGE", key_events(), start, "+", "COUNT", c
     reply[#reply + 1] = json
     reply[#reply + 1] = ""
     if e.l then
-      line_ids[#line_ids + 1] = tree_abs(e.l)
+      line_ids[#line_ids + 1] = e.l
       slots[#slots + 1] = #reply
     end
   end
 end
 if #line_ids > 0 then
+  -- Lines are stored under their relative id; those written before the compact layout under
+  -- their full id, looked up only when some line was not found the first way.
   local lines = redis.call("HMGET", key_lines(), unpack(line_ids))
+  local older = {}
+  for i in ipairs(slots) do
+    if not lines[i] then
+      older[#older + 1] = i
+    end
+  end
+  if #older > 0 then
+    local full = {}
+    for j, i in ipairs(older) do
+      full[j] = tree_abs(line_ids[i])
+    end
+    for j, line in ipairs(redis.call("HMGET", key_lines(), unpack(full))) do
+      lines[older[j]] = line
+    end
+  end
   for i, slot in ipairs(slots) do
     reply[slot] = lines[i] or ""
   end

@@ -4,7 +4,7 @@
   soft_cap_exceeded or wallet_exhausted, then threshold_crossed up the path), in one atomic step.
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -41,7 +41,7 @@ local w, reply = open_wallet(project, wallet_id, now_ms)
 if not w then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -55,7 +55,7 @@ local before = available(w)
 if w.hard == "1" and before < amount then
   return refuse(E_INSUFFICIENT_CREDITS, wallet_id, amount_text, fmt(before))
 end
-if committed_credits() + amount > MAX_CREDITS then
+if committed_credits(w) + amount > MAX_CREDITS then
   return refuse(E_CREDIT_LIMIT)
 end
 local agent = ARGV[12] or w.name
@@ -73,5 +73,5 @@ local line, line_id =
 sync_live(w)
 debit_alerts(w, over_budget, totals)
 events_flush()
-remember({line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
 return {OK, line, fmt(remaining)}

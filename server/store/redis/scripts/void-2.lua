@@ -3,7 +3,7 @@
   (and its void event).
 
   KEYS[1]  P{R}:tree                    the tree
-  KEYS[2]  P{R}:idem:<request id>       the request's idempotency record
+  KEYS[2]  P{R}:idem                    the tree's idempotency records
   ARGV[1]  project
   ARGV[2]  nowMs
   ARGV[3]  event retention: "<max events per tree> <max age ms>"
@@ -29,7 +29,7 @@ local h, reply = open_hold(project, hold_id, now_ms)
 if not h then
   return reply
 end
-local record = find_record(now_ms, fingerprint)
+local record = find_record(request_id, now_ms, fingerprint)
 if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
@@ -46,5 +46,5 @@ end
 local line, line_id, w = release_hold(h, "void", request_id, now_ms)
 events_flush()
 local remaining = fmt(available(w))
-remember({line = line_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
+remember(request_id, {line = line_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
 return {OK, line, hold_json(hold_id), remaining}

@@ -18,6 +18,7 @@
 --- @include "keys"
 --- @include "holds"
 --- @include "close"
+--- @include "tree-format"
 
 -- Works off up to `budget` units of the tree's pending work; true when none is left.
 -- `tree` is the HMGET of KEYS[1]'s project, close_at, close_request (TREE_FIELDS).
@@ -33,14 +34,15 @@ local function work_off(tree, now_ms, budget)
   return done
 end
 
--- What every script reads of P{R}:tree first: the owner and a close under way (work_off), and
--- the event clock and chain head (events_seen), in one command.
-local TREE_FIELDS = {"project", "close_at", "close_request", "ems", "lhash"}
+-- What every script reads of P{R}:tree first: the owner and a close under way (work_off), the
+-- event clock and chain head (events_seen), and its layout (tree-format.lua), in one command.
+local TREE_FIELDS = {"project", "close_at", "close_request", "ems", "lhash", "fmt"}
 
 -- The tree's fields (TREE_FIELDS), noted for the event log.
 local function read_tree()
   local tree = redis.call("HMGET", KEYS[1], unpack(TREE_FIELDS))
   events_seen(tree[4], tree[5])
+  TREE.legacy = tree[6] ~= "2"
   return tree
 end
 

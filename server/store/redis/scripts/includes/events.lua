@@ -83,8 +83,8 @@ local function event_balances(w)
   if w.status == "open" then
     avail = w.budget - w.spent - w.held - w.allocated - w.settled
   end
-  return fmt(w.budget) .. " " .. fmt(w.spent) .. " " .. fmt(w.held) .. " " ..
-    fmt(w.allocated) .. " " .. fmt(avail) .. " " .. fmt(w.total_spent)
+  return string.format("%d %d %d %d %d %d", w.budget, w.spent, w.held, w.allocated, avail,
+    w.total_spent)
 end
 
 -- An id of this tree without the "<root>." every id of it starts with; "" for the root itself.

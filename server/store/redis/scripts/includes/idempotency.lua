@@ -1,30 +1,58 @@
 --[[
-  Idempotency records: KEYS[2] = P{R}:idem:<request id>, a JSON object with the fingerprint, the
-  command-time expiry and the outcome's ids and figures. Expiry follows nowMs (so a fake clock
-  drives it, as in the memory store); PX, on wall time, only reclaims the memory.
-]]
---- @include "numbers"
+  Idempotency records: one field per request id in the tree's hash KEYS[2] = P{R}:idem, valued
+  "<expires ms> <fingerprint> name=value ..." (names and values without spaces: ids, decimal
+  text). A line is named by its field in P{R}:lines ("c12"). Expiry follows nowMs (so a fake clock
+  drives it, as in the memory store): an expired record is ignored and overwritten. Records live
+  as long as their tree, like its lines: about 100 bytes each, against ~260 for a key of its own
+  with a TTL (docs/architecture.md#receipt-lines).
 
--- The live record for KEYS[2]: nil when there is none (or it expired), false when it belongs to
--- different parameters (IDEMPOTENCY_KEY_REUSED), else the record.
-local function find_record(now_ms, fingerprint)
-  local raw = redis.call("GET", KEYS[2])
-  if not raw then
+  Trees created before this layout (tree-format.lua) may still hold a record as a JSON string at
+  P{R}:idem:<request id>, written with a TTL: it is read when the hash has none.
+]]
+--- @include "keys"
+--- @include "numbers"
+--- @include "tree-format"
+
+-- A record as find_record answers it: nil when expired, false for other parameters.
+local function live_record(record, expires, fp, now_ms, fingerprint)
+  if tonumber(expires) <= tonumber(now_ms) then
     return nil
   end
-  local record = cjson.decode(raw)
-  if tonumber(record.expires) <= tonumber(now_ms) then
-    return nil
-  end
-  if record.fingerprint ~= fingerprint then
+  if fp ~= fingerprint then
     return false
   end
   return record
 end
 
--- Remembers a successful outcome (never a refusal: a refused call may be retried).
-local function remember(record, now_ms, fingerprint, ttl_ms)
-  record.fingerprint = fingerprint
-  record.expires = fmt(tonumber(now_ms) + tonumber(ttl_ms))
-  redis.call("SET", KEYS[2], cjson.encode(record), "PX", ttl_ms)
+-- The live record of `request_id`: nil when there is none (or it expired), false when it belongs
+-- to different parameters (IDEMPOTENCY_KEY_REUSED), else the record (a table of text).
+local function find_record(request_id, now_ms, fingerprint)
+  local raw = redis.call("HGET", KEYS[2], request_id)
+  if not raw then
+    if not TREE.legacy then
+      return nil
+    end
+    local old = redis.call("GET", key_legacy_idempotency(request_id))
+    if not old then
+      return nil
+    end
+    local record = cjson.decode(old)
+    return live_record(record, record.expires, record.fingerprint, now_ms, fingerprint)
+  end
+  local expires, fp, rest = string.match(raw, "^(%d+) (%S+)(.*)$")
+  local record = {}
+  for name, value in string.gmatch(rest, "(%a+)=(%S*)") do
+    record[name] = value
+  end
+  return live_record(record, expires, fp, now_ms, fingerprint)
+end
+
+-- Remembers a successful outcome (never a refusal: a refused call may be retried). `record`'s
+-- values are text without spaces.
+local function remember(request_id, record, now_ms, fingerprint, ttl_ms)
+  local parts = {fmt(tonumber(now_ms) + tonumber(ttl_ms)), fingerprint}
+  for name, value in pairs(record) do
+    parts[#parts + 1] = name .. "=" .. value
+  end
+  redis.call("HSET", KEYS[2], request_id, table.concat(parts, " "))
 end

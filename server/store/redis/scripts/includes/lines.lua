@@ -1,7 +1,9 @@
 --[[
-  Receipt lines and the aggregates they feed. A line is JSON in the tree's P{R}:lines hash; its id
-  goes on the wallet's own list and on the subtree list of the wallet and every ancestor (at most
-  maxDepth entries), so listing a subtree pages by offset instead of filtering the tree's lines.
+  Receipt lines and the aggregates they feed. A line is a compact JSON array in the tree's
+  P{R}:lines hash under its id relative to the tree ("c12"); that field goes on the wallet's own
+  list and on the subtree list of the wallet and every ancestor (at most maxDepth entries), so
+  listing a subtree pages by offset instead of filtering the tree's lines. Trees also hold lines
+  written before this layout: JSON objects under their full id, listed by full id.
 
   Breakdowns: per covering wallet, a zset scores each service (agent) name by minus its credits,
   so rank order is the receipt's order (most credits first, ties by name) and its top rows are one
@@ -23,7 +25,7 @@ end
 
 -- `<byte length>:<bytes>,` (Lua strings are bytes, so # is the UTF-8 length).
 local function netstring(text)
-  return #text .. ":" .. text .. ","
+  return string.format("%d:%s,", #text, text)
 end
 
 -- Byte order, whatever the server's locale: Lua's `<` on strings uses strcoll.
@@ -90,8 +92,10 @@ local function decode_meta(json)
   return cjson.decode(without_lone_surrogates(json))
 end
 
--- SHA-1 hex of a line's canonical encoding (`line` has the fields of post_line's JSON, `meta`
--- still JSON text). Metadata values are strings, so cjson gives back the exact bytes.
+-- SHA-1 hex of a line's canonical encoding (`line` has the fields of post_line's table, `meta`
+-- still JSON text). Metadata values are strings, so cjson gives back the exact bytes. Written
+-- with string.format: each `#text .. ":"` would format its length as a float, the costliest step
+-- of the whole encoding (callgrind, issue 11).
 local function line_hash(line)
   local meta = decode_meta(line.meta)
   local keys = {}
@@ -99,25 +103,42 @@ local function line_hash(line)
     keys[#keys + 1] = key
   end
   table.sort(keys, bytes_before)
+  local id, wallet, kind, amount = line.id, line.wallet, line.kind, line.amount
+  local service, over, hold, request = line.service, line.over, line.hold, line.request
+  local created = line.created
   local parts = {
-    netstring("tollgate-line-v1"), netstring(line.id), netstring(line.wallet),
-    netstring(line.kind), netstring(line.amount), netstring(line.service), netstring(line.over),
-    netstring(line.hold), netstring(line.request), netstring(line.created),
-    netstring(fmt(#keys)),
+    string.format(
+      "16:tollgate-line-v1,%d:%s,%d:%s,%d:%s,%d:%s,%d:%s,%d:%s,%d:%s,%d:%s,%d:%s,",
+      #id, id, #wallet, wallet, #kind, kind, #amount, amount, #service, service, #over, over,
+      #hold, hold, #request, request, #created, created),
+    netstring(string.format("%d", #keys)),
   }
   for _, key in ipairs(keys) do
-    parts[#parts + 1] = netstring(key)
-    parts[#parts + 1] = netstring(meta[key])
+    local value = meta[key]
+    parts[#parts + 1] = string.format("%d:%s,%d:%s,", #key, key, #value, value)
   end
   parts[#parts + 1] = netstring(line.prev)
   return redis.sha1hex(table.concat(parts))
 end
 
+-- The line as stored in P{R}:lines and answered to the store: a JSON array, ids relative to the
+-- tree and the metadata object last, as it came (docs/architecture.md#receipt-lines):
+-- [id, wallet, kind, amount, service, over, hold, request, created, prev, hash, meta].
+-- Built by hand: cjson would write numbers past 10^14 rounded, and re-escape the metadata.
+local function compact_line(f)
+  return '["' .. tree_rel(f.id) .. '","' .. tree_rel(f.wallet) .. '","' .. f.kind .. '",' ..
+    f.amount .. "," .. cjson.encode(f.service) .. "," .. f.over .. ',"' ..
+    (f.hold == "" and "" or tree_rel(f.hold)) .. '",' .. cjson.encode(f.request) .. "," ..
+    f.created .. ',"' .. f.prev .. '","' .. f.hash .. '",' .. f.meta .. "]"
+end
+
 -- Writes one line of `w`, links it into the tree's hash chain and appends its event (kind =
 -- the line's kind) with `w`'s balances as they are now: callers change the balances first.
--- Returns its JSON and id. `meta` is JSON text, `created` decimal text.
+-- Returns the stored line and its field in P{R}:lines (the id relative to the tree, "c12").
+-- `meta` is JSON text, `created` decimal text.
 local function post_line(w, kind, amount, service, meta, over_budget, hold_id, request_id, created)
   local id = next_id("c")
+  local field = tree_rel(id)
   events_load()
   local fields = {
     id = id, wallet = w.id, kind = kind, amount = fmt(amount), service = service, meta = meta,
@@ -126,17 +147,17 @@ local function post_line(w, kind, amount, service, meta, over_budget, hold_id, r
   }
   fields.hash = line_hash(fields)
   EVENTS.lhash = fields.hash
-  local line = cjson.encode(fields)
-  redis.call("HSET", key_lines(), id, line)
+  local line = compact_line(fields)
+  redis.call("HSET", key_lines(), field, line)
   -- The chain's head, and the event clock in the same command when this script has not yet
   -- written it.
   redis.call("HSET", KEYS[1], "lhash", fields.hash, unpack(take_tree_clock()))
-  redis.call("RPUSH", key_own_lines(w.id), id)
+  redis.call("RPUSH", key_own_lines(w.id), field)
   for _, covering_id in ipairs(covering(w)) do
-    redis.call("RPUSH", key_subtree_lines(covering_id), id)
+    redis.call("RPUSH", key_subtree_lines(covering_id), field)
   end
   emit(kind, w, {l = id})
-  return line, id
+  return line, field
 end
 
 -- Whether `name` would be a new key past `limit` distinct keys of the root's `ranked` breakdown.
@@ -190,9 +211,11 @@ local function count_credits(w, prefix, amount)
 end
 
 -- Spent plus held credits of the whole tree; every debit and hold keeps this <= MAX_CREDITS,
--- so a later capture (<= its hold) stays exact too.
-local function committed_credits()
-  local spent = redis.call("HGET", key_wallet(ROOT_ID), "total_spent")
+-- so a later capture (<= its hold) stays exact too. `w`, when given, is a wallet loaded by this
+-- script before any write: if it is the root, its total_spent saves a read.
+local function committed_credits(w)
+  local spent = w and w.id == ROOT_ID and w.total_spent or
+    tonumber(redis.call("HGET", key_wallet(ROOT_ID), "total_spent"))
   local held = redis.call("HGET", KEYS[1], "held")
-  return tonumber(spent) + tonumber(held)
+  return spent + tonumber(held)
 end
