@@ -21,7 +21,9 @@ describe("WatchEvents across a server restart (Redis)", () => {
     tg = createClient({
       address: server.address,
       apiKey,
-      retry: { initialBackoffMs: 20, maxBackoffMs: 200 },
+      // grpc-js waits about a second before reconnecting a channel whose attempt failed while
+      // the server was down: the retries must span that (10 attempts, up to 200 ms apart).
+      retry: { maxAttempts: 10, initialBackoffMs: 20, maxBackoffMs: 200 },
     });
     const task = await tg.wallets.create({ name: "task", budget: 100 });
     const reconnects: string[] = [];
