@@ -29,6 +29,7 @@ const scriptFiles = {
   tollgate_v4_add_credits: "add-credits-2",
   tollgate_v4_close_wallet: "close-wallet-2",
   tollgate_v4_spend: "spend-2",
+  tollgate_v4_spend_batch: "spend-batch-2",
   tollgate_v4_authorize: "authorize-2",
   tollgate_v4_capture: "capture-2",
   tollgate_v4_void: "void-2",
@@ -67,6 +68,7 @@ declare module "ioredis" {
     tollgate_v4_add_credits: TwoKeys<Context>;
     tollgate_v4_close_wallet: TwoKeys<Context>;
     tollgate_v4_spend: TwoKeys<Context>;
+    tollgate_v4_spend_batch: TwoKeys<Context>;
     tollgate_v4_authorize: TwoKeys<Context>;
     tollgate_v4_capture: TwoKeys<Context>;
     tollgate_v4_void: TwoKeys<Context>;

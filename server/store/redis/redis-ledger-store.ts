@@ -63,8 +63,9 @@ import {
 } from "./keys.js";
 import { RedisAgentKeyStore } from "./redis-agent-key-store.js";
 import { RedisRedemptionStore } from "./redis-redemption-store.js";
-import { ReplyCode } from "./reply-codes.js";
+import { ReplyCode, refusal } from "./reply-codes.js";
 import { unavailable } from "./script-errors.js";
+import { SpendBatcher } from "./spend-batcher.js";
 import { StoreConnection } from "./store-connection.js";
 
 /** Settings of the Redis store. */
@@ -107,6 +108,11 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
    * other tenants' calls.
    */
   private readonly lane = new WorkLane(2);
+  /** Spends of one tree in one event-loop turn go to Redis together (spend-batch-2.lua). */
+  private readonly spends = new SpendBatcher(
+    (cmd) => treeOf(cmd.walletId),
+    (spends) => this.sendSpends(spends),
+  );
   readonly agentKeys: RedisAgentKeyStore;
   readonly redemptions: RedisRedemptionStore;
 
@@ -202,18 +208,80 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.mutate("tollgate_v4_spend", cmd.walletId, cmd, [
-      cmd.walletId,
-      String(cmd.amount),
-      cmd.service,
-      JSON.stringify(cmd.metadata),
-      this.limits.maxBreakdownKeysPerTree,
-      ...agentArg(cmd.metadata),
-    ]);
+    const [line, remaining] = await this.spends.spend(cmd);
     return {
       line: decodeLine(treeOf(cmd.walletId), line as string),
       remaining: Number(remaining),
     };
+  }
+
+  /**
+   * The spends {@link SpendBatcher} gathered on one tree: one alone through spend-2.lua, several
+   * through spend-batch-2.lua, which answers each one as spend-2.lua would.
+   */
+  private async sendSpends(spends: readonly SpendCommand[]): Promise<Array<string[] | Error>> {
+    const first = spends[0] as SpendCommand;
+    if (spends.length === 1) {
+      return [
+        await this.mutate("tollgate_v4_spend", first.walletId, first, [
+          first.walletId,
+          String(first.amount),
+          first.service,
+          JSON.stringify(first.metadata),
+          this.limits.maxBreakdownKeysPerTree,
+          ...agentArg(first.metadata),
+        ]),
+      ];
+    }
+    const rootId = treeOf(first.walletId);
+    // One clock for the batch: the latest of its spends' (they came within one turn).
+    const nowMs = Math.max(...spends.map((s) => s.nowMs));
+    const argv = [
+      first.project,
+      time(nowMs),
+      this.eventRetention,
+      this.idempotencyTtlMs,
+      this.limits.maxBreakdownKeysPerTree,
+      String(spends.length),
+    ];
+    for (const s of spends) {
+      const agent = Object.hasOwn(s.metadata, "agent") ? `+${s.metadata.agent}` : "-";
+      argv.push(
+        s.requestId,
+        s.fingerprint,
+        s.walletId,
+        String(s.amount),
+        s.service,
+        JSON.stringify(s.metadata),
+        agent,
+      );
+    }
+    let replies: unknown[];
+    try {
+      replies = await this.onTree(rootId, nowMs, () =>
+        this.redis.tollgate_v4_spend_batch(
+          this.key(rootId, "tree"),
+          this.key(rootId, "idempotency"),
+          ...argv,
+        ),
+      );
+    } catch (error) {
+      // The tree is missing or another project's: each spend alone, so each refusal names its
+      // own wallet.
+      if (!(error instanceof LedgerError) || error.reason !== "WALLET_NOT_FOUND") throw error;
+      return Promise.all(
+        spends.map((s) =>
+          this.sendSpends([s]).then(
+            ([payload]) => payload as string[],
+            (refused: unknown) => (refused instanceof Error ? refused : new Error(String(refused))),
+          ),
+        ),
+      );
+    }
+    return replies.map((reply) => {
+      const [code, ...payload] = reply as ScriptReply;
+      return code === ReplyCode.ok ? payload : refusal(code, payload);
+    });
   }
 
   async authorize(cmd: AuthorizeCommand): Promise<AuthorizeOutcome> {

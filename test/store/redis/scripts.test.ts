@@ -52,6 +52,7 @@ describe("script files", () => {
       "tree-format",
       "access",
       "idempotency",
+      "spend",
     ]);
     // Reply codes and limits are generated from reply-codes.ts and limits.ts.
     expect(spend).toContain("local E_INSUFFICIENT_CREDITS = 4");

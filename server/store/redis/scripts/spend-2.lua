@@ -29,49 +29,20 @@
 ]]
 --- @include "errors"
 --- @include "access"
---- @include "idempotency"
+--- @include "spend"
 
-local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
-local wallet_id, amount_text, service, meta = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local key_limit = tonumber(ARGV[11])
-local amount = tonumber(amount_text)
+local project, now_ms = ARGV[1], ARGV[2]
 events_setup(project, now_ms, ARGV[3])
-
-local w, reply = open_wallet(project, wallet_id, now_ms)
-if not w then
-  return reply
+local state = open_tree(project, now_ms)
+if state == "pending" then
+  return {WORK_PENDING}
 end
-local record = find_record(request_id, now_ms, fingerprint)
-if record == false then
-  return refuse(E_IDEMPOTENCY_KEY_REUSED)
+if state == "missing" then
+  return refuse(E_WALLET_NOT_FOUND, ARGV[7])
 end
-if record then
-  return {OK, redis.call("HGET", key_lines(), record.line), record.remaining}
-end
-if w.status ~= "open" then
-  return refuse(E_WALLET_CLOSED, wallet_id)
-end
-local before = available(w)
-if w.hard == "1" and before < amount then
-  return refuse(E_INSUFFICIENT_CREDITS, wallet_id, amount_text, fmt(before))
-end
-if committed_credits(w) + amount > MAX_CREDITS then
-  return refuse(E_CREDIT_LIMIT)
-end
-local agent = ARGV[12] or w.name
-local full = breakdown_full(service, agent, key_limit)
-if full then
-  return refuse(E_TOO_MANY_BREAKDOWN_KEYS, wallet_id, full, ARGV[11])
-end
-
-incr(w, "spent", amount)
-local remaining = available(w)
-local over_budget = remaining < 0
-local totals = count_debit(w, amount, service, agent, over_budget)
-local line, line_id =
-  post_line(w, "spend", amount, service, meta, over_budget, "", request_id, now_ms)
-sync_live(w)
-debit_alerts(w, over_budget, totals)
+local reply = spend_one(now_ms, ARGV[6], {
+  request_id = ARGV[4], fingerprint = ARGV[5], wallet_id = ARGV[7], amount = ARGV[8],
+  service = ARGV[9], meta = ARGV[10], key_limit = ARGV[11], agent = ARGV[12],
+})
 events_flush()
-remember(request_id, {line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
-return {OK, line, fmt(remaining)}
+return reply
