@@ -5,6 +5,7 @@ import {
   type Scenario,
   streamingSpendsStub,
   unarySpendStub,
+  unarySpendThirdParty,
 } from "./scenarios.js";
 import { streamingSpendsTyped, unarySpendTyped } from "./typed-client-scenarios.js";
 import { watchedSpends } from "./watcher-scenarios.js";
@@ -17,6 +18,7 @@ import { watchedSpends } from "./watcher-scenarios.js";
 export const defaultScenarios: readonly Scenario[] = [
   echoUnary,
   unarySpendStub,
+  unarySpendThirdParty,
   unarySpendTyped,
   echoStream,
   streamingSpendsStub,

@@ -43,6 +43,7 @@ export function issueTargets(rows: readonly RowResult[], lines: LinesOutcome): I
       unary: here.find(
         (r) => r.scenario.role === "unary spend" && r.scenario.client === "generated stub",
       ),
+      thirdParty: here.find((r) => r.scenario.role === "third-party unary spend"),
       streaming: here.find(
         (r) => r.scenario.role === "streaming spends" && r.scenario.client === "generated stub",
       ),
@@ -73,68 +74,77 @@ export function issueTargets(rows: readonly RowResult[], lines: LinesOutcome): I
         : "MISS",
   });
 
-  for (const c of checkedConcurrencies) {
-    const target = `1. server CPU per unary Spend vs echo unary, ${c} in flight`;
-    const bound = `<= ${bounds.serverCpuVsEcho}x`;
-    const { echo, unary } = at(c);
-    if (echo === undefined || unary === undefined) {
-      out.push(notRun(target, bound, `${c} in flight not run`));
-    } else if (echo.serverCpuUsPerOp === undefined || unary.serverCpuUsPerOp === undefined) {
-      out.push(notRun(target, bound, "not measured (servers in the bench process)"));
-    } else {
-      const r = unary.serverCpuUsPerOp / echo.serverCpuUsPerOp;
+  // Targets 1 and 2 on the catalog service's spend (the gateway's MAC credential), then on a
+  // spend outside the catalog (Ed25519), shown as 1b and 2b.
+  const unaryRows = [
+    { label: "", what: "unary Spend", pick: "unary" },
+    { label: "b", what: "unary Spend outside the catalog (Ed25519)", pick: "thirdParty" },
+  ] as const;
+  for (const { label, what, pick } of unaryRows)
+    for (const c of checkedConcurrencies) {
+      const target = `1${label}. server CPU per ${what} vs echo unary, ${c} in flight`;
+      const bound = `<= ${bounds.serverCpuVsEcho}x`;
+      const { echo, [pick]: unary } = at(c);
+      if (echo === undefined || unary === undefined) {
+        out.push(notRun(target, bound, `${c} in flight not run`));
+      } else if (echo.serverCpuUsPerOp === undefined || unary.serverCpuUsPerOp === undefined) {
+        out.push(notRun(target, bound, "not measured (servers in the bench process)"));
+      } else {
+        const r = unary.serverCpuUsPerOp / echo.serverCpuUsPerOp;
+        out.push(
+          judged(
+            target,
+            r,
+            `${x(r)} (${int(unary.serverCpuUsPerOp)} vs ${int(echo.serverCpuUsPerOp)} µs/op)`,
+            bounds.serverCpuVsEcho,
+            false,
+            bound,
+          ),
+        );
+      }
+    }
+  for (const { label, what, pick } of unaryRows)
+    for (const c of checkedConcurrencies) {
+      const target = `2${label}. ${what} ops/s vs echo unary, ${c} in flight`;
+      const bound = `>= ${bounds.opsVsEcho}x`;
+      const { echo, [pick]: unary } = at(c);
+      if (echo === undefined || unary === undefined) {
+        out.push(notRun(target, bound, `${c} in flight not run`));
+        continue;
+      }
+      const r = unary.stats.opsPerSec / echo.stats.opsPerSec;
       out.push(
         judged(
           target,
           r,
-          `${x(r)} (${int(unary.serverCpuUsPerOp)} vs ${int(echo.serverCpuUsPerOp)} µs/op)`,
-          bounds.serverCpuVsEcho,
+          `${x(r)} (${int(unary.stats.opsPerSec)} vs ${int(echo.stats.opsPerSec)}/s)`,
+          bounds.opsVsEcho,
+          true,
+          bound,
+        ),
+      );
+    }
+  for (const { label, what, pick } of unaryRows)
+    for (const c of checkedConcurrencies) {
+      const target = `2${label}. ${what} p99 vs echo unary p99, ${c} in flight`;
+      const bound = `<= ${bounds.p99VsEcho}x`;
+      const { echo, [pick]: unary } = at(c);
+      if (echo === undefined || unary === undefined) {
+        out.push(notRun(target, bound, `${c} in flight not run`));
+        continue;
+      }
+      const r = unary.stats.p99Ms / echo.stats.p99Ms;
+      out.push(
+        judged(
+          target,
+          r,
+          `${x(r)} (${ms(unary.stats.p99Ms)} vs ${ms(echo.stats.p99Ms)} ms)`,
+          bounds.p99VsEcho,
           false,
           bound,
         ),
       );
     }
-  }
-  for (const c of checkedConcurrencies) {
-    const target = `2. unary Spend ops/s vs echo unary, ${c} in flight`;
-    const bound = `>= ${bounds.opsVsEcho}x`;
-    const { echo, unary } = at(c);
-    if (echo === undefined || unary === undefined) {
-      out.push(notRun(target, bound, `${c} in flight not run`));
-      continue;
-    }
-    const r = unary.stats.opsPerSec / echo.stats.opsPerSec;
-    out.push(
-      judged(
-        target,
-        r,
-        `${x(r)} (${int(unary.stats.opsPerSec)} vs ${int(echo.stats.opsPerSec)}/s)`,
-        bounds.opsVsEcho,
-        true,
-        bound,
-      ),
-    );
-  }
-  for (const c of checkedConcurrencies) {
-    const target = `2. unary Spend p99 vs echo unary p99, ${c} in flight`;
-    const bound = `<= ${bounds.p99VsEcho}x`;
-    const { echo, unary } = at(c);
-    if (echo === undefined || unary === undefined) {
-      out.push(notRun(target, bound, `${c} in flight not run`));
-      continue;
-    }
-    const r = unary.stats.p99Ms / echo.stats.p99Ms;
-    out.push(
-      judged(
-        target,
-        r,
-        `${x(r)} (${ms(unary.stats.p99Ms)} vs ${ms(echo.stats.p99Ms)} ms)`,
-        bounds.p99VsEcho,
-        false,
-        bound,
-      ),
-    );
-  }
 
   // 3: checked at 64, 16 shown beside it.
   const streamingRatio = (c: number, over: "raw" | "unary") => {
@@ -234,8 +244,11 @@ export function issueTargets(rows: readonly RowResult[], lines: LinesOutcome): I
   }
 
   for (const c of checkedConcurrencies) {
+    // One round trip per unary spend at most: spends of one tree in one turn share theirs
+    // (spend-batch), so under load this falls well below 1; never above (the sweeper's own
+    // calls, about one a second, are counted too).
     const target = `6. Redis script calls per unary Spend, ${c} in flight`;
-    const bound = "= 1.00";
+    const bound = "<= 1.00";
     const { unary } = at(c);
     if (unary === undefined) out.push(notRun(target, bound, `${c} in flight not run`));
     else if (unary.redis === undefined || unary.completed === 0)
@@ -246,7 +259,7 @@ export function issueTargets(rows: readonly RowResult[], lines: LinesOutcome): I
         target,
         measured: `${perSpend.toFixed(2)} (${int(unary.redis.scriptCalls)} calls / ${int(unary.completed)} spends)`,
         bound,
-        result: perSpend.toFixed(2) === "1.00" ? "PASS" : "MISS",
+        result: Number(perSpend.toFixed(2)) <= 1 ? "PASS" : "MISS",
       });
     }
   }

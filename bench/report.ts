@@ -129,6 +129,7 @@ function redisSection(rows: readonly RowResult[], note: string): string[] {
       r.redis !== undefined &&
       r.completed > 0 &&
       (r.scenario.role === "unary spend" ||
+        r.scenario.role === "third-party unary spend" ||
         r.scenario.role === "streaming spends" ||
         r.scenario.role === "raw script"),
   );

@@ -57,7 +57,12 @@ export interface Scenario {
    * Which target checks this row answers to, if any: the spend rows and the raw script row are
    * compared with each other and with the floors (issue #11), the watched rows with each other.
    */
-  role?: "unary spend" | "streaming spends" | "raw script" | "watched spends";
+  role?:
+    | "unary spend"
+    | "third-party unary spend"
+    | "streaming spends"
+    | "raw script"
+    | "watched spends";
   /** Watchers attached to the spent wallet (watched spends rows). */
   watchers?: number;
   open(context: ScenarioContext): Promise<Session>;
@@ -65,7 +70,13 @@ export interface Scenario {
 
 /** Every spend is 1 credit against a wallet with far more budget than any run can use. */
 export const budget = 1_000_000_000_000n;
+/**
+ * The service spent on: in the bench server's catalog at 1 credit (targets.ts), as a paid API
+ * behind tollgate's gateway is, so its credential is the gateway's MAC.
+ */
 export const service = "search";
+/** A service outside the catalog: a third party verifies its credential, signed Ed25519. */
+export const thirdPartyService = "search-direct";
 export const spendMetadata = { agent: "bench" };
 
 export const echoUnary: Scenario = {
@@ -84,6 +95,16 @@ export const unarySpendStub: Scenario = {
   client: "generated stub",
   role: "unary spend",
   open: (context) => openStub(context, "unary", "tollgate"),
+};
+
+export const unarySpendThirdParty: Scenario = {
+  name: "unary Spend, service outside the catalog (Ed25519 credential)",
+  floor: "echo unary",
+  isFloor: false,
+  usesServers: true,
+  client: "generated stub",
+  role: "third-party unary spend",
+  open: (context) => openStub(context, "unary", "tollgate", thirdPartyService),
 };
 
 export const echoStream: Scenario = {
@@ -114,6 +135,7 @@ export async function openStub(
   { echoAddress, tollgateAddress, settings }: ScenarioContext,
   mode: "unary" | "stream",
   target: "echo" | "tollgate",
+  spentOn = service,
 ): Promise<Session & { walletId: string }> {
   const onTollgate = target === "tollgate";
   const client = new WalletServiceClient(
@@ -121,7 +143,7 @@ export async function openStub(
     credentials.createInsecure(),
   );
   const walletId = onTollgate ? await createWallet(client, settings.apiKey) : "w_echo";
-  const requests = spendRequests(walletId);
+  const requests = spendRequests(walletId, spentOn);
   const stream =
     mode === "stream"
       ? new StreamCaller<SpendStreamRequest, SpendStreamResponse>(
@@ -203,7 +225,7 @@ export function bearer(apiKey: string): Metadata {
  * A supply of spend requests on `walletId`, each with its own request id: 1 credit to service
  * "search" with metadata {agent: "bench"}, the shape of every spend the bench makes.
  */
-export function spendRequests(walletId: string): () => SpendRequest {
+export function spendRequests(walletId: string, spentOn = service): () => SpendRequest {
   const tag = randomBytes(4).toString("hex");
   let sequence = 0;
   return () => {
@@ -211,7 +233,7 @@ export function spendRequests(walletId: string): () => SpendRequest {
     return {
       walletId,
       amount: 1n,
-      service,
+      service: spentOn,
       metadata: spendMetadata,
       requestId: `${tag}-${sequence}`,
     };

@@ -3,12 +3,14 @@ import { Redis } from "ioredis";
 import { ChargeKind } from "../gen/ts-proto/tollgate/v1/charge.js";
 import type { SpendResponse } from "../gen/ts-proto/tollgate/v1/wallet_service.js";
 import { hashApiKey } from "../server/auth/api-keys.js";
+import { Catalog } from "../server/catalog/catalog.js";
 import { CredentialIssuer } from "../server/credentials/credential-issuer.js";
 import { bufferedDestination, createLogger } from "../server/logger.js";
 import { startTollgateServer } from "../server/server.js";
 import { createRedisClient } from "../server/store/redis/connect.js";
 import { RedisLedgerStore } from "../server/store/redis/redis-ledger-store.js";
 import { startEchoServer } from "./echo-server.js";
+import { service } from "./scenarios.js";
 
 /** Where the bench's servers run and how they reach Redis. */
 export interface TargetSettings {
@@ -40,8 +42,9 @@ export function newTargetSettings(redisUrl: string): TargetSettings {
 
 /**
  * Starts the echo floor and a real tollgate server on a Redis store. The tollgate server runs as
- * in production: an API key configured (every call goes through auth), a real Ed25519 signing key
- * (every spend signs a credential), and call logging at `info`, the production default, so each
+ * in production: an API key configured (every call goes through auth), a real signing key (every
+ * spend gets a credential: the gateway's HS256 MAC for the catalog service the bench spends on,
+ * Ed25519 for the row that spends outside the catalog), and call logging at `info`, the production default, so each
  * unary call pays for its log line. The lines go to /dev/null through the same kind of
  * destination `main` logs to (`bufferedDestination`: 4 KiB batches, flushed every 100 ms), so
  * their cost is counted but no terminal or pipe reader slows the run down.
@@ -56,6 +59,15 @@ export async function startTargets(settings: TargetSettings): Promise<Targets> {
     address: "127.0.0.1:0",
     apiKeys: [{ project: benchProject, keySha256: hashApiKey(settings.apiKey) }],
     credentials: issuer,
+    // The service the bench spends on is a paid API behind the gateway, at 1 credit a call.
+    catalog: Catalog.fromEntries([
+      {
+        project: benchProject,
+        name: service,
+        upstream: "http://127.0.0.1:9/",
+        price: { credits: 1 },
+      },
+    ]),
     logger: createLogger("info", bufferedDestination("/dev/null")),
   });
   return {
@@ -94,15 +106,18 @@ async function cannedSpendResponse(issuer: CredentialIssuer): Promise<SpendRespo
   const nowMs = Date.now();
   const walletId = `w_${randomBytes(12).toString("hex")}`;
   const chargeId = `${walletId}.c1`;
-  const credential = await issuer.issue({
-    project: benchProject,
-    walletId,
-    subjectId: chargeId,
-    kind: "charge",
-    service: "search",
-    amount: 1,
-    issuedAtMs: nowMs,
-  });
+  const credential = await issuer.issue(
+    {
+      project: benchProject,
+      walletId,
+      subjectId: chargeId,
+      kind: "charge",
+      service,
+      amount: 1,
+      issuedAtMs: nowMs,
+    },
+    "gateway",
+  );
   return {
     charge: {
       id: chargeId,

@@ -16,9 +16,9 @@
  * |                            |        | (hash of the tree's last line: the chain's head),   |
  * |                            |        | fmt ("2": created with the compact layout below)    |
  * | `P{R}:idem`                | hash   | request id -> its idempotency record: "<expires ms> |
- * |                            |        | <fingerprint> name=value...", ids of the tree's     |
- * |                            |        | lines relative ("c12"); expired ones are ignored    |
- * |                            |        | and overwritten, and live as long as the tree       |
+ * |                            |        | <fingerprint> lc12 r993" (idempotency.lua); expired |
+ * |                            |        | ones are ignored and overwritten, and live as long  |
+ * |                            |        | as the tree                                         |
  * | `P{R}:idem:<request id>`   | string | a record as written before that hash (JSON, PX):    |
  * |                            |        | read only on trees created before it (no `fmt`)     |
  * | `P{R}:w:<id>`              | hash   | a wallet: balances, settings, receipt aggregates,   |

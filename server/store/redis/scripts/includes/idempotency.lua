@@ -1,10 +1,11 @@
 --[[
   Idempotency records: one field per request id in the tree's hash KEYS[2] = P{R}:idem, valued
-  "<expires ms> <fingerprint> name=value ..." (names and values without spaces: ids, decimal
-  text). A line is named by its field in P{R}:lines ("c12"). Expiry follows nowMs (so a fake clock
-  drives it, as in the memory store): an expired record is ignored and overwritten. Records live
-  as long as their tree, like its lines: about 100 bytes each, against ~260 for a key of its own
-  with a TTL (docs/architecture.md#receipt-lines).
+  "<expires ms> <fingerprint> <tag><value> ...": each value (an id or decimal text, no spaces)
+  after the one letter that names it (RECORD_TAGS), so a spend's record fits a 64-byte
+  allocation. A line is named by its field in P{R}:lines ("c12"). Expiry follows nowMs (so a
+  fake clock drives it, as in the memory store): an expired record is ignored and overwritten.
+  Records live as long as their tree, like its lines: about 130 bytes each, against ~260 for a
+  key of its own with a TTL (docs/architecture.md#receipt-lines).
 
   Trees created before this layout (tree-format.lua) may still hold a record as a JSON string at
   P{R}:idem:<request id>, written with a TTL: it is read when the hash has none.
@@ -12,6 +13,10 @@
 --- @include "keys"
 --- @include "numbers"
 --- @include "tree-format"
+
+-- The letter each record field is stored under, and back.
+local RECORD_TAGS = {line = "l", remaining = "r", hold = "h", wallet = "w", returned = "t"}
+local RECORD_NAMES = {l = "line", r = "remaining", h = "hold", w = "wallet", t = "returned"}
 
 -- A record as find_record answers it: nil when expired, false for other parameters.
 local function live_record(record, expires, fp, now_ms, fingerprint)
@@ -41,18 +46,18 @@ local function find_record(request_id, now_ms, fingerprint)
   end
   local expires, fp, rest = string.match(raw, "^(%d+) (%S+)(.*)$")
   local record = {}
-  for name, value in string.gmatch(rest, "(%a+)=(%S*)") do
-    record[name] = value
+  for tag, value in string.gmatch(rest, " (%a)(%S*)") do
+    record[RECORD_NAMES[tag]] = value
   end
   return live_record(record, expires, fp, now_ms, fingerprint)
 end
 
 -- Remembers a successful outcome (never a refusal: a refused call may be retried). `record`'s
--- values are text without spaces.
+-- names are those of RECORD_TAGS, its values text without spaces.
 local function remember(request_id, record, now_ms, fingerprint, ttl_ms)
   local parts = {fmt(tonumber(now_ms) + tonumber(ttl_ms)), fingerprint}
   for name, value in pairs(record) do
-    parts[#parts + 1] = name .. "=" .. value
+    parts[#parts + 1] = RECORD_TAGS[name] .. value
   end
   redis.call("HSET", KEYS[2], request_id, table.concat(parts, " "))
 end
