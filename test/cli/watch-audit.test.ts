@@ -236,12 +236,12 @@ describe("tollgate watch and audit", { timeout: 90_000 }, () => {
       edited = page.find((line) => line.amount === 45n)?.id ?? edited;
     }
     expect(edited).not.toBe("");
-    // Lines are stored compact under their id relative to the tree (amount is element 3).
+    // Lines are stored compact under their id relative to the tree (amount is element 5).
     const key = treeKey(keyPrefix, task.id, "lines");
     const field = edited.slice(task.id.length + 1);
     const line = JSON.parse((await redis.hget(key, field)) ?? "null") as unknown[];
-    expect(line[3]).toBe(45);
-    line[3] = 4;
+    expect(line[5]).toBe(45);
+    line[5] = 4;
     await redis.hset(key, field, JSON.stringify(line));
 
     const broken = await served.run(["audit", task.id]);

@@ -184,11 +184,13 @@ export function decodeHold(json: string): HoldView {
 }
 
 /**
- * A line as lines.lua stores it (`compact_line`): a JSON array with ids relative to the tree,
- * amount and creation time as numbers, the metadata object last, and list-charges' gateway
- * failure after it when there is one.
+ * A line as lines.lua stores it (`compact_line`): a JSON array, the line before it in the chain
+ * and its own hash first, ids relative to the tree, amount and creation time as numbers, the
+ * metadata object last, and list-charges' gateway failure after it when there is one.
  */
 type CompactLineWire = [
+  prevRef: string,
+  hash: string,
   id: string,
   wallet: string,
   kind: string,
@@ -198,34 +200,20 @@ type CompactLineWire = [
   hold: string,
   request: string,
   created: number,
-  prev: string,
-  hash: string,
   meta: Metadata,
   gwfail?: string,
 ];
 
 /**
- * A line reply entry of the tree `rootId`: compact (an array), or a JSON object as lines were
- * stored before the compact layout.
+ * A line reply entry of the tree `rootId`: compact (an array), with `prevHash` the hash it links
+ * to as the script resolved it (line-reads.lua), or a JSON object as lines were stored before the
+ * compact layout (it holds its own `prev`; `prevHash` is then "").
  */
-export function decodeLine(rootId: string, json: string): ChargeLine {
+export function decodeLine(rootId: string, json: string, prevHash: string): ChargeLine {
   const parsed = JSON.parse(json) as CompactLineWire | LineWire;
   if (!Array.isArray(parsed)) return decodeObjectLine(parsed);
-  const [
-    id,
-    wallet,
-    kind,
-    amount,
-    service,
-    over,
-    hold,
-    request,
-    created,
-    prev,
-    hash,
-    meta,
-    gwfail,
-  ] = parsed;
+  const [, hash, id, wallet, kind, amount, service, over, hold, request, created, meta, gwfail] =
+    parsed;
   return {
     id: treeId(rootId, id),
     walletId: treeId(rootId, wallet),
@@ -238,7 +226,7 @@ export function decodeLine(rootId: string, json: string): ChargeLine {
     requestId: request,
     createdAtMs: safeInteger(created),
     hash,
-    prevHash: prev,
+    prevHash,
     ...(gwfail === undefined ? {} : { gatewayFailure: gwfail }),
   };
 }
@@ -277,10 +265,9 @@ export function decodePosition(id: string): EventPosition {
 export function decodeEventRead(rootId: string, payload: readonly string[]): EventRead {
   const [scannedTo = "", firstSeq = "", headMs = "", headSeq = "", ...entries] = payload;
   const events: LedgerEvent[] = [];
-  for (let i = 0; i < entries.length; i += 3) {
-    events.push(
-      eventFrom(rootId, entries[i] as string, entries[i + 1] as string, entries[i + 2] as string),
-    );
+  for (let i = 0; i < entries.length; i += 4) {
+    const [id, json, line, prev] = entries.slice(i, i + 4) as [string, string, string, string];
+    events.push(eventFrom(rootId, id, json, line, prev));
   }
   return {
     events,
@@ -295,7 +282,13 @@ function treeId(rootId: string, relative: string): string {
   return relative === "" ? rootId : `${rootId}.${relative}`;
 }
 
-function eventFrom(rootId: string, id: string, json: string, line: string): LedgerEvent {
+function eventFrom(
+  rootId: string,
+  id: string,
+  json: string,
+  line: string,
+  prevHash: string,
+): LedgerEvent {
   const e = JSON.parse(json) as EventWire;
   const [budget, spent, held, allocated, available, totalSpent] = e.b.split(" ").map(int);
   const balances: Balances = {
@@ -313,7 +306,7 @@ function eventFrom(rootId: string, id: string, json: string, line: string): Ledg
     walletId: treeId(rootId, e.w),
     balances,
   };
-  if (e.l !== undefined) event.line = decodeLine(rootId, line);
+  if (e.l !== undefined) event.line = decodeLine(rootId, line, prevHash);
   if (e.o !== undefined) event.holdId = treeId(rootId, e.o);
   if (e.x !== undefined) event.thresholdPercent = e.x;
   return event;

@@ -208,9 +208,9 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async spend(cmd: SpendCommand): Promise<SpendOutcome> {
-    const [line, remaining] = await this.spends.spend(cmd);
+    const [line, prev, remaining] = await this.spends.spend(cmd);
     return {
-      line: decodeLine(treeOf(cmd.walletId), line as string),
+      line: decodeLine(treeOf(cmd.walletId), line as string, prev as string),
       remaining: Number(remaining),
     };
   }
@@ -310,25 +310,30 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
   }
 
   async capture(cmd: CaptureCommand): Promise<CaptureOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v4_capture", cmd.holdId, cmd, [
+    const [line, prev, hold, remaining] = await this.mutate(
+      "tollgate_v4_capture",
       cmd.holdId,
-      String(cmd.amount),
-      JSON.stringify(cmd.metadata),
-      this.limits.maxBreakdownKeysPerTree,
-    ]);
+      cmd,
+      [
+        cmd.holdId,
+        String(cmd.amount),
+        JSON.stringify(cmd.metadata),
+        this.limits.maxBreakdownKeysPerTree,
+      ],
+    );
     return {
-      line: decodeLine(treeOf(cmd.holdId), line as string),
+      line: decodeLine(treeOf(cmd.holdId), line as string, prev as string),
       hold: decodeHold(hold as string),
       remaining: Number(remaining),
     };
   }
 
   async void(cmd: VoidCommand): Promise<VoidOutcome> {
-    const [line, hold, remaining] = await this.mutate("tollgate_v4_void", cmd.holdId, cmd, [
+    const [line, prev, hold, remaining] = await this.mutate("tollgate_v4_void", cmd.holdId, cmd, [
       cmd.holdId,
     ]);
     return {
-      line: decodeLine(treeOf(cmd.holdId), line as string),
+      line: decodeLine(treeOf(cmd.holdId), line as string, prev as string),
       hold: decodeHold(hold as string),
       remaining: Number(remaining),
     };
@@ -367,15 +372,15 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
 
   async listCharges(query: ListChargesQuery): Promise<Page<ChargeLine>> {
     return this.inPieces(query, async (from, rows) => {
-      const [next, ...lines] = await this.read("tollgate_v4_list_charges", query.walletId, query, [
+      const [next, ...linesAndPrevs] = await this.read(
+        "tollgate_v4_list_charges",
         query.walletId,
-        query.includeDescendants ? "1" : "0",
-        String(from),
-        String(rows),
-      ]);
+        query,
+        [query.walletId, query.includeDescendants ? "1" : "0", String(from), String(rows)],
+      );
       const rootId = treeOf(query.walletId);
       return {
-        items: lines.map((line) => decodeLine(rootId, line)),
+        items: linePairs(linesAndPrevs).map(([line, prev]) => decodeLine(rootId, line, prev)),
         nextCursor: cursor(next),
       };
     });
@@ -674,6 +679,15 @@ type ReadCommand =
  */
 function agentArg(metadata: Readonly<Record<string, string>>): string[] {
   return Object.hasOwn(metadata, "agent") ? [metadata.agent as string] : [];
+}
+
+/** list-charges-1.lua's entries: each line, then the hash it links to. */
+function linePairs(entries: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < entries.length; i += 2) {
+    pairs.push([entries[i] as string, entries[i + 1] as string]);
+  }
+  return pairs;
 }
 
 /** A script's "" means "last page". */

@@ -270,13 +270,17 @@ describe("the hash chain in Redis", () => {
     expect(lineHash(second)).toBe(third.prevHash);
 
     // Someone with write access to Redis lowers the second charge, leaving the hashes alone.
-    // Lines are stored compact, under their id relative to the tree: [id, wallet, kind, amount,
-    // service, over, hold, request, created, prev, hash, meta].
+    // Lines are stored compact, under their id relative to the tree: [prev, hash, id, wallet,
+    // kind, amount, service, over, hold, request, created, meta], prev naming the line before.
     const linesKey = treeKey(env.prefix, r.id, "lines");
     const field = second.id.slice(r.id.length + 1);
     const stored = JSON.parse((await env.observer.hget(linesKey, field)) as string) as unknown[];
-    expect([stored[3], stored[9], stored[10]]).toEqual([20, first.hash, second.hash]);
-    stored[3] = 2;
+    expect([stored[0], stored[1], stored[5]]).toEqual([
+      first.id.slice(r.id.length + 1),
+      second.hash,
+      20,
+    ]);
+    stored[5] = 2;
     await env.observer.hset(linesKey, field, JSON.stringify(stored));
 
     const edited = (await treeLines(r.id))[1] as ChargeLine;

@@ -40,7 +40,8 @@ describe("trees written before the compact layout", () => {
     const tree = treeKey(prefix, r.id, "tree");
     const linesKey = treeKey(prefix, r.id, "lines");
     const idem = treeKey(prefix, r.id, "idempotency");
-    await observer.hdel(tree, "fmt");
+    // Version 3 knew neither the layout mark nor the chain head's line id.
+    await observer.hdel(tree, "fmt", "lid");
     for (const line of [first.line, second.line]) {
       const field = line.id.slice(r.id.length + 1);
       await observer.hdel(linesKey, field);

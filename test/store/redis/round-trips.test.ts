@@ -141,8 +141,9 @@ describe("Redis commands per operation (INFO commandstats)", () => {
         requestId: first.line.requestId,
       }),
     );
-    // The tree, due holds, the wallet, the request's record, the first outcome's line.
-    expect(stats).toEqual({ evalsha: 1, hmget: 2, zrangebyscore: 1, hget: 2 });
+    // The tree, due holds, the wallet, the request's record, the first outcome's line and the
+    // hash it links to (the line before it holds it).
+    expect(stats).toEqual({ evalsha: 1, hmget: 3, zrangebyscore: 1, hget: 2 });
   });
 
   it("every other operation on a tree is one EVALSHA", async () => {

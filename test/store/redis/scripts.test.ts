@@ -52,6 +52,7 @@ describe("script files", () => {
       "tree-format",
       "access",
       "idempotency",
+      "line-reads",
       "spend",
     ]);
     // Reply codes and limits are generated from reply-codes.ts and limits.ts.

@@ -18,7 +18,7 @@
   ARGV[9]  metadata, JSON
   ARGV[10] the tree's limit on distinct service (and agent) names
 
-  Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
+  Returns  {0, line, the hash it links to, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED, {11, hold amount} CAPTURE_EXCEEDS_HOLD,
@@ -31,6 +31,7 @@
 --- @include "errors"
 --- @include "access"
 --- @include "idempotency"
+--- @include "line-reads"
 
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local hold_id, amount_text, meta = ARGV[7], ARGV[8], ARGV[9]
@@ -46,7 +47,8 @@ if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
 if record then
-  return {OK, redis.call("HGET", key_lines(), record.line), hold_json(hold_id), record.remaining}
+  local line, prev = line_with_prev(record.line)
+  return {OK, line, prev, hold_json(hold_id), record.remaining}
 end
 -- The hold's state before the amount: a hold that is gone cannot be captured for any amount.
 if h.status == "expired" then
@@ -85,10 +87,10 @@ incr(w, "spent", amount)
 local remaining = available(w)
 local over_budget = remaining < 0
 local totals = count_debit(w, amount, h.service, agent, over_budget)
-local line, line_id = post_line(w, "capture", amount, h.service, cjson.encode(merged),
+local line, prev, line_id = post_line(w, "capture", amount, h.service, cjson.encode(merged),
   over_budget, hold_id, request_id, now_ms)
 sync_live(w)
 debit_alerts(w, over_budget, totals)
 events_flush()
 remember(request_id, {line = line_id, remaining = fmt(remaining)}, now_ms, fingerprint, ttl_ms)
-return {OK, line, hold_json(hold_id), fmt(remaining)}
+return {OK, line, prev, hold_json(hold_id), fmt(remaining)}

@@ -10,13 +10,15 @@
   ARGV[6]  cursor: offset of the first line
   ARGV[7]  page size, >= 1
 
-  Returns  {0, next cursor or "" on the last page, line JSON...}, each line with the gateway's
+  Returns  {0, next cursor or "" on the last page, then per line: the line, the hash it links
+           to (line-reads.lua)}, each line with the gateway's
            failure record (`gwfail`) when it has one, or {16} WORK_PENDING: the
            tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND
 ]]
 --- @include "errors"
 --- @include "access"
+--- @include "line-reads"
 
 local wallet_id, cursor, page_size = ARGV[4], tonumber(ARGV[6]), tonumber(ARGV[7])
 events_setup(ARGV[1], ARGV[2], ARGV[3])
@@ -36,7 +38,9 @@ if #ids > 0 then
     full[i] = string.find(id, ".", 1, true) and id or ROOT_ID .. "." .. id
   end
   local failures = redis.call("HMGET", key_gateway_failures(), unpack(full))
-  for i, line in ipairs(redis.call("HMGET", key_lines(), unpack(ids))) do
+  local lines = redis.call("HMGET", key_lines(), unpack(ids))
+  local prevs = line_prevs(lines)
+  for i, line in ipairs(lines) do
     if failures[i] then
       -- A compact line (an array) takes it as a last element, an older one (an object) as a field.
       local compact = string.sub(line, 1, 1) == "["
@@ -44,6 +48,7 @@ if #ids > 0 then
         cjson.encode(failures[i]) .. (compact and "]" or "}")
     end
     reply[#reply + 1] = line
+    reply[#reply + 1] = prevs[i]
   end
 end
 return reply

@@ -15,7 +15,8 @@
   ARGV[4]  count, 1..100
 
   Returns  {0, scanned to, first seq, head ms, head seq, then per event: entry id, event JSON
-           (its ids relative to the tree, as stored), line JSON or ""}: scanned to is the id of the last entry read ("" when none was),
+           (its ids relative to the tree, as stored), its line or "", the hash the line links
+           to or "" (line-reads.lua)}: scanned to is the id of the last entry read ("" when none was),
            first seq the seq of the oldest entry kept (head seq + 1 when none is), head the
            tree's last event ("0", "0" before the first)
   Errors   {1, wallet id} WALLET_NOT_FOUND (the tree or the wallet is missing, or another
@@ -24,6 +25,7 @@
 --- @include "errors"
 --- @include "keys"
 --- @include "numbers"
+--- @include "line-reads"
 
 local project, wallet_id, start, count = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
@@ -70,9 +72,10 @@ for _, entry in ipairs(redis.call("XRANGE", key_events(), start, "+", "COUNT", c
     reply[#reply + 1] = id
     reply[#reply + 1] = json
     reply[#reply + 1] = ""
+    reply[#reply + 1] = ""
     if e.l then
       line_ids[#line_ids + 1] = e.l
-      slots[#slots + 1] = #reply
+      slots[#slots + 1] = #reply - 1
     end
   end
 end
@@ -95,8 +98,10 @@ if #line_ids > 0 then
       lines[older[j]] = line
     end
   end
+  local prevs = line_prevs(lines)
   for i, slot in ipairs(slots) do
     reply[slot] = lines[i] or ""
+    reply[slot + 1] = prevs[i]
   end
 end
 return reply

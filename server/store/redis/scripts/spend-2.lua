@@ -19,7 +19,7 @@
   ARGV[12] agent: metadata.agent; absent when the metadata has none, and then the wallet's name
            stands for it (attribution by role)
 
-  Returns  {0, line JSON, remaining} (a replay: the first outcome's line and remaining),
+  Returns  {0, line, the hash it links to, remaining} (a replay: the first outcome's),
            or {16} WORK_PENDING: the tree's pending work took the batch; call again
   Errors   {1, wallet id} WALLET_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED,
            {5, wallet id} WALLET_CLOSED,

@@ -12,7 +12,7 @@
   ARGV[6]  idempotency TTL, ms
   ARGV[7]  hold id
 
-  Returns  {0, line JSON, hold JSON, remaining} (a replay: the first line and remaining, the
+  Returns  {0, line, the hash it links to, hold JSON, remaining} (a replay: the first line and remaining, the
            hold as it is now), or {16} WORK_PENDING: the tree's pending work took the batch
   Errors   {2, hold id} HOLD_NOT_FOUND, {3} IDEMPOTENCY_KEY_REUSED, {6, hold id} HOLD_EXPIRED,
            {7, hold id} HOLD_ALREADY_RESOLVED
@@ -20,6 +20,7 @@
 --- @include "errors"
 --- @include "access"
 --- @include "idempotency"
+--- @include "line-reads"
 
 local project, now_ms, request_id, fingerprint, ttl_ms = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 local hold_id = ARGV[7]
@@ -34,7 +35,8 @@ if record == false then
   return refuse(E_IDEMPOTENCY_KEY_REUSED)
 end
 if record then
-  return {OK, redis.call("HGET", key_lines(), record.line), hold_json(hold_id), record.remaining}
+  local line, prev = line_with_prev(record.line)
+  return {OK, line, prev, hold_json(hold_id), record.remaining}
 end
 if h.status == "expired" then
   return refuse(E_HOLD_EXPIRED, hold_id)
@@ -43,8 +45,8 @@ if h.status ~= "open" then
   return refuse(E_HOLD_ALREADY_RESOLVED, hold_id)
 end
 
-local line, line_id, w = release_hold(h, "void", request_id, now_ms)
+local line, prev, line_id, w = release_hold(h, "void", request_id, now_ms)
 events_flush()
 local remaining = fmt(available(w))
 remember(request_id, {line = line_id, remaining = remaining}, now_ms, fingerprint, ttl_ms)
-return {OK, line, hold_json(hold_id), remaining}
+return {OK, line, prev, hold_json(hold_id), remaining}

@@ -36,12 +36,14 @@ end
 
 -- What every script reads of P{R}:tree first: the owner and a close under way (work_off), the
 -- event clock and chain head (events_seen), and its layout (tree-format.lua), in one command.
-local TREE_FIELDS = {"project", "close_at", "close_request", "ems", "lhash", "fmt"}
+local TREE_FIELDS = {
+  "project", "close_at", "close_request", "ems", "lhash", "fmt", "lid",
+}
 
 -- The tree's fields (TREE_FIELDS), noted for the event log.
 local function read_tree()
   local tree = redis.call("HMGET", KEYS[1], unpack(TREE_FIELDS))
-  events_seen(tree[4], tree[5])
+  events_seen(tree[4], tree[5], tree[7])
   TREE.legacy = tree[6] ~= "2"
   return tree
 end

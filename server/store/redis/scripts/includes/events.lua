@@ -27,6 +27,8 @@ local EVENTS = {
   loaded = false,
   ems = 0,
   lhash = "",
+  -- The chain head's id in P{R}:lines ("c12"), nil when unknown (a tree of script version 3).
+  lid = nil,
   -- This script's event ms once taken, whether `ems` still has to be written, the last position.
   ms = nil,
   ems_dirty = false,
@@ -42,16 +44,17 @@ local function events_setup(project, now_ms, retention)
 end
 
 -- The tree's ems and lhash, as P{R}:tree holds them (nil before the first event or line).
-local function events_seen(ems, lhash)
+local function events_seen(ems, lhash, lid)
   EVENTS.loaded = true
   EVENTS.ems = tonumber(ems) or 0
   EVENTS.lhash = lhash or ""
+  EVENTS.lid = lid or nil
 end
 
 local function events_load()
   if not EVENTS.loaded then
-    local tree = redis.call("HMGET", KEYS[1], "ems", "lhash")
-    events_seen(tree[1], tree[2])
+    local tree = redis.call("HMGET", KEYS[1], "ems", "lhash", "lid")
+    events_seen(tree[1], tree[2], tree[3])
   end
 end
 

@@ -65,14 +65,15 @@ local function unhold(h, status)
 end
 
 -- Releases a whole open hold: a VOID line (void, close) or an EXPIRE line (dated at the hold's
--- expiry, with no request id: nobody asked for it). Returns the line's JSON, its id, the wallet.
+-- expiry, with no request id: nobody asked for it). Returns the line, the hash it links to, its
+-- field in P{R}:lines, the wallet.
 local function release_hold(h, kind, request_id, created)
   local w = unhold(h, kind == "void" and "voided" or "expired")
-  local line, line_id =
+  local line, prev, line_id =
     post_line(w, kind, h.amount, h.service, h.meta, false, h.id, request_id, created)
   count_credits(w, "voided", h.amount)
   sync_live(w)
-  return line, line_id, w
+  return line, prev, line_id, w
 end
 
 -- Expires at most `budget` of the holds due at `now_ms`, earliest first and ties in creation

@@ -121,21 +121,25 @@ local function line_hash(line)
   return redis.sha1hex(table.concat(parts))
 end
 
--- The line as stored in P{R}:lines and answered to the store: a JSON array, ids relative to the
--- tree and the metadata object last, as it came (docs/architecture.md#receipt-lines):
--- [id, wallet, kind, amount, service, over, hold, request, created, prev, hash, meta].
--- Built by hand: cjson would write numbers past 10^14 rounded, and re-escape the metadata.
-local function compact_line(f)
-  return '["' .. tree_rel(f.id) .. '","' .. tree_rel(f.wallet) .. '","' .. f.kind .. '",' ..
-    f.amount .. "," .. cjson.encode(f.service) .. "," .. f.over .. ',"' ..
-    (f.hold == "" and "" or tree_rel(f.hold)) .. '",' .. cjson.encode(f.request) .. "," ..
-    f.created .. ',"' .. f.prev .. '","' .. f.hash .. '",' .. f.meta .. "]"
+-- The line as stored in P{R}:lines (docs/architecture.md#receipt-lines): a JSON array, ids
+-- relative to the tree and the metadata object last, as it came:
+-- [prev, hash, id, wallet, kind, amount, service, over, hold, request, created, meta].
+-- `prev` names the line before it in the chain by its field ("c11"; "" for the tree's first
+-- line; "#" and the hash itself after a line stored before this layout): the hash it links to is
+-- that line's, read when the line is (line-reads.lua), so no hash is stored twice. Both come first,
+-- where a pattern finds them. Built by hand: cjson would write numbers past 10^14 rounded, and
+-- re-escape the metadata.
+local function compact_line(f, prev_ref)
+  return '["' .. prev_ref .. '","' .. f.hash .. '","' .. tree_rel(f.id) .. '","' ..
+    tree_rel(f.wallet) .. '","' .. f.kind .. '",' .. f.amount .. "," .. cjson.encode(f.service) ..
+    "," .. f.over .. ',"' .. (f.hold == "" and "" or tree_rel(f.hold)) .. '",' ..
+    cjson.encode(f.request) .. "," .. f.created .. "," .. f.meta .. "]"
 end
 
 -- Writes one line of `w`, links it into the tree's hash chain and appends its event (kind =
 -- the line's kind) with `w`'s balances as they are now: callers change the balances first.
--- Returns the stored line and its field in P{R}:lines (the id relative to the tree, "c12").
--- `meta` is JSON text, `created` decimal text.
+-- Returns the stored line, the hash it links to and its field in P{R}:lines (the id relative to
+-- the tree, "c12"). `meta` is JSON text, `created` decimal text.
 local function post_line(w, kind, amount, service, meta, over_budget, hold_id, request_id, created)
   local id = next_id("c")
   local field = tree_rel(id)
@@ -146,18 +150,19 @@ local function post_line(w, kind, amount, service, meta, over_budget, hold_id, r
     prev = EVENTS.lhash,
   }
   fields.hash = line_hash(fields)
-  EVENTS.lhash = fields.hash
-  local line = compact_line(fields)
+  local prev_ref = EVENTS.lid or (EVENTS.lhash == "" and "" or "#" .. EVENTS.lhash)
+  EVENTS.lhash, EVENTS.lid = fields.hash, field
+  local line = compact_line(fields, prev_ref)
   redis.call("HSET", key_lines(), field, line)
   -- The chain's head, and the event clock in the same command when this script has not yet
   -- written it.
-  redis.call("HSET", KEYS[1], "lhash", fields.hash, unpack(take_tree_clock()))
+  redis.call("HSET", KEYS[1], "lhash", fields.hash, "lid", field, unpack(take_tree_clock()))
   redis.call("RPUSH", key_own_lines(w.id), field)
   for _, covering_id in ipairs(covering(w)) do
     redis.call("RPUSH", key_subtree_lines(covering_id), field)
   end
   emit(kind, w, {l = id})
-  return line, field
+  return line, fields.prev, field
 end
 
 -- Whether `name` would be a new key past `limit` distinct keys of the root's `ranked` breakdown.

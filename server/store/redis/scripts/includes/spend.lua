@@ -13,6 +13,7 @@
 --- @include "wallet"
 --- @include "lines"
 --- @include "idempotency"
+--- @include "line-reads"
 
 local function spend_one(now_ms, ttl_ms, op)
   local wallet_id, amount_text, service = op.wallet_id, op.amount, op.service
@@ -26,7 +27,8 @@ local function spend_one(now_ms, ttl_ms, op)
     return refuse(E_IDEMPOTENCY_KEY_REUSED)
   end
   if record then
-    return {OK, redis.call("HGET", key_lines(), record.line), record.remaining}
+    local line, prev = line_with_prev(record.line)
+    return {OK, line, prev, record.remaining}
   end
   if w.status ~= "open" then
     return refuse(E_WALLET_CLOSED, wallet_id)
@@ -48,11 +50,11 @@ local function spend_one(now_ms, ttl_ms, op)
   local remaining = available(w)
   local over_budget = remaining < 0
   local totals = count_debit(w, amount, service, agent, over_budget)
-  local line, line_id =
+  local line, prev, line_id =
     post_line(w, "spend", amount, service, op.meta, over_budget, "", op.request_id, now_ms)
   sync_live(w)
   debit_alerts(w, over_budget, totals)
   remember(op.request_id, {line = line_id, remaining = fmt(remaining)}, now_ms, op.fingerprint,
     ttl_ms)
-  return {OK, line, fmt(remaining)}
+  return {OK, line, prev, fmt(remaining)}
 end
