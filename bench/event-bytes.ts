@@ -58,7 +58,7 @@ try {
   console.log(`  ${(eventBytes / eventCount).toFixed(1)} bytes per event; an entry: ${sample}`);
   console.log(`lines hash: ${lineCount} lines, ${lineBytes} bytes`);
   console.log(
-    `  ${(lineBytes / lineCount).toFixed(1)} bytes per line; a line: ${await observer.hget(lines, `${root.id}.c${spends + 1}`)}`,
+    `  ${(lineBytes / lineCount).toFixed(1)} bytes per line; a line: ${await observer.hget(lines, `c${spends + 1}`)}`,
   );
 } finally {
   let cursor = "0";
