@@ -14,7 +14,7 @@
  * |                            |        | close_at, close_request (a close under way),        |
  * |                            |        | eseq, ems (the event log's last seq and ms), lhash  |
  * |                            |        | (hash of the tree's last line: the chain's head),   |
- * |                            |        | lid (that line's field in `lines`), fmt ("2":       |
+ * |                            |        | lid ("<its field in lines> <hash>"), fmt ("2":      |
  * |                            |        | created with the compact layout below)              |
  * | `P{R}:idem`                | hash   | request id -> its idempotency record: "<expires ms> |
  * |                            |        | <fingerprint> lc12 r993" (idempotency.lua); expired |

@@ -234,7 +234,8 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
       ];
     }
     const rootId = treeOf(first.walletId);
-    // One clock for the batch: the latest of its spends' (they came within one turn).
+    // The tree's pending work is done as of the latest clock of the batch; each spend is judged
+    // and dated by its own.
     const nowMs = Math.max(...spends.map((s) => s.nowMs));
     const argv = [
       first.project,
@@ -254,6 +255,7 @@ export class RedisLedgerStore implements LedgerStore, ObservableStore {
         s.service,
         JSON.stringify(s.metadata),
         agent,
+        time(s.nowMs),
       );
     }
     let replies: unknown[];

@@ -115,4 +115,65 @@ describe("trees written before the compact layout", () => {
     expect(lineIds).toEqual([first.line.id, second.line.id, third.line.id]);
     expect(await ledger.getWallet(project, { walletId: r.id })).toMatchObject({ spent: 35 });
   });
+
+  it("keep the chain whole when an older writer moved the head without naming it", async () => {
+    env = await redisEnv(inject("redisUrl"));
+    const { ledger, observer, prefix } = env;
+    const r = await root(ledger, 1000);
+    const spend = (amount: number) =>
+      ledger.spend(project, { walletId: r.id, amount, service: "s", requestId: rid() });
+    const first = await spend(1);
+
+    // Scripts v3 on the same data append a line as they did: an object under its full id, the
+    // chain head's hash moved, `lid` left alone.
+    const tree = treeKey(prefix, r.id, "tree");
+    const older = {
+      id: `${r.id}.c900`,
+      walletId: r.id,
+      kind: "spend" as const,
+      amount: 2,
+      service: "s",
+      overBudget: false,
+      holdId: "",
+      requestId: rid(),
+      createdAtMs: first.line.createdAtMs,
+      metadata: {},
+      prevHash: first.line.hash,
+    };
+    const olderHash = lineHash(older);
+    await observer.hset(
+      treeKey(prefix, r.id, "lines"),
+      older.id,
+      JSON.stringify({
+        id: older.id,
+        wallet: older.walletId,
+        kind: older.kind,
+        amount: "2",
+        service: older.service,
+        meta: "{}",
+        over: "0",
+        hold: "",
+        request: older.requestId,
+        created: String(older.createdAtMs),
+        prev: older.prevHash,
+        hash: olderHash,
+      }),
+    );
+    for (const list of ["ownLines", "subtreeLines"] as const) {
+      await observer.rpush(treeKey(prefix, r.id, list, r.id), older.id);
+    }
+    await observer.hset(tree, "lhash", olderHash);
+
+    // The next line links to the older writer's line, and says so however it is read back.
+    const third = await spend(3);
+    expect(third.line.prevHash).toBe(olderHash);
+    const page = await ledger.listCharges(project, { walletId: r.id });
+    expect(page.items.map((l) => l.amount)).toEqual([1, 2, 3]);
+    let prev = "";
+    for (const line of page.items) {
+      expect(line.prevHash).toBe(prev);
+      expect(lineHash(line)).toBe(line.hash);
+      prev = line.hash;
+    }
+  });
 });

@@ -27,7 +27,7 @@ local EVENTS = {
   loaded = false,
   ems = 0,
   lhash = "",
-  -- The chain head's id in P{R}:lines ("c12"), nil when unknown (a tree of script version 3).
+  -- The chain head as "<field in P{R}:lines> <hash>", nil when unknown (scripts v3 wrote none).
   lid = nil,
   -- This script's event ms once taken, whether `ems` still has to be written, the last position.
   ms = nil,

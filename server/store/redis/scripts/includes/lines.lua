@@ -150,13 +150,18 @@ local function post_line(w, kind, amount, service, meta, over_budget, hold_id, r
     prev = EVENTS.lhash,
   }
   fields.hash = line_hash(fields)
-  local prev_ref = EVENTS.lid or (EVENTS.lhash == "" and "" or "#" .. EVENTS.lhash)
-  EVENTS.lhash, EVENTS.lid = fields.hash, field
+  -- `lid` is "<field> <hash>" of the chain's head: its field names the previous line only while
+  -- that hash is still the head's (a writer that knows no `lid`, such as scripts v3 on the same
+  -- data, moves `lhash` alone); otherwise the previous hash itself is named.
+  local head_field, head_hash = string.match(EVENTS.lid or "", "^(%S+) (%x+)$")
+  local prev_ref = head_hash == EVENTS.lhash and head_field or
+    (EVENTS.lhash == "" and "" or "#" .. EVENTS.lhash)
+  EVENTS.lhash, EVENTS.lid = fields.hash, field .. " " .. fields.hash
   local line = compact_line(fields, prev_ref)
   redis.call("HSET", key_lines(), field, line)
   -- The chain's head, and the event clock in the same command when this script has not yet
   -- written it.
-  redis.call("HSET", KEYS[1], "lhash", fields.hash, "lid", field, unpack(take_tree_clock()))
+  redis.call("HSET", KEYS[1], "lhash", fields.hash, "lid", EVENTS.lid, unpack(take_tree_clock()))
   redis.call("RPUSH", key_own_lines(w.id), field)
   for _, covering_id in ipairs(covering(w)) do
     redis.call("RPUSH", key_subtree_lines(covering_id), field)
