@@ -32,13 +32,9 @@
 --- @include "spend"
 
 local project, now_ms = ARGV[1], ARGV[2]
-events_setup(project, now_ms, ARGV[3])
-local state = open_tree(project, now_ms)
-if state == "pending" then
-  return {WORK_PENDING}
-end
-if state == "missing" then
-  return refuse(E_WALLET_NOT_FOUND, ARGV[7])
+local refused = open_for_spends(project, now_ms, ARGV[3], ARGV[7])
+if refused then
+  return refused
 end
 local reply = spend_one(now_ms, ARGV[6], {
   request_id = ARGV[4], fingerprint = ARGV[5], wallet_id = ARGV[7], amount = ARGV[8],

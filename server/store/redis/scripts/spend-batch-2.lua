@@ -28,13 +28,9 @@
 
 local project, now_ms, ttl_ms, key_limit = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
 local n = tonumber(ARGV[6])
-events_setup(project, now_ms, ARGV[3])
-local state = open_tree(project, now_ms)
-if state == "pending" then
-  return {WORK_PENDING}
-end
-if state == "missing" then
-  return refuse(E_WALLET_NOT_FOUND, ARGV[9])
+local refused = open_for_spends(project, now_ms, ARGV[3], ARGV[9])
+if refused then
+  return refused
 end
 local reply = {OK}
 for i = 0, n - 1 do

@@ -10,10 +10,26 @@
   Returns the reply spend-2.lua documents.
 ]]
 --- @include "errors"
+--- @include "access"
 --- @include "wallet"
 --- @include "lines"
 --- @include "idempotency"
 --- @include "line-reads"
+
+-- Starts a script of spends on KEYS[1]'s tree (events_setup, open_tree): nil when they may run,
+-- else the one reply for all of them, WORK_PENDING or WALLET_NOT_FOUND naming `wallet_id` (the
+-- tree is missing or another project's).
+local function open_for_spends(project, now_ms, retention, wallet_id)
+  events_setup(project, now_ms, retention)
+  local state = open_tree(project, now_ms)
+  if state == "pending" then
+    return {WORK_PENDING}
+  end
+  if state == "missing" then
+    return refuse(E_WALLET_NOT_FOUND, wallet_id)
+  end
+  return nil
+end
 
 local function spend_one(now_ms, ttl_ms, op)
   local wallet_id, amount_text, service = op.wallet_id, op.amount, op.service
